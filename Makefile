@@ -1,0 +1,32 @@
+# kfdeploy developer entry points. `make run` and `make test` are the README's two commands.
+PY ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup tools run test test-unit bench clean
+
+$(BIN)/kfdeploy: pyproject.toml
+	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+setup: $(BIN)/kfdeploy
+
+tools:
+	bash tools/build.sh
+
+run: setup tools
+	$(BIN)/kfdeploy apply -f kfdef.yaml --yes
+
+test: setup tools
+	$(BIN)/python -m pytest
+
+test-unit: setup
+	$(BIN)/python -m pytest -m 'not cluster'
+
+bench: setup tools
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) build .pytest_cache

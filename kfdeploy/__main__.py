@@ -1,0 +1,3 @@
+from kfdeploy.cli import main
+
+main()

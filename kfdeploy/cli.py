@@ -1,0 +1,253 @@
+"""The command line: parse options, call one workflow function, print its result.
+
+No logic lives here that a library user would need; see ``kfdeploy.workflow``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, Callable
+
+import click
+import yaml
+
+from kfdeploy import __version__
+from kfdeploy.errors import KfdeployError
+from kfdeploy.options import Options
+
+PLATFORMS = ["gke", "eks", "kind", "minikube", "kwok", "existing"]
+
+
+def common(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """kubectl-style flags shared by every command."""
+    decorators = [
+        click.option("-f", "--file", "file", default="kfdef.yaml", show_default=True,
+                     help="The KfDef spec to read."),
+        click.option("--kubeconfig", envvar="KUBECONFIG", default=None,
+                     help="Kubeconfig file (default: the platform's, else $KUBECONFIG)."),
+        click.option("--context", default=None, help="Kubeconfig context to use."),
+        click.option("-o", "--output", type=click.Choice(["text", "json", "yaml"]), default="text",
+                     show_default=True, help="Output format."),
+        click.option("-v", "--verbose", count=True, help="More detail; repeat for more."),
+        click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation."),
+    ]
+    for d in reversed(decorators):
+        fn = d(fn)
+    return fn
+
+
+def make_options(kw: dict[str, Any]) -> Options:
+    keys = ("file", "kubeconfig", "context", "output", "verbose", "yes", "dry_run")
+    return Options(**{k: kw.pop(k) for k in keys if k in kw})
+
+
+def emit(result: Any, output: str) -> None:
+    """Print a workflow result as text, JSON or YAML."""
+    if result is None:
+        return
+    data = result.to_data() if hasattr(result, "to_data") else result
+    if output == "json":
+        click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
+    elif output == "yaml":
+        click.echo(yaml.safe_dump(data, sort_keys=False), nl=False)
+    else:
+        text = result.text() if hasattr(result, "text") else data
+        if isinstance(text, str):
+            click.echo(text, nl=not text.endswith("\n"))
+        else:
+            click.echo(yaml.safe_dump(text, sort_keys=False), nl=False)
+
+
+def run(fn: Callable[..., Any], opts: Options, **kw: Any) -> None:
+    """Call a workflow function; user errors print cleanly and set the exit code."""
+    try:
+        result = fn(opts, **kw)
+    except KfdeployError as e:
+        click.secho(f"error: {e}", fg="red", err=True)
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted; re-run the same command to converge", err=True)
+        sys.exit(130)
+    emit(result, opts.output)
+    code = getattr(result, "exit_code", 0)
+    if code:
+        sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", prog_name="kfdeploy")
+def cli() -> None:
+    """kfdeploy: install and upgrade a Kubeflow platform from one declarative spec.
+
+    \b
+    Typical flow:
+      kfdeploy init --platform kwok -o kfdef.yaml   # write a starter spec
+      kfdeploy validate -f kfdef.yaml               # check it
+      kfdeploy plan -f kfdef.yaml                   # what would change (exit 2 = changes)
+      kfdeploy apply -f kfdef.yaml                  # create cluster, apply, wait healthy
+      kfdeploy status -f kfdef.yaml                 # health per application
+
+    Edit the spec and run `apply` again to upgrade: only what changed is applied and what
+    was removed is pruned (PVCs and CRDs with data are kept).
+    """
+
+
+@cli.command()
+@click.option("--platform", "platform_kind", type=click.Choice(PLATFORMS), default="kwok",
+              show_default=True, help="Where the platform runs.")
+@click.option("--name", default="kubeflow", show_default=True, help="metadata.name (cluster name).")
+@click.option("--project", help="GCP project (gke).")
+@click.option("--location", help="GCP zone or region (gke).")
+@click.option("--region", help="AWS region (eks).")
+@click.option("--gpus", type=int, default=0, show_default=True,
+              help="Add a GPU node pool with this many GPUs per node.")
+@click.option("--context", "kube_context", help="Kubeconfig context (existing).")
+@click.option("-o", "--output-file", "output_file", default="-", show_default=True,
+              help="Where to write the spec ('-' = stdout).")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(**kw: Any) -> None:
+    """Write a commented, valid starter spec for a platform."""
+    from kfdeploy.workflow import spec_verbs
+    run(spec_verbs.init, Options(), **kw)
+
+
+@cli.command()
+@common
+def validate(**kw: Any) -> None:
+    """Check the spec: fields, types, applications and their params."""
+    from kfdeploy.workflow import spec_verbs
+    run(spec_verbs.validate, make_options(kw))
+
+
+@cli.command()
+@click.option("-o", "--output-file", "output_file", default=None,
+              help="Write the schema to this file instead of stdout.")
+def schema(output_file: str | None) -> None:
+    """Print the JSON Schema of KfDef (for editors and CI linters)."""
+    from kfdeploy.workflow import spec_verbs
+    run(spec_verbs.schema, Options(), output_file=output_file)
+
+
+@cli.command()
+@common
+@click.option("-d", "--dir", "out_dir", default="build", show_default=True,
+              help="Directory to write one YAML file per application into.")
+def build(**kw: Any) -> None:
+    """Render every application into plain YAML, one file per application, in apply order."""
+    from kfdeploy.workflow import render_verbs
+    opts = make_options(kw)
+    run(render_verbs.build, opts, **kw)
+
+
+@cli.command()
+@common
+@click.option("-a", "--application", "applications", multiple=True,
+              help="Only this application (repeatable).")
+def show(**kw: Any) -> None:
+    """Print the rendered objects as one YAML (or JSON) stream."""
+    from kfdeploy.workflow import render_verbs
+    opts = make_options(kw)
+    run(render_verbs.show, opts, **kw)
+
+
+@cli.command()
+@click.option("-o", "--output", type=click.Choice(["text", "json", "yaml"]), default="text")
+def components(output: str) -> None:
+    """List the component library with each component's params."""
+    from kfdeploy.workflow import render_verbs
+    run(render_verbs.components, Options(output=output))  # type: ignore[arg-type]
+
+
+@cli.command()
+@common
+@click.option("-a", "--application", "applications", multiple=True,
+              help="Only this application (repeatable).")
+def plan(**kw: Any) -> None:
+    """Show what apply would change. Exit code: 0 no changes, 2 changes, 1 error."""
+    from kfdeploy.workflow import deploy_verbs
+    opts = make_options(kw)
+    run(deploy_verbs.plan, opts, **kw)
+
+
+cli.add_command(plan, name="diff")
+
+
+@cli.command()
+@common
+@click.option("--dry-run", is_flag=True, help="Plan only; change nothing.")
+@click.option("--force-conflicts", is_flag=True,
+              help="Take over fields owned by another field manager.")
+@click.option("--no-prune", is_flag=True, help="Do not delete objects removed from the spec.")
+@click.option("--prune-pvcs", is_flag=True, help="Also prune PersistentVolumeClaims (deletes data).")
+@click.option("--prune-crds", is_flag=True,
+              help="Also prune CRDs that still have custom resources (deletes them).")
+@click.option("--timeout", default=600, show_default=True, type=int,
+              help="Seconds each application may take to become healthy.")
+@click.option("--skip-cluster", is_flag=True, help="Do not create or check the cluster first.")
+def apply(**kw: Any) -> None:
+    """Create the cluster if needed, apply every application in order and wait until healthy."""
+    from kfdeploy.workflow import deploy_verbs
+    opts = make_options(kw)
+    run(deploy_verbs.apply, opts, **kw)
+
+
+@cli.command()
+@common
+def status(**kw: Any) -> None:
+    """Health of each application: Healthy, Progressing, Degraded or Missing."""
+    from kfdeploy.workflow import deploy_verbs
+    run(deploy_verbs.status, make_options(kw))
+
+
+@cli.command()
+@common
+@click.option("--cluster", "delete_cluster", is_flag=True, help="Also delete the cluster.")
+@click.option("--keep-pvcs/--delete-pvcs", default=True, show_default=True,
+              help="Keep PersistentVolumeClaims (data).")
+def delete(**kw: Any) -> None:
+    """Remove everything kfdeploy owns, in reverse order; with --cluster, the cluster too."""
+    from kfdeploy.workflow import deploy_verbs
+    opts = make_options(kw)
+    run(deploy_verbs.delete, opts, **kw)
+
+
+@cli.group()
+def cluster() -> None:
+    """Create, delete or get the kubeconfig of the spec's cluster."""
+
+
+@cluster.command("create")
+@common
+def cluster_create(**kw: Any) -> None:
+    """Create (or reuse) the cluster described by spec.platform."""
+    from kfdeploy.workflow import cluster_verbs
+    run(cluster_verbs.create, make_options(kw))
+
+
+@cluster.command("delete")
+@common
+def cluster_delete(**kw: Any) -> None:
+    """Delete the cluster described by spec.platform."""
+    from kfdeploy.workflow import cluster_verbs
+    run(cluster_verbs.delete, make_options(kw))
+
+
+@cluster.command("kubeconfig")
+@common
+def cluster_kubeconfig(**kw: Any) -> None:
+    """Print a kubeconfig for the spec's cluster."""
+    from kfdeploy.workflow import cluster_verbs
+    run(cluster_verbs.kubeconfig, make_options(kw))
+
+
+@cli.command()
+@click.option("-o", "--output", type=click.Choice(["text", "json", "yaml"]), default="text")
+def version(output: str) -> None:
+    """Print kfdeploy's version and the tool versions it builds."""
+    from kfdeploy.workflow import spec_verbs
+    run(spec_verbs.version, Options(output=output))  # type: ignore[arg-type]
+
+
+def main() -> None:
+    cli(prog_name="kfdeploy")

@@ -1,0 +1,68 @@
+"""The error tree. Every user-facing failure is a KfdeployError whose message names the thing
+(file, field path, component, object, cloud resource) and says what to do; the CLI prints it
+without a traceback and exits with ``exit_code``."""
+
+from __future__ import annotations
+
+
+class KfdeployError(Exception):
+    """Base of all errors a user can act on."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"
+
+
+class UsageError(KfdeployError):
+    """Bad command-line input."""
+
+    exit_code = 2
+
+
+class SpecError(KfdeployError):
+    """The KfDef spec is invalid. ``problems`` lists every problem found, not only the first."""
+
+    exit_code = 2
+
+    def __init__(self, source: str, problems: list[str], *, hint: str | None = None) -> None:
+        self.source = source
+        self.problems = problems
+        lines = [f"{source}: {len(problems)} problem(s) in the spec:"] if len(problems) > 1 else []
+        body = [f"{source}: {problems[0]}"] if len(problems) == 1 else [f"  - {p}" for p in problems]
+        super().__init__("\n".join(lines + body), hint=hint)
+
+
+class RenderError(KfdeployError):
+    """A component failed to render (jsonnet error, unknown param, bad object)."""
+
+    exit_code = 2
+
+
+class PlatformError(KfdeployError):
+    """Creating, reaching or deleting a cluster failed."""
+
+
+class ToolMissingError(PlatformError):
+    """A binary kfdeploy needs (kwokctl, kube-apiserver, helm, ...) is not available."""
+
+
+class ApplyError(KfdeployError):
+    """Applying objects to the cluster failed."""
+
+
+class WaitTimeoutError(ApplyError):
+    """Objects did not become healthy before the deadline."""
+
+
+class PruneError(KfdeployError):
+    """Pruning or deleting owned objects failed."""
+
+
+class NotImplementedYet(KfdeployError):
+    """A command that a later release provides."""
