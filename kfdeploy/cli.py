@@ -50,7 +50,8 @@ def emit(result: Any, output: str) -> None:
     if output == "json":
         click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
     elif output == "yaml":
-        click.echo(yaml.safe_dump(data, sort_keys=False), nl=False)
+        text = result.yaml_text() if hasattr(result, "yaml_text") else yaml.safe_dump(data, sort_keys=False)
+        click.echo(text, nl=False)
     else:
         text = result.text() if hasattr(result, "text") else data
         if isinstance(text, str):

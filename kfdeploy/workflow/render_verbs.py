@@ -1,20 +1,142 @@
-"""Verbs that render without touching a cluster: build, show, components."""
+"""Verbs that render without touching a cluster: build, show, components.
+
+Output is byte-for-byte deterministic so ``build`` output can be committed and diffed: keys
+keep the renderer's canonical order, multi-line strings are literal blocks, lines never wrap.
+Secret objects carry their real values (they are the product); nothing else prints them.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
 
-from kfdeploy.errors import NotImplementedYet
+import yaml
+
+from kfdeploy.library import Library
 from kfdeploy.options import Options
+from kfdeploy.render import Rendered, render
+
+HEADER = "# Rendered by kfdeploy build; do not edit (edit the spec and run build again).\n"
 
 
-def build(opts: Options, out_dir: str = "build", **kw: Any) -> Any:
-    raise NotImplementedYet("build is not implemented yet")
+class StreamDumper(yaml.SafeDumper):
+    """Block style, no line wrapping, multi-line strings as ``|`` blocks."""
 
 
-def show(opts: Options, applications: tuple[str, ...] = (), **kw: Any) -> Any:
-    raise NotImplementedYet("show is not implemented yet")
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
-def components(opts: Options) -> Any:
-    raise NotImplementedYet("components is not implemented yet")
+StreamDumper.add_representer(str, _str)
+
+
+def yaml_stream(objects: Iterable[dict[str, Any]]) -> str:
+    """A ``---`` separated YAML stream."""
+    return yaml.dump_all(list(objects), Dumper=StreamDumper, sort_keys=False,
+                         default_flow_style=False, width=1 << 30, explicit_start=True)
+
+
+def load(opts: Options, only: Iterable[str] = ()) -> Rendered:
+    from kfdeploy.spec import load_spec
+
+    return render(load_spec(opts.file), only=only)
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    directory: str
+    files: list[tuple[str, str, int]]  # (application, file name, objects)
+    removed: list[str]
+
+    def to_data(self) -> dict[str, Any]:
+        return {"directory": self.directory,
+                "applications": [{"name": a, "file": f, "objects": n} for a, f, n in self.files],
+                "objects": sum(n for _, _, n in self.files), "removed": self.removed}
+
+    def text(self) -> str:
+        total = sum(n for _, _, n in self.files)
+        lines = [f"{f}  {n} object(s)" for _, f, n in self.files]
+        lines += [f"removed stale {f}" for f in self.removed]
+        lines.append(f"built {len(self.files)} application(s), {total} object(s) into {self.directory}/")
+        return "\n".join(lines)
+
+
+def file_names(names: list[str]) -> list[str]:
+    """``NN-<app>.yaml`` in apply order, zero-padded so ``ls`` lists them in that order."""
+    width = max(2, len(str(len(names))))
+    return [f"{i + 1:0{width}d}-{n}.yaml" for i, n in enumerate(names)]
+
+
+def stale_files(directory: Path, keep: set[str]) -> list[Path]:
+    """Files an earlier build wrote (they start with HEADER) that this build does not."""
+    return sorted(p for p in directory.glob("*.yaml") if p.name not in keep
+                  and p.read_text(errors="replace").startswith(HEADER))
+
+
+def build(opts: Options, out_dir: str = "build", **kw: Any) -> BuildResult:
+    """Render every application into DIR/NN-<app>.yaml and remove files of earlier builds."""
+    rendered = load(opts)
+    directory = Path(out_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    names = file_names(rendered.names())
+    for name, app in zip(names, rendered.applications):
+        content = HEADER + yaml_stream(app.objects)
+        target = directory / name
+        if not target.exists() or target.read_text() != content:
+            target.write_text(content)
+    removed = stale_files(directory, set(names))
+    for path in removed:
+        path.unlink()
+    files = [(a.name, n, len(a.objects)) for n, a in zip(names, rendered.applications)]
+    return BuildResult(str(directory), files, [p.name for p in removed])
+
+
+@dataclass(frozen=True)
+class ShowResult:
+    objects: list[dict[str, Any]]
+
+    def to_data(self) -> list[dict[str, Any]]:
+        return self.objects
+
+    def text(self) -> str:
+        return yaml_stream(self.objects)
+
+    def yaml_text(self) -> str:
+        return yaml_stream(self.objects)
+
+
+def show(opts: Options, applications: tuple[str, ...] = (), **kw: Any) -> ShowResult:
+    """The rendered objects of all (or the named) applications, in apply order."""
+    return ShowResult(load(opts, applications).objects)
+
+
+@dataclass(frozen=True)
+class ComponentsResult:
+    library: Library
+
+    def to_data(self) -> list[dict[str, Any]]:
+        return [{"name": c.name, "description": c.description, "enabledByDefault": c.enabled_by_default,
+                 "dependsOn": list(c.depends_on),
+                 "params": {p.name: {"type": p.type, "default": p.default, "doc": p.doc}
+                            for p in c.params.values()}}
+                for c in self.library.components.values()]
+
+    def text(self) -> str:
+        blocks = []
+        for c in self.library.components.values():
+            flags = "enabled by default" if c.enabled_by_default else "opt-in"
+            deps = f"; depends on {', '.join(c.depends_on)}" if c.depends_on else ""
+            lines = [f"{c.name} ({flags}{deps})", f"  {' '.join(c.description.split())}"]
+            lines += [f"    {p.name} ({p.type}, default {json.dumps(p.default)}): {p.doc}"
+                      for p in c.params.values()]
+            blocks.append("\n".join(lines))
+        return "\n\n".join(blocks)
+
+
+def components(opts: Options) -> ComponentsResult:
+    """The component library with each component's params."""
+    return ComponentsResult(Library.load())
+

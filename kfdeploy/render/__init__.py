@@ -1,0 +1,128 @@
+"""Render a KfDef into plain Kubernetes objects, one list per application, in dependency order.
+
+The stages, in the order data flows: ``params`` (which applications, with which params) ->
+``jsonnet`` / ``helm`` (evaluate) -> ``process`` (extract, validate, namespace, label, sort).
+Rendering is deterministic: the same spec and library give the same objects in the same order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
+
+from kfdeploy.errors import RenderError
+from kfdeploy.library import Library, choices_text, suggest
+from kfdeploy.render import helm, jsonnet, process
+from kfdeploy.render.params import AppPlan, check_applications, plan_applications, resolve_secrets
+
+if TYPE_CHECKING:
+    from kfdeploy.spec import KfDef
+
+__all__ = ["Rendered", "RenderedApp", "render", "check_applications", "dependency_order"]
+
+
+@dataclass(frozen=True)
+class RenderedApp:
+    name: str
+    objects: list[dict[str, Any]]
+    depends_on: list[str]
+    namespace: str
+    params_hash: str
+
+
+@dataclass(frozen=True)
+class Rendered:
+    applications: list[RenderedApp] = field(default_factory=list)
+
+    @property
+    def objects(self) -> list[dict[str, Any]]:
+        return [o for app in self.applications for o in app.objects]
+
+    def names(self) -> list[str]:
+        return [a.name for a in self.applications]
+
+
+def find_cycle(deps: Mapping[str, tuple[str, ...]], start: str) -> list[str]:
+    """A dependency cycle reachable from ``start`` (as a path that ends where it begins)."""
+    path: list[str] = []
+    node = start
+    while node not in path:
+        path.append(node)
+        node = next(d for d in deps[node] if d in deps)
+    return path[path.index(node):] + [node]
+
+
+def dependency_order(deps: Mapping[str, tuple[str, ...]]) -> list[str]:
+    """Topological order over ``deps`` (name -> names it depends on); among ready applications
+    the one listed first wins, so the order is stable. Unknown deps and cycles are errors."""
+    unknown = [f"application '{n}' depends on '{d}', which is not applied{suggest(d, deps)};"
+               f" applied: {choices_text(deps)}" for n, ds in deps.items() for d in ds if d not in deps]
+    if unknown:
+        raise RenderError("\n".join(unknown), hint="enable that application, or set this"
+                          " application's dependsOn in the spec")
+    done: list[str] = []
+    pending = list(deps)
+    while pending:
+        ready = next((n for n in pending if all(d in done for d in deps[n])), None)
+        if ready is None:
+            cycle = find_cycle(deps, pending[0])
+            raise RenderError("dependency cycle: " + " -> ".join(cycle),
+                              hint="remove one edge with the application's dependsOn in the spec")
+        done.append(ready)
+        pending.remove(ready)
+    return done
+
+
+def select(order: list[str], only: Iterable[str]) -> list[str]:
+    only = list(only)
+    unknown = [n for n in only if n not in order]
+    if unknown:
+        raise RenderError(f"unknown application '{unknown[0]}'{suggest(unknown[0], order)};"
+                          f" applications: {', '.join(order)}")
+    return [n for n in order if not only or n in only]
+
+
+def evaluate(plan: AppPlan, spec: KfDef, library: Library, env: Mapping[str, str] | None) -> Any:
+    """The raw evaluated value of one application (jsonnet value or helm documents)."""
+    ref = plan.ref
+    if plan.component is None:
+        assert ref.app is not None and ref.app.helm is not None
+        values = resolve_secrets(dict(ref.app.helm.values), spec, env)
+        kube_version = library.platform(spec.spec.platform.kind).kubernetes_version
+        return helm.template(ref.name, ref.app.helm, plan.namespace, spec.base_dir, library.root,
+                             values, kube_version)
+    params = resolve_secrets(plan.params, spec, env)
+    try:
+        return jsonnet.evaluate(plan.component.main, params, library.jpath)
+    except RenderError as e:
+        raise RenderError(f"application '{ref.name}' (component {plan.component.path.name}):"
+                          f" {e.message}", hint=e.hint) from None
+
+
+def extract(name: str, value: Any) -> list[dict[str, Any]]:
+    try:
+        return process.extract(value)
+    except RenderError as e:
+        raise RenderError(f"application '{name}': {e.message}") from None
+
+
+def render(spec: KfDef, library: Library | None = None, only: Iterable[str] = (),
+           env: Mapping[str, str] | None = None) -> Rendered:
+    """Render the applied applications (or ``only`` these) in dependency order."""
+    library = library or Library.load()
+    plans, problems = plan_applications(spec, library)
+    if problems:
+        raise RenderError(f"{spec.source}: {len(problems)} problem(s) with applications:\n  - "
+                          + "\n  - ".join(problems))
+    by_name = {p.name: p for p in plans}
+    order = select(dependency_order({p.name: p.depends_on for p in plans}), only)
+    raw = {name: extract(name, evaluate(by_name[name], spec, library, env)) for name in order}
+    cluster_kinds = process.cluster_scoped_kinds(o for objs in raw.values() for o in objs)
+    apps = []
+    for name in order:
+        plan = by_name[name]
+        ctx = process.Context(name, plan.namespace, spec.spec.version, cluster_kinds)
+        apps.append(RenderedApp(name, process.process(raw[name], ctx), list(plan.depends_on),
+                                plan.namespace, plan.params_hash()))
+    process.check_duplicates({a.name: a.objects for a in apps})
+    return Rendered(apps)

@@ -1,0 +1,213 @@
+"""From an evaluated jsonnet value to clean, labelled, ordered Kubernetes objects.
+
+A short pure chain in the manner of Tanka's ``process``: extract -> validate -> namespace ->
+label -> canonical key order -> sort, plus the duplicate check across applications. Nothing
+here touches a cluster, so every rule is tested over plain dicts.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+from kfdeploy.errors import RenderError
+from kfdeploy.kube.order import kind_rank
+
+Obj = dict[str, Any]
+
+# Kinds that have no namespace. Custom resources are namespaced unless a rendered CRD says
+# `scope: Cluster` (see cluster_scoped_kinds).
+CLUSTER_SCOPED = frozenset({
+    "Namespace", "Node", "PersistentVolume", "CustomResourceDefinition", "APIService",
+    "ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration", "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding", "StorageClass", "CSIDriver", "CSINode",
+    "VolumeAttachment", "PriorityClass", "IngressClass", "RuntimeClass",
+    "CertificateSigningRequest", "FlowSchema", "PriorityLevelConfiguration",
+    "ClusterIssuer", "ClusterServingRuntime", "ClusterStorageContainer", "Profile",
+})
+POD_TEMPLATE_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"})
+RBAC_KINDS = frozenset({"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"})
+DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+FIRST_KEYS = ("apiVersion", "kind", "metadata")
+FIRST_META_KEYS = ("name", "namespace", "labels", "annotations")
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the chain needs to know about the application being processed."""
+
+    application: str
+    namespace: str
+    version: str
+    cluster_kinds: frozenset[str] = CLUSTER_SCOPED
+
+
+def standard_labels(ctx: Context) -> dict[str, str]:
+    return {
+        "app.kubernetes.io/part-of": "kubeflow",
+        "app.kubernetes.io/component": ctx.application,
+        "app.kubernetes.io/managed-by": "kfdeploy",
+        "app.kubernetes.io/version": ctx.version,
+    }
+
+
+def is_object(value: Any) -> bool:
+    return isinstance(value, dict) and "apiVersion" in value and "kind" in value
+
+
+def extract(value: Any, path: str = "") -> list[Obj]:
+    """Every Kubernetes object in a list / nested-object tree; nulls are dropped and ``List``
+    objects unwrapped. Any other leaf is a component bug, reported with its path."""
+    if value is None:
+        return []
+    if is_object(value):
+        if value["kind"] == "List" and isinstance(value.get("items"), list):
+            return extract(value["items"], f"{path}.items")
+        return [value]
+    if isinstance(value, list):
+        return [o for i, v in enumerate(value) for o in extract(v, f"{path}[{i}]")]
+    if isinstance(value, dict):
+        return [o for k, v in value.items() for o in extract(v, f"{path}.{k}")]
+    raise RenderError(f"at {path or '(top level)'}: expected a Kubernetes object (apiVersion and"
+                      f" kind), a list or an object of objects; got {type(value).__name__} {value!r:.60}")
+
+
+def describe(obj: Obj) -> str:
+    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    ns = f"{meta['namespace']}/" if meta.get("namespace") else ""
+    return f"{obj.get('kind', '?')} {ns}{meta.get('name', '?')}"
+
+
+def name_problem(kind: str, name: str) -> str | None:
+    """Why ``name`` is not a valid name for ``kind``, or None."""
+    if kind in RBAC_KINDS:
+        ok = name not in (".", "..") and "/" not in name and "%" not in name
+        return None if ok and name else "must not be empty, '.', '..' or contain '/' or '%'"
+    if kind == "Namespace":
+        return None if len(name) <= 63 and DNS_LABEL.match(name) else "must be a DNS label (a-z, 0-9, '-', <= 63)"
+    if kind == "Service":
+        return None if len(name) <= 63 and DNS_1035.match(name) else "must be a DNS-1035 label (start with a-z, <= 63)"
+    return None if len(name) <= 253 and DNS_SUBDOMAIN.match(name) else "must be a DNS subdomain (a-z, 0-9, '-', '.')"
+
+
+def validate(obj: Obj) -> list[str]:
+    """Problems with one object's identity fields."""
+    problems = [f"{describe(obj)}: {f} must be a non-empty string" for f in ("apiVersion", "kind")
+                if not isinstance(obj.get(f), str) or not obj[f]]
+    meta = obj.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+    if not isinstance(name, str) or not name:
+        return problems + [f"{describe(obj)}: metadata.name is required"]
+    why = name_problem(str(obj.get("kind")), name)
+    if why:
+        problems.append(f"{describe(obj)}: metadata.name '{name}' {why}")
+    ns = meta.get("namespace") if isinstance(meta, dict) else None
+    if ns is not None and (not isinstance(ns, str) or not DNS_LABEL.match(ns)):
+        problems.append(f"{describe(obj)}: metadata.namespace {ns!r} must be a DNS label")
+    return problems
+
+
+def with_namespace(obj: Obj, ctx: Context) -> Obj:
+    """Default the namespace of namespaced objects; drop it from cluster-scoped ones."""
+    meta = dict(obj["metadata"])
+    if obj["kind"] in ctx.cluster_kinds:
+        meta.pop("namespace", None)
+    elif not meta.get("namespace"):
+        meta["namespace"] = ctx.namespace
+    return {**obj, "metadata": meta}
+
+
+def add_labels(meta: Mapping[str, Any] | None, labels: Mapping[str, str]) -> dict[str, Any]:
+    meta = dict(meta or {})
+    meta["labels"] = {**(meta.get("labels") or {}), **labels}
+    return meta
+
+
+def label_template(spec: Any, labels: Mapping[str, str]) -> Any:
+    """``spec`` with the labels added to its pod ``template`` (unchanged if it has none)."""
+    if not isinstance(spec, dict) or not isinstance(spec.get("template"), dict):
+        return spec
+    template = spec["template"]
+    return {**spec, "template": {**template, "metadata": add_labels(template.get("metadata"), labels)}}
+
+
+def with_labels(obj: Obj, ctx: Context) -> Obj:
+    """The standard labels on the object and, for workloads, on its pod template."""
+    labels = standard_labels(ctx)
+    out = {**obj, "metadata": add_labels(obj["metadata"], labels)}
+    spec = obj.get("spec")
+    if obj["kind"] in POD_TEMPLATE_KINDS and isinstance(spec, dict):
+        out["spec"] = label_template(spec, labels)
+    elif obj["kind"] == "CronJob" and isinstance(spec, dict) and isinstance(spec.get("jobTemplate"), dict):
+        job = spec["jobTemplate"]
+        out["spec"] = {**spec, "jobTemplate": {**job, "spec": label_template(job.get("spec"), labels)}}
+    return out
+
+
+def ordered(mapping: Mapping[str, Any], first: Iterable[str]) -> dict[str, Any]:
+    """``first`` keys in that order, then the rest as they came (evaluators sort them)."""
+    head = [k for k in first if k in mapping]
+    return {**{k: mapping[k] for k in head}, **{k: v for k, v in mapping.items() if k not in head}}
+
+
+def canonical(obj: Obj) -> Obj:
+    """A stable, readable key order: apiVersion, kind, metadata (name, namespace, ...), rest."""
+    out = ordered(obj, FIRST_KEYS)
+    out["metadata"] = ordered(obj["metadata"], FIRST_META_KEYS)
+    return out
+
+
+def sort_key(obj: Obj) -> tuple[int, str, str]:
+    meta = obj["metadata"]
+    return kind_rank(obj["kind"], obj["apiVersion"]), meta.get("namespace", ""), meta["name"]
+
+
+def process(value: Any, ctx: Context) -> list[Obj]:
+    """The whole chain for one application; raises RenderError listing every bad object."""
+    objects = extract(value)
+    problems = [p for o in objects for p in validate(o)]
+    if problems:
+        raise RenderError(f"application '{ctx.application}': {len(problems)} invalid object(s):\n  - "
+                          + "\n  - ".join(problems))
+    objects = [canonical(with_labels(with_namespace(o, ctx), ctx)) for o in objects]
+    check_duplicates({ctx.application: objects})
+    return sorted(objects, key=sort_key)
+
+
+def identity(obj: Obj) -> tuple[str, str, str, str]:
+    """(group, kind, namespace, name): what the API server treats as the same object."""
+    group = obj["apiVersion"].rpartition("/")[0]
+    meta = obj["metadata"]
+    return group, obj["kind"], meta.get("namespace", ""), meta["name"]
+
+
+def check_duplicates(by_app: Mapping[str, list[Obj]]) -> None:
+    """Raise if two rendered objects are the same API object, naming both applications."""
+    seen: dict[tuple[str, str, str, str], str] = {}
+    problems: list[str] = []
+    for app, objects in by_app.items():
+        for obj in objects:
+            key = identity(obj)
+            if key in seen:
+                where = f"in application '{app}'" if seen[key] == app else \
+                    f"in applications '{seen[key]}' and '{app}'"
+                problems.append(f"{describe(obj)} is rendered twice {where}")
+            else:
+                seen[key] = app
+    if problems:
+        raise RenderError("duplicate objects:\n  - " + "\n  - ".join(problems),
+                          hint="each object must come from exactly one application; rename one"
+                               " or disable the duplicate")
+
+
+def cluster_scoped_kinds(objects: Iterable[Obj]) -> frozenset[str]:
+    """The built-in cluster-scoped kinds plus kinds of rendered CRDs with ``scope: Cluster``."""
+    extra = {o["spec"]["names"]["kind"] for o in objects
+             if o.get("kind") == "CustomResourceDefinition"
+             and isinstance(o.get("spec"), dict) and o["spec"].get("scope") == "Cluster"
+             and isinstance(o["spec"].get("names"), dict) and "kind" in o["spec"]["names"]}
+    return CLUSTER_SCOPED | extra
