@@ -45,7 +45,7 @@ local sidecarTemplate(params) = |||
 {
   configMaps(params):: [
     k.configMap('istio', params.namespace, {
-      mesh: std.manifestYamlDoc(meshConfig(params)),
+      mesh: std.manifestYamlDoc(meshConfig(params), quote_keys=false),
       meshNetworks: 'networks: {}',
     }),
     k.configMap('istio-sidecar-injector', params.namespace, {
@@ -55,7 +55,7 @@ local sidecarTemplate(params) = |||
         neverInjectSelector: [],
         defaultTemplates: ['sidecar'],
         templates: { sidecar: sidecarTemplate(params) },
-      }),
+      }, quote_keys=false),
       values: std.manifestJsonEx({
         global: {
           hub: params.hub, tag: params.istioVersion,
