@@ -215,6 +215,41 @@
   } + (if namespaceSelector != null then { namespaceSelector: namespaceSelector } else {})
     + (if objectSelector != null then { objectSelector: objectSelector } else {}),
 
+  // A ClusterRole filled by RBAC aggregation from roles labelled `selectorLabel: "true"`.
+  // No `rules`: the controller-manager owns them, so applying must not fight it.
+  aggregatedClusterRole(name, selectorLabel, labels={}):: {
+    apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole',
+    metadata: $.meta(name, null, labels),
+    aggregationRule: { clusterRoleSelectors: [{ matchLabels: { [selectorLabel]: 'true' } }] },
+  },
+
+  // An istio VirtualService sending a URL prefix on the Kubeflow gateway to a Service.
+  virtualService(name, ns, prefix, host, port, gateway='kubeflow/kubeflow-gateway', rewrite=null):: {
+    apiVersion: 'networking.istio.io/v1', kind: 'VirtualService',
+    metadata: $.meta(name, ns),
+    spec: {
+      gateways: [gateway],
+      hosts: ['*'],
+      http: [{
+        match: [{ uri: { prefix: prefix } }],
+        route: [{ destination: { host: host, port: { number: port } } }],
+      } + (if rewrite != null then { rewrite: { uri: rewrite } } else {})],
+    },
+  },
+
+  // An istio ALLOW policy letting the ingress gateway reach the pods named `selectorName`.
+  allowFromGateway(name, ns, selectorName, istioNamespace='istio-system'):: {
+    apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy',
+    metadata: $.meta(name, ns),
+    spec: {
+      action: 'ALLOW',
+      selector: { matchLabels: $.labels(selectorName) },
+      rules: [{ from: [{ source: { principals: [
+        'cluster.local/ns/' + istioNamespace + '/sa/istio-ingressgateway-service-account',
+      ] } }] }],
+    },
+  },
+
   // Flatten a list that may contain lists (components often build groups of objects).
   flat(xs):: std.flattenArrays([if std.isArray(x) then x else [x] for x in xs]),
 }
