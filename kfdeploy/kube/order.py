@@ -1,21 +1,32 @@
-"""Apply and delete ordering of Kubernetes objects.
+"""Apply and delete ordering of Kubernetes objects, and the order of applications.
 
 The rules are data: one table maps each kind to a rank, so reading the table is reading the order.
 Objects must exist before the things that reference them (a Namespace before its contents, a CRD
-before its custom resources, RBAC before the workloads that use it), and admission webhooks go last
-so that a webhook whose backend is not yet running cannot block the creation of that backend.
+before its custom resources, RBAC before the workloads that use it), and admission webhooks and
+APIServices go last, so that a webhook whose backend is not serving yet cannot reject the objects
+that make up that backend.
+
+Custom resources (kinds not in the table) rank after Services and before workloads. Their CRD is
+applied, and waited for until Established, in an earlier wave (see ``apply_waves``); an operator
+usually reads its custom resources only once it runs, so they need not wait for workloads. When a
+webhook in the same set intercepts them, ``webhook_gates`` names the Services they must wait for.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from typing import Any, Literal
 
-# Rank of custom resources (kinds not in the table). They sit after Services and before
-# workloads: their CRD is created in an earlier wave, and webhook configurations that could
-# intercept them are applied only at the very end.
+from kfdeploy.errors import RenderError
+
+ObjectKey = tuple[str, str, str, str]
+"""(group, kind, namespace, name); namespace is "" for cluster-scoped objects."""
+
 CUSTOM_RESOURCE_RANK = 120
 
-# (kinds, rank). Lower rank is applied first.
+# (kinds, rank). Lower rank is applied first; kinds absent here rank as CUSTOM_RESOURCE_RANK.
 _KIND_RANKS: tuple[tuple[tuple[str, ...], int], ...] = (
     (("Namespace",), 10),
     (("CustomResourceDefinition",), 20),
@@ -29,7 +40,6 @@ _KIND_RANKS: tuple[tuple[tuple[str, ...], int], ...] = (
     (("PersistentVolume",), 100),
     (("PersistentVolumeClaim",), 101),
     (("Service",), 110),
-    # CUSTOM_RESOURCE_RANK = 120
     (
         (
             "Deployment",
@@ -53,30 +63,409 @@ _KIND_RANKS: tuple[tuple[tuple[str, ...], int], ...] = (
 
 KIND_RANK: dict[str, int] = {kind: rank for kinds, rank in _KIND_RANKS for kind in kinds}
 
+WEBHOOK_KINDS = frozenset({"MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"})
+ADMISSION_KINDS = WEBHOOK_KINDS | {"APIService"}
+_FIRST_WAVE_KINDS = frozenset({"Namespace", "CustomResourceDefinition"})
+
 
 def kind_rank(kind: str, api_version: str = "") -> int:
-    """Rank of a kind in apply order; unknown kinds are custom resources.
+    """Rank of a kind in apply order; kinds not in the table are custom resources.
 
-    ``api_version`` is accepted so a custom resource that reuses a built-in kind name
-    (e.g. ``Deployment`` in some ``example.com`` group) could be told apart later; today
-    the kind alone decides.
+    ``api_version`` is accepted so that a custom resource reusing a built-in kind name can be told
+    apart later; today the kind alone decides.
     """
     del api_version
     return KIND_RANK.get(kind, CUSTOM_RESOURCE_RANK)
 
 
-def _meta(obj: dict[str, Any]) -> dict[str, Any]:
+# --- object identity -------------------------------------------------------------------------
+
+
+def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     meta = obj.get("metadata")
     return meta if isinstance(meta, dict) else {}
 
 
-def sort_objects(objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Objects in apply order: stable by (rank, namespace, name)."""
-    return sorted(
-        objs,
-        key=lambda o: (
-            kind_rank(str(o.get("kind", "")), str(o.get("apiVersion", ""))),
-            str(_meta(o).get("namespace") or ""),
-            str(_meta(o).get("name") or ""),
-        ),
+def api_group(api_version: str) -> str:
+    """The group of an apiVersion: "apps/v1" -> "apps", "v1" -> "" (the core group)."""
+    return api_version.rpartition("/")[0]
+
+
+def object_key(obj: Mapping[str, Any]) -> ObjectKey:
+    """(group, kind, namespace, name): the identity of an object across versions."""
+    meta = _meta(obj)
+    return (
+        api_group(str(obj.get("apiVersion") or "")),
+        str(obj.get("kind") or ""),
+        str(meta.get("namespace") or ""),
+        str(meta.get("name") or ""),
     )
+
+
+def describe_key(key: ObjectKey) -> str:
+    """'Kind/namespace/name', or 'Kind/name' when cluster-scoped."""
+    _, kind, namespace, name = key
+    return f"{kind}/{namespace}/{name}" if namespace else f"{kind}/{name}"
+
+
+def describe(obj: Mapping[str, Any]) -> str:
+    """'Kind/namespace/name' (or 'Kind/name') for messages."""
+    return describe_key(object_key(obj))
+
+
+# --- apply and delete order ------------------------------------------------------------------
+
+
+def _sort_key(obj: Mapping[str, Any]) -> tuple[int, str, str]:
+    group, kind, namespace, name = object_key(obj)
+    return kind_rank(kind, group), namespace, name
+
+
+def sort_objects(objs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Objects in apply order: stable by (rank, namespace, name)."""
+    return sorted(objs, key=_sort_key)
+
+
+def delete_order(objs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Objects in delete order: webhook configurations and APIServices first (so a webhook whose
+    backend is being deleted cannot block later deletions), then the reverse of apply order."""
+
+    def key(obj: dict[str, Any]) -> tuple[int, int, str, str]:
+        rank, namespace, name = _sort_key(obj)
+        return (0 if obj.get("kind") in ADMISSION_KINDS else 1), -rank, namespace, name
+
+    return sorted(objs, key=key)
+
+
+# --- waves -----------------------------------------------------------------------------------
+
+WaitFor = Literal["none", "established", "ready_endpoints"]
+
+
+@dataclass(frozen=True)
+class Wave:
+    """A group of objects applied together; ``wait_for`` is what the engine waits for after
+    applying it and before the next wave:
+
+    - ``established``: every CRD of the wave is Established; then refresh discovery.
+    - ``ready_endpoints``: the Services named by the set's webhook configurations
+      (``webhook_services``) have ready endpoints.
+    - ``none``: nothing.
+    """
+
+    name: str
+    objects: tuple[dict[str, Any], ...]
+    wait_for: WaitFor
+
+
+def crd_kinds(objs: Iterable[Mapping[str, Any]]) -> set[tuple[str, str]]:
+    """(group, kind) of the custom resources that the CRDs among ``objs`` define."""
+    found: set[tuple[str, str]] = set()
+    for obj in objs:
+        if obj.get("kind") == "CustomResourceDefinition":
+            spec = obj.get("spec") or {}
+            found.add((str(spec.get("group") or ""), str((spec.get("names") or {}).get("kind") or "")))
+    return found
+
+
+def _wave_index(obj: Mapping[str, Any], batch_crds: set[tuple[str, str]]) -> int:
+    group, kind, _, _ = object_key(obj)
+    if kind in _FIRST_WAVE_KINDS:
+        return 0
+    if kind in ADMISSION_KINDS:
+        return 3
+    return 2 if (group, kind) in batch_crds else 1
+
+
+def apply_waves(
+    objs: Iterable[dict[str, Any]],
+    crd_kinds_in_cluster: AbstractSet[tuple[str, str]] = frozenset(),
+) -> list[Wave]:
+    """Split objects into apply waves; empty waves are left out.
+
+    1. ``namespaces-and-crds``: wait ``established`` when it holds CRDs.
+    2. ``resources``: RBAC, config, Services, workloads, and custom resources whose CRD is already
+       in the cluster (or not in this batch). Waits ``ready_endpoints`` when the set holds webhook
+       configurations, so their backends serve before those webhooks start to intercept.
+    3. ``custom-resources``: custom resources whose CRD is in this batch and not yet in the cluster.
+    4. ``admission``: webhook configurations and APIServices.
+    """
+    ordered = sort_objects(objs)
+    batch_crds = crd_kinds(ordered) - set(crd_kinds_in_cluster)
+    buckets: list[list[dict[str, Any]]] = [[], [], [], []]
+    for obj in ordered:
+        buckets[_wave_index(obj, batch_crds)].append(obj)
+    has_crds = any(o.get("kind") == "CustomResourceDefinition" for o in buckets[0])
+    has_webhooks = bool(webhook_services(ordered))
+    specs: list[tuple[str, WaitFor]] = [
+        ("namespaces-and-crds", "established" if has_crds else "none"),
+        ("resources", "ready_endpoints" if has_webhooks else "none"),
+        ("custom-resources", "none"),
+        ("admission", "none"),
+    ]
+    return [
+        Wave(name, tuple(bucket), wait_for)
+        for (name, wait_for), bucket in zip(specs, buckets, strict=True)
+        if bucket
+    ]
+
+
+# --- webhooks --------------------------------------------------------------------------------
+
+_IRREGULAR_PLURALS = {
+    "Endpoints": "endpoints",
+    "PodMetrics": "pods",
+    "NodeMetrics": "nodes",
+}
+
+
+def resource_for(kind: str, plurals: Mapping[str, str] | None = None) -> str:
+    """The resource (plural) name of a kind, as webhook rules and RBAC spell it.
+
+    ``plurals`` (kind -> plural, e.g. from discovery or CRD ``spec.names.plural``) wins over the
+    English rules, which cover the built-in kinds.
+    """
+    if plurals and kind in plurals:
+        return plurals[kind]
+    if kind in _IRREGULAR_PLURALS:
+        return _IRREGULAR_PLURALS[kind]
+    lower = kind.lower()
+    if lower.endswith("y") and lower[-2:-1] not in ("a", "e", "i", "o", "u"):
+        return lower[:-1] + "ies"
+    if lower.endswith(("s", "x", "z", "ch", "sh")):
+        return lower + "es"
+    return lower + "s"
+
+
+def crd_plurals(objs: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """kind -> plural, read from the CRDs among ``objs``."""
+    plurals: dict[str, str] = {}
+    for obj in objs:
+        if obj.get("kind") == "CustomResourceDefinition":
+            names = (obj.get("spec") or {}).get("names") or {}
+            if names.get("kind") and names.get("plural"):
+                plurals[str(names["kind"])] = str(names["plural"])
+    return plurals
+
+
+def _webhooks(objs: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    return [
+        hook
+        for obj in objs
+        if obj.get("kind") in WEBHOOK_KINDS
+        for hook in (obj.get("webhooks") or [])
+        if isinstance(hook, dict)
+    ]
+
+
+def _hook_service(hook: Mapping[str, Any]) -> ObjectKey | None:
+    service = (hook.get("clientConfig") or {}).get("service")
+    if not isinstance(service, dict) or not service.get("name"):
+        return None
+    return ("", "Service", str(service.get("namespace") or ""), str(service["name"]))
+
+
+def webhook_services(objs: Iterable[Mapping[str, Any]]) -> list[ObjectKey]:
+    """Keys of the Services that the webhook configurations among ``objs`` call, sorted."""
+    return sorted({key for hook in _webhooks(objs) if (key := _hook_service(hook)) is not None})
+
+
+def _listed(values: Any, value: str) -> bool:
+    return isinstance(values, list) and ("*" in values or value in values)
+
+
+def _rule_matches(rule: Mapping[str, Any], obj: Mapping[str, Any], resource: str) -> bool:
+    api_version = str(obj.get("apiVersion") or "")
+    group, version = api_group(api_version), api_version.rpartition("/")[2]
+    namespaced = bool(_meta(obj).get("namespace"))
+    scope = rule.get("scope") or "*"
+    resources = rule.get("resources")
+    return (
+        _listed(rule.get("operations"), "CREATE")
+        and _listed(rule.get("apiGroups"), group)
+        and _listed(rule.get("apiVersions"), version)
+        and isinstance(resources, list)
+        and any(r in ("*", "*/*", resource) for r in resources)
+        and (scope == "*" or scope == ("Namespaced" if namespaced else "Cluster"))
+    )
+
+
+def selector_matches(selector: Mapping[str, Any] | None, labels: Mapping[str, str] | None) -> bool:
+    """Whether a LabelSelector matches ``labels``. Unknown labels (None) count as a match, so the
+    caller waits rather than risks a rejected apply."""
+    if not selector or labels is None:
+        return True
+    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    return all(_expression_matches(e, labels) for e in (selector.get("matchExpressions") or []))
+
+
+def _expression_matches(expr: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
+    key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
+    if op == "In":
+        return key in labels and labels[key] in values
+    if op == "NotIn":
+        return key not in labels or labels[key] not in values
+    if op == "Exists":
+        return key in labels
+    if op == "DoesNotExist":
+        return key not in labels
+    return True
+
+
+def _namespace_labels(
+    obj: Mapping[str, Any], known: Mapping[str, Mapping[str, str]]
+) -> Mapping[str, str] | None:
+    """Labels the namespaceSelector is matched against; {} for cluster-scoped objects, which a
+    namespaceSelector never excludes."""
+    meta = _meta(obj)
+    if obj.get("kind") == "Namespace":
+        return meta.get("labels") or {}
+    namespace = meta.get("namespace")
+    if not namespace:
+        return None
+    return known.get(str(namespace))
+
+
+def _hook_intercepts(
+    hook: Mapping[str, Any], obj: Mapping[str, Any], resource: str, ns_labels: Mapping[str, str] | None
+) -> bool:
+    namespaced_or_ns = bool(_meta(obj).get("namespace")) or obj.get("kind") == "Namespace"
+    if namespaced_or_ns and not selector_matches(hook.get("namespaceSelector"), ns_labels):
+        return False
+    if not selector_matches(hook.get("objectSelector"), _meta(obj).get("labels") or {}):
+        return False
+    return any(_rule_matches(rule, obj, resource) for rule in (hook.get("rules") or []))
+
+
+def _backs_service(obj: Mapping[str, Any], service: Mapping[str, Any]) -> bool:
+    """Whether ``obj`` is the Service itself or a workload whose pods it selects (its backend)."""
+    if object_key(obj) == object_key(service):
+        return True
+    selector = (service.get("spec") or {}).get("selector") or {}
+    if not selector or _meta(obj).get("namespace") != _meta(service).get("namespace"):
+        return False
+    template_labels = (((obj.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels")
+    pod_labels = template_labels if obj.get("kind") != "Pod" else _meta(obj).get("labels")
+    return isinstance(pod_labels, dict) and all(pod_labels.get(k) == v for k, v in selector.items())
+
+
+def webhook_gates(
+    objs: Iterable[dict[str, Any]],
+    webhook_configs: Iterable[Mapping[str, Any]] | None = None,
+    *,
+    plurals: Mapping[str, str] | None = None,
+    namespace_labels: Mapping[str, Mapping[str, str]] | None = None,
+) -> dict[ObjectKey, list[ObjectKey]]:
+    """For each object that a webhook would intercept on CREATE, the webhook Services it must wait
+    for (ready endpoints) before it is applied.
+
+    Webhooks come from ``webhook_configs`` or else from ``objs``. Namespace labels come from the
+    Namespaces in ``objs`` and ``namespace_labels``; unknown labels count as a match. Webhook
+    configurations are never gated (the API server does not call webhooks for them), nor is a
+    webhook's own Service or the workloads that back it, which would wait for themselves.
+    """
+    items = list(objs)
+    hooks = _webhooks(items if webhook_configs is None else webhook_configs)
+    known = {**crd_plurals(items), **(plurals or {})}
+    ns_known: dict[str, Mapping[str, str]] = {
+        str(_meta(o).get("name")): _meta(o).get("labels") or {} for o in items if o.get("kind") == "Namespace"
+    }
+    ns_known.update(namespace_labels or {})
+    services = {object_key(o): o for o in items if o.get("kind") == "Service"}
+    gates: dict[ObjectKey, list[ObjectKey]] = {}
+    for obj in items:
+        if obj.get("kind") in WEBHOOK_KINDS:
+            continue
+        waits = _gates_for(obj, hooks, resource_for(str(obj.get("kind") or ""), known), ns_known, services)
+        if waits:
+            gates[object_key(obj)] = waits
+    return gates
+
+
+def _gates_for(
+    obj: Mapping[str, Any],
+    hooks: list[Mapping[str, Any]],
+    resource: str,
+    ns_known: Mapping[str, Mapping[str, str]],
+    services: Mapping[ObjectKey, Mapping[str, Any]],
+) -> list[ObjectKey]:
+    ns_labels = _namespace_labels(obj, ns_known)
+    waits: set[ObjectKey] = set()
+    for hook in hooks:
+        service = _hook_service(hook)
+        if service is None or not _hook_intercepts(hook, obj, resource, ns_labels):
+            continue
+        service_obj = services.get(service)
+        if object_key(obj) == service or (service_obj is not None and _backs_service(obj, service_obj)):
+            continue
+        waits.add(service)
+    return sorted(waits)
+
+
+# --- applications ----------------------------------------------------------------------------
+
+
+class CycleError(RenderError):
+    """Applications depend on each other in a cycle."""
+
+
+class UnknownDependencyError(RenderError):
+    """An application depends on a name that is not an application."""
+
+
+def _check_known(deps: Mapping[str, list[str]]) -> None:
+    for name in sorted(deps):
+        unknown = [d for d in deps[name] if d not in deps]
+        if unknown:
+            raise UnknownDependencyError(
+                f"application {name!r} depends on unknown application(s) {', '.join(map(repr, unknown))}; "
+                f"valid names: {', '.join(sorted(deps))}",
+                hint="fix dependsOn in the component's component.yaml, or add the application to the spec",
+            )
+
+
+def _find_cycle(remaining: Mapping[str, list[str]]) -> list[str]:
+    """A dependency cycle among ``remaining`` (every node there has an unresolved dependency)."""
+    start = min(remaining)
+    path: list[str] = []
+    node = start
+    while node not in path:
+        path.append(node)
+        node = min(d for d in remaining[node] if d in remaining)
+    return path[path.index(node) :] + [node]
+
+
+def application_levels(deps: Mapping[str, list[str]]) -> list[list[str]]:
+    """Topological levels (Kahn): each level depends only on earlier ones and may run in parallel.
+
+    Names within a level are sorted, so the result is deterministic.
+    """
+    _check_known(deps)
+    remaining = {name: sorted(set(ds)) for name, ds in deps.items()}
+    levels: list[list[str]] = []
+    while remaining:
+        level = sorted(n for n, ds in remaining.items() if not any(d in remaining for d in ds))
+        if not level:
+            cycle = _find_cycle(remaining)
+            raise CycleError(
+                f"applications depend on each other in a cycle: {' -> '.join(cycle)}",
+                hint="remove one of these dependsOn entries",
+            )
+        levels.append(level)
+        for name in level:
+            del remaining[name]
+    return levels
+
+
+def dependents(deps: Mapping[str, list[str]], name: str) -> set[str]:
+    """Every application that depends on ``name``, directly or transitively (not ``name`` itself)."""
+    found: set[str] = set()
+    frontier = [name]
+    while frontier:
+        current = frontier.pop()
+        for app, ds in deps.items():
+            if current in ds and app not in found and app != name:
+                found.add(app)
+                frontier.append(app)
+    return found
