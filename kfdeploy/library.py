@@ -22,6 +22,7 @@ PARAM_TYPES = ("string", "integer", "number", "boolean", "array", "object")
 ENV_ROOT = "KFDEPLOY_LIBRARY"
 COMPONENT_KEYS = {"description", "enabledByDefault", "dependsOn", "params"}
 PARAM_KEYS = {"type", "default", "doc"}
+SPLIT_HINT = " (an unquoted ',' inside {...} ends the value before it: quote the doc string)"
 
 
 def type_of(value: Any) -> str:
@@ -120,7 +121,8 @@ def _param_problems(where: str, name: str, raw: Any) -> list[str]:
     if not isinstance(raw, dict):
         return [f"{where}: param '{name}' must be a mapping with type, default, doc"]
     problems = [f"{where}: param '{name}' has unknown key '{k}'{suggest(k, PARAM_KEYS)}"
-                for k in sorted(set(raw) - PARAM_KEYS)]
+                + (SPLIT_HINT if raw[k] is None else "")
+                for k in sorted(set(raw) - PARAM_KEYS, key=str)]
     ptype = raw.get("type")
     if ptype not in PARAM_TYPES:
         problems.append(f"{where}: param '{name}' has type {ptype!r}{suggest(str(ptype), PARAM_TYPES)};"

@@ -228,7 +228,7 @@ def plan_applications(spec: KfDef, library: Library) -> tuple[list[AppPlan], lis
         problems += app_problems
         if plan is not None:
             plans.append(plan)
-    return plans, problems
+    return plans, list(dict.fromkeys(problems))  # a bad spec overlay shows up once, not per app
 
 
 def check_applications(spec: KfDef, library: Library | None = None) -> list[str]:
