@@ -1,0 +1,69 @@
+"""Where the platform runs: one small interface, one module per platform.
+
+Everything that creates, reaches or deletes a cluster lives behind ``Platform``, so the rest of
+kfdeploy only ever sees a kubeconfig file and a context. Cloud SDK calls and cluster CLIs
+(kwokctl, kind, minikube) are confined to the modules of this package.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from kfdeploy.errors import NotImplementedYet
+
+if TYPE_CHECKING:
+    from kfdeploy.spec import KfDef
+
+Progress = Callable[[str], None]
+"""Receives one human-readable status line at a time (the CLI prints them to stderr)."""
+
+
+def no_progress(line: str) -> None:
+    """A Progress that drops every line."""
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    """A reachable cluster: where its kubeconfig is and whether this call created it."""
+
+    name: str
+    kubeconfig: Path
+    context: str
+    created: bool
+    nodes: int
+
+
+class Platform(Protocol):
+    """What every platform provides. Each method takes the whole spec and reads its own block."""
+
+    def ensure_cluster(self, spec: KfDef, progress: Progress) -> ClusterInfo:
+        """Create the cluster or reuse and reconcile it; return once it answers."""
+        ...
+
+    def kubeconfig(self, spec: KfDef) -> Path:
+        """A kubeconfig file usable by the kubernetes client and kubectl."""
+        ...
+
+    def delete_cluster(self, spec: KfDef) -> None:
+        """Delete the cluster; deleting one that does not exist is not an error."""
+        ...
+
+    def describe(self, spec: KfDef) -> dict[str, Any]:
+        """Plain data about the cluster (name, kubeconfig, state) for status and -o json."""
+        ...
+
+
+def get_platform(kind: str) -> Platform:
+    """The implementation of ``spec.platform.kind``."""
+    if kind == "kwok":
+        from kfdeploy.platforms.kwok import KwokPlatform
+        return KwokPlatform()
+    if kind == "existing":
+        from kfdeploy.platforms.existing import ExistingPlatform
+        return ExistingPlatform()
+    raise NotImplementedYet(
+        f"platform {kind!r} is not implemented yet; use platform.kind kwok (local) or existing "
+        "(any reachable kubeconfig context)")

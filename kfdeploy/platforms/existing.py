@@ -1,0 +1,93 @@
+"""The existing platform: a cluster someone else runs, reached through a kubeconfig context.
+
+Nothing is created or deleted here; the cluster is checked to answer (GET /version) before any
+other step changes it, so a wrong context fails in seconds with a message naming it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kubernetes import client, config
+from kubernetes.config.config_exception import ConfigException
+
+from kfdeploy.errors import PlatformError
+from kfdeploy.platforms import ClusterInfo, Progress
+from kfdeploy.platforms import _kube as kube
+
+if TYPE_CHECKING:
+    from kfdeploy.spec import KfDef
+
+REACH_TIMEOUT = 5.0
+
+
+def resolve_kubeconfig(configured: str | None, base_dir: Path, env: dict[str, str]) -> Path:
+    """The spec's kubeconfig (relative to the spec file), else the first $KUBECONFIG entry,
+    else ~/.kube/config."""
+    if configured:
+        path = Path(configured).expanduser()
+        return path if path.is_absolute() else base_dir / path
+    first = (env.get("KUBECONFIG") or "").split(os.pathsep)[0]
+    return Path(first).expanduser() if first else Path.home() / ".kube" / "config"
+
+
+class ExistingPlatform:
+    """``Platform`` for ``spec.platform.kind: existing``."""
+
+    def kubeconfig(self, spec: KfDef) -> Path:
+        settings = spec.spec.platform.settings
+        return resolve_kubeconfig(getattr(settings, "kubeconfig", None), spec.base_dir,
+                                  dict(os.environ))
+
+    def context(self, spec: KfDef) -> str:
+        return str(spec.spec.platform.settings.context)
+
+    def ensure_cluster(self, spec: KfDef, progress: Progress) -> ClusterInfo:
+        path, context = self.kubeconfig(spec), self.context(spec)
+        progress(f"checking that context {context} in {path} answers ...")
+        api = self._api(path, context)
+        try:
+            version = self._reach(api, path, context)
+            progress(f"context {context} answers: Kubernetes {version}")
+            nodes = len(client.CoreV1Api(api).list_node(_request_timeout=REACH_TIMEOUT).items)
+        finally:
+            api.close()
+        return ClusterInfo(name=spec.metadata.name, kubeconfig=path, context=context,
+                           created=False, nodes=nodes)
+
+    def delete_cluster(self, spec: KfDef) -> None:
+        raise PlatformError(
+            f"platform existing: kfdeploy does not delete the cluster of context "
+            f"{self.context(spec)}, which it did not create",
+            hint="use `kfdeploy delete` to remove what kfdeploy installed in it")
+
+    def describe(self, spec: KfDef) -> dict[str, Any]:
+        return {"platform": "existing", "name": spec.metadata.name,
+                "kubeconfig": str(self.kubeconfig(spec)), "context": self.context(spec)}
+
+    @staticmethod
+    def _api(path: Path, context: str) -> client.ApiClient:
+        if not path.is_file():
+            raise PlatformError(f"kubeconfig {path} does not exist",
+                                hint="set spec.platform.existing.kubeconfig or $KUBECONFIG")
+        try:
+            return kube.api_client(path, context)
+        except ConfigException as e:
+            contexts = [c["name"] for c in config.list_kube_config_contexts(str(path))[0]]
+            raise PlatformError(
+                f"context {context!r} is not usable in kubeconfig {path}: {e}",
+                hint=f"set spec.platform.existing.context to one of: {', '.join(contexts)}"
+            ) from e
+
+    @staticmethod
+    def _reach(api: client.ApiClient, path: Path, context: str) -> str:
+        try:
+            return kube.server_version(api, timeout=REACH_TIMEOUT)
+        except kube.UNREACHABLE as e:
+            reason = getattr(e, "reason", None) or e.__class__.__name__
+            raise PlatformError(
+                f"cannot reach the cluster of context {context!r} (kubeconfig {path}): {reason}",
+                hint=f"check that it is running and that `kubectl --kubeconfig {path} "
+                     f"--context {context} version` works") from e

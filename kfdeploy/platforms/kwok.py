@@ -1,0 +1,139 @@
+"""The kwok platform: a real control plane with simulated nodes, on one machine, no Docker.
+
+etcd, kube-apiserver, kube-controller-manager and kube-scheduler are the real, locally built
+binaries; kwok-controller plays the kubelets (Pods become Running and Ready, Job Pods Succeed).
+The nodes mirror ``spec.platform.kwok.nodePools``, so GPU requests and taints schedule as they
+would on the cloud. ``ensure_cluster`` is idempotent and survives a machine restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kubernetes import client
+
+from kfdeploy.errors import PlatformError
+from kfdeploy.platforms import ClusterInfo, Progress
+from kfdeploy.platforms import _kube as kube
+from kfdeploy.platforms.kwok_objects import (PoolLike, node_manifests, stale_nodes,
+                                             storage_class)
+from kfdeploy.platforms.kwokctl import COMPONENTS, Kwokctl
+
+if TYPE_CHECKING:
+    from kfdeploy.spec import KfDef
+
+CREATE_TIMEOUT = 180.0
+READY_TIMEOUT = 120.0
+RESTART_TIMEOUT = 60.0
+
+
+def node_pools(spec: KfDef) -> Sequence[PoolLike]:
+    """``spec.platform.kwok.nodePools`` (empty when the block is absent: platform defaults)."""
+    settings = spec.spec.platform.settings
+    return list(getattr(settings, "node_pools", None) or [])
+
+
+class KwokPlatform:
+    """``Platform`` for ``spec.platform.kind: kwok``."""
+
+    def kubeconfig(self, spec: KfDef) -> Path:
+        return Kwokctl.kubeconfig_path(spec.metadata.name)
+
+    def context(self, spec: KfDef) -> str:
+        return f"kwok-{spec.metadata.name}"
+
+    def ensure_cluster(self, spec: KfDef, progress: Progress) -> ClusterInfo:
+        name = spec.metadata.name
+        created = self._ensure_running(Kwokctl(), spec, progress)
+        api = self._api(spec)
+        try:
+            progress("waiting for kube-apiserver /readyz and the default ServiceAccount ...")
+            if not kube.wait_until(lambda: kube.is_ready(api), READY_TIMEOUT):
+                raise not_ready(name, READY_TIMEOUT)
+            count = self._reconcile(api, spec, progress)
+        finally:
+            api.close()
+        return ClusterInfo(name=name, kubeconfig=self.kubeconfig(spec),
+                           context=self.context(spec), created=created, nodes=count)
+
+    def delete_cluster(self, spec: KfDef) -> None:
+        kwokctl = Kwokctl()
+        if spec.metadata.name in kwokctl.clusters():
+            kwokctl.delete(spec.metadata.name)
+
+    def describe(self, spec: KfDef) -> dict[str, Any]:
+        exists = spec.metadata.name in Kwokctl().clusters()
+        return {"platform": "kwok", "name": spec.metadata.name, "exists": exists,
+                "running": exists and self._answers(spec),
+                "kubeconfig": str(self.kubeconfig(spec)), "context": self.context(spec)}
+
+    def _ensure_running(self, kwokctl: Kwokctl, spec: KfDef, progress: Progress) -> bool:
+        """Create, reuse, restart, or as a last resort recreate the cluster; True if created."""
+        name = spec.metadata.name
+        if name not in kwokctl.clusters():
+            progress(f"creating kwok cluster {name} (etcd, kube-apiserver, "
+                     "kube-controller-manager, kube-scheduler, kwok-controller) ...")
+            kwokctl.create(name, CREATE_TIMEOUT)
+            return True
+        if self._answers(spec):
+            progress(f"reusing running kwok cluster {name}")
+            return False
+        progress(f"kwok cluster {name} exists but is not running; starting it ...")
+        try:
+            kwokctl.start(name, RESTART_TIMEOUT)
+            if self._wait_answers(spec, RESTART_TIMEOUT):
+                return False
+            reason = f"its apiserver did not answer within {RESTART_TIMEOUT:.0f}s"
+        except PlatformError as e:
+            reason = e.message.splitlines()[0]
+        progress(f"could not start kwok cluster {name} ({reason}); deleting and recreating it "
+                 "(objects stored in it are lost) ...")
+        kwokctl.delete(name)
+        kwokctl.create(name, CREATE_TIMEOUT)
+        return True
+
+    def _reconcile(self, api: client.ApiClient, spec: KfDef, progress: Progress) -> int:
+        """Make nodes and storage match the spec; returns the number of nodes wanted."""
+        nodes = node_manifests(node_pools(spec))
+        progress(f"applying {len(nodes)} simulated node(s) and StorageClass standard ...")
+        kube.apply_nodes(api, nodes)
+        stale = stale_nodes(kube.pool_node_names(api), [n["metadata"]["name"] for n in nodes])
+        if stale:
+            progress(f"removing node(s) no longer in the spec: {', '.join(stale)}")
+            kube.delete_nodes(api, stale)
+        kube.apply_storage_class(api, storage_class())
+        return len(nodes)
+
+    def _api(self, spec: KfDef) -> client.ApiClient:
+        path = self.kubeconfig(spec)
+        if not path.is_file():
+            raise PlatformError(f"kwokctl wrote no kubeconfig at {path}",
+                                hint=f"delete and recreate the cluster: kwokctl delete cluster "
+                                     f"--name {spec.metadata.name}")
+        return kube.api_client(path, self.context(spec))
+
+    def _answers(self, spec: KfDef) -> bool:
+        if not self.kubeconfig(spec).is_file():
+            return False
+        api = self._api(spec)
+        try:
+            kube.server_version(api, timeout=3)
+            return True
+        except kube.UNREACHABLE:
+            return False
+        finally:
+            api.close()
+
+    def _wait_answers(self, spec: KfDef, timeout: float) -> bool:
+        return kube.wait_until(lambda: self._answers(spec), timeout, interval=1.0)
+
+
+def not_ready(name: str, timeout: float) -> PlatformError:
+    """The error when the control plane does not become ready: which logs to read."""
+    return PlatformError(
+        f"kwok cluster {name} was not ready within {timeout:.0f}s (kube-apiserver /readyz and "
+        "the default ServiceAccount, which kube-controller-manager creates)",
+        hint=f"read `kwokctl logs kube-apiserver --name {name}` first, then "
+             f"kube-controller-manager and etcd (all components: {', '.join(COMPONENTS)})")

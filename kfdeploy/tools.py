@@ -1,0 +1,102 @@
+"""Where the local control-plane binaries live and how to find them.
+
+``tools/build.sh`` builds kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, etcd,
+kwok, kwokctl and helm into a directory keyed by their versions (``tools/versions.env``), so
+changing a version never mixes binaries. Every lookup can be overridden from the environment,
+which is how users point kfdeploy at binaries they already have.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+
+from kfdeploy.errors import ToolMissingError
+
+VERSIONS_FILE = Path(__file__).resolve().parent.parent / "tools" / "versions.env"
+# Only these are commonly installed system-wide in a compatible version; the control-plane
+# binaries must match each other, so they never come from PATH.
+PATH_TOOLS = frozenset({"kubectl", "helm"})
+BUILD_HINT = ("run `make tools` (needs Go >= 1.26) or set KFDEPLOY_TOOLS_DIR / {var}")
+
+
+def parse_versions(text: str) -> dict[str, str]:
+    """``KEY=value`` lines of a versions.env file; comments and blank lines are skipped."""
+    versions: dict[str, str] = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, _, value = line.partition("=")
+            versions[key.strip()] = value.strip().strip("\"'")
+    return versions
+
+
+def tools_key(versions: Mapping[str, str]) -> str:
+    """The cache directory name; must match the ``key`` computed by tools/build.sh."""
+    return (f"kube-{versions['KUBE_VERSION']}_etcd-{versions['ETCD_VERSION']}"
+            f"_kwok-{versions['KWOK_VERSION']}_helm-{versions['HELM_VERSION']}")
+
+
+def tool_versions(path: Path = VERSIONS_FILE) -> dict[str, str]:
+    """The pinned tool versions, read from tools/versions.env."""
+    try:
+        return parse_versions(path.read_text())
+    except OSError as e:
+        raise ToolMissingError(
+            f"cannot read the tool versions file {path}: {e.strerror}",
+            hint="set KFDEPLOY_TOOLS_DIR to a directory whose bin/ holds the tools") from e
+
+
+def tools_dir(env: Mapping[str, str] | None = None) -> Path:
+    """KFDEPLOY_TOOLS_DIR, else the versioned cache directory tools/build.sh writes to."""
+    env = os.environ if env is None else env
+    if env.get("KFDEPLOY_TOOLS_DIR"):
+        return Path(env["KFDEPLOY_TOOLS_DIR"]).expanduser()
+    cache = Path(env.get("XDG_CACHE_HOME") or Path(env.get("HOME") or Path.home()) / ".cache")
+    return cache / "kfdeploy" / "tools" / tools_key(tool_versions())
+
+
+def tool_env_var(name: str) -> str:
+    """``kube-apiserver`` -> ``KFDEPLOY_KUBE_APISERVER_BINARY``."""
+    return f"KFDEPLOY_{name.upper().replace('-', '_')}_BINARY"
+
+
+def find_tool(name: str, env: Mapping[str, str] | None = None) -> str:
+    """Path of an executable: its env override, else the tools dir, else PATH (kubectl, helm).
+
+    Raises ToolMissingError naming the tool, where it looked, and how to get it.
+    """
+    env = os.environ if env is None else env
+    var = tool_env_var(name)
+    override = env.get(var)
+    if override:
+        if _is_executable(Path(override)):
+            return override
+        raise ToolMissingError(f"{name} not found: {var}={override} is not an executable file",
+                               hint=f"fix or unset {var}")
+    candidate = tools_dir(env) / "bin" / name
+    if _is_executable(candidate):
+        return str(candidate)
+    if name in PATH_TOOLS:
+        found = shutil.which(name, path=env.get("PATH"))
+        if found:
+            return found
+    where = f"{candidate}" + (" or on PATH" if name in PATH_TOOLS else "")
+    raise ToolMissingError(f"{name} not found in {where}", hint=BUILD_HINT.format(var=var))
+
+
+def tool_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A copy of the environment with the tools bin dir first on PATH.
+
+    kwokctl looks up kubectl on PATH, so child processes must see the built one first.
+    """
+    env = dict(os.environ if env is None else env)
+    bin_dir = str(tools_dir(env) / "bin")
+    env["PATH"] = os.pathsep.join(p for p in (bin_dir, env.get("PATH", "")) if p)
+    return env
+
+
+def _is_executable(path: Path) -> bool:
+    return path.is_file() and os.access(path, os.X_OK)
