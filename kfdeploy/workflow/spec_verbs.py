@@ -2,24 +2,147 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from kfdeploy.errors import NotImplementedYet
+from kfdeploy.errors import SpecError, UsageError
 from kfdeploy.options import Options
+from kfdeploy.spec import KfDef, load_spec, parse_text
+from kfdeploy.spec.base import DNS_LABEL
+from kfdeploy.spec.schema import schema_text
+from kfdeploy.templates.starter import StarterOptions, starter_spec
+
+REQUIRED_FLAGS: dict[str, tuple[tuple[str, str], ...]] = {
+    "gke": (("project", "--project MY_GCP_PROJECT"), ("location", "--location us-central1-a")),
+    "eks": (("region", "--region us-west-2"),),
+    "existing": (("context", "--context MY_CONTEXT"),),
+}
 
 
-def init(opts: Options, **kw: Any) -> Any:
-    raise NotImplementedYet("init is not implemented yet")
+@dataclass(frozen=True)
+class TextResult:
+    """A result that is plain text (a spec, a schema) or a one-line note."""
+
+    body: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def text(self) -> str:
+        return self.body
+
+    def to_data(self) -> dict[str, Any]:
+        return self.data or {"text": self.body}
 
 
-def validate(opts: Options) -> Any:
-    raise NotImplementedYet("validate is not implemented yet")
+@dataclass(frozen=True)
+class ValidateResult:
+    file: str
+    problems: tuple[str, ...] = ()
+    spec: KfDef | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return 2 if self.problems else 0
+
+    def text(self) -> str:
+        if self.problems or self.spec is None:
+            return str(SpecError(self.file, list(self.problems)))
+        s = self.spec
+        apps = len(s.enabled_applications)
+        disabled = len(s.spec.applications) - apps
+        extra = f", {disabled} disabled" if disabled else ""
+        return (f"{self.file}: valid KfDef {s.metadata.name!r} (platform {s.spec.platform.kind}, "
+                f"{apps} application{'s' if apps != 1 else ''}{extra})")
+
+    def to_data(self) -> dict[str, Any]:
+        if self.problems or self.spec is None:
+            return {"valid": False, "file": self.file, "problems": list(self.problems)}
+        s = self.spec
+        return {"valid": True, "file": self.file, "name": s.metadata.name,
+                "namespace": s.metadata.namespace, "platform": s.spec.platform.kind,
+                "version": s.spec.version,
+                "applications": [a.name for a in s.enabled_applications],
+                "disabled": [a.name for a in s.spec.applications if not a.enabled],
+                "specHash": s.spec_hash()}
 
 
-def schema(opts: Options, output_file: str | None = None) -> Any:
-    raise NotImplementedYet("schema is not implemented yet")
+def init(opts: Options, platform_kind: str = "kwok", name: str = "kubeflow",
+         project: str | None = None, location: str | None = None, region: str | None = None,
+         gpus: int = 0, kube_context: str | None = None, output_file: str = "-",
+         force: bool = False) -> TextResult:
+    """Write a commented starter spec; it is validated first, so it always loads."""
+    starter = StarterOptions(platform=platform_kind, name=name, project=project,
+                             location=location, region=region, gpus=gpus, context=kube_context)
+    _check_init_flags(starter)
+    text = starter_spec(starter, file="kfdef.yaml" if output_file == "-" else output_file)
+    parse_text(text, "starter spec", Path.cwd())
+    if output_file == "-":
+        return TextResult(text)
+    out = Path(output_file)
+    if out.exists() and not force:
+        raise UsageError(f"{output_file} already exists; not overwriting it",
+                         hint="pass --force to replace it, or choose another file with -o")
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise UsageError(f"cannot write {output_file}: {e.strerror or e}") from e
+    return TextResult(f"wrote {output_file} (platform {platform_kind}); "
+                      f"next: kfdeploy validate -f {output_file}",
+                      {"file": output_file, "platform": platform_kind})
+
+
+def _check_init_flags(o: StarterOptions) -> None:
+    """Usage errors for what init cannot guess: cloud coordinates, a valid name, gpus >= 0."""
+    if not re.fullmatch(DNS_LABEL, o.name) or len(o.name) > 63:
+        raise UsageError(f"--name {o.name!r} is not a valid name: use lowercase letters, digits "
+                         "and '-', starting and ending with a letter or digit (at most 63)")
+    if o.gpus < 0:
+        raise UsageError(f"--gpus {o.gpus}: the GPU count cannot be negative")
+    missing = [flag for attr, flag in REQUIRED_FLAGS.get(o.platform, ()) if not getattr(o, attr)]
+    if missing:
+        raise UsageError(f"--platform {o.platform} needs {' and '.join(missing)}",
+                         hint=f"kfdeploy init --platform {o.platform} {' '.join(missing)} -o kfdef.yaml")
+
+
+def validate(opts: Options) -> ValidateResult:
+    """Check the spec and, when the renderer is present, its applications and params."""
+    try:
+        spec = load_spec(opts.file)
+        problems = _application_problems(spec)
+    except SpecError as e:
+        if opts.output == "text":
+            raise
+        return ValidateResult(opts.file, tuple(e.problems))
+    if problems and opts.output == "text":
+        raise SpecError(opts.file, problems)
+    return ValidateResult(opts.file, tuple(problems), spec)
+
+
+def _application_problems(spec: KfDef) -> list[str]:
+    """Problems the renderer finds (unknown components or params); none if it is absent."""
+    if importlib.util.find_spec("kfdeploy.render") is None:
+        return []
+    render = importlib.import_module("kfdeploy.render")
+    check = getattr(render, "check_applications", None)
+    return list(check(spec)) if callable(check) else []
+
+
+def schema(opts: Options, output_file: str | None = None) -> TextResult:
+    """The KfDef JSON Schema, printed or written to a file."""
+    text = schema_text()
+    if not output_file or output_file == "-":
+        return TextResult(text)
+    try:
+        Path(output_file).write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise UsageError(f"cannot write {output_file}: {e.strerror or e}") from e
+    return TextResult(f"wrote {output_file}", {"file": output_file})
 
 
 def version(opts: Options) -> Any:
     from kfdeploy import __version__
     return {"kfdeploy": __version__}
+

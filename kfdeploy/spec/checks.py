@@ -1,0 +1,134 @@
+"""Rules across the document (names unique, references resolve), run on the raw YAML data.
+
+They run on the raw data, not the validated model, so they report alongside field errors in
+one pass: a spec with a typo and a duplicate application name shows both at once. Every
+helper tolerates any shape, because shape errors are pydantic's to report.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from kfdeploy.spec.problems import suggest
+from kfdeploy.spec.yamlio import YamlDoc, format_path
+
+Loc = tuple[Any, ...]
+POOL_LISTS: tuple[Loc, ...] = (
+    ("spec", "platform", "gke", "cluster", "nodePools"),
+    ("spec", "platform", "eks", "cluster", "nodeGroups"),
+    ("spec", "platform", "kwok", "nodePools"),
+)
+
+
+def document_problems(doc: YamlDoc) -> list[str]:
+    """Every cross-field problem of the document."""
+    data = doc.data
+    problems = _unique_names(doc, ("spec", "applications"), "application")
+    problems += _unique_names(doc, ("spec", "secrets"), "secret")
+    for loc in POOL_LISTS:
+        problems += _unique_names(doc, loc, "node pool" if "nodePools" in loc else "node group")
+    problems += _unique_overlays(doc)
+    names = [n for _, n in _named_items(data, ("spec", "applications"))]
+    problems += _depends_on(doc, names)
+    problems += _param_keys(doc, names)
+    return problems
+
+
+def _get(data: Any, loc: Loc) -> Any:
+    for part in loc:
+        if isinstance(part, str) and isinstance(data, dict):
+            data = data.get(part)
+        elif isinstance(part, int) and isinstance(data, list) and part < len(data):
+            data = data[part]
+        else:
+            return None
+    return data
+
+
+def _named_items(data: Any, loc: Loc) -> Iterator[tuple[int, str]]:
+    """``(index, name)`` of the list items at ``loc`` that have a string name."""
+    items = _get(data, loc)
+    for i, item in enumerate(items if isinstance(items, list) else []):
+        if isinstance(item, dict) and isinstance(item.get("name"), str):
+            yield i, item["name"]
+
+
+def _at(doc: YamlDoc, loc: Loc) -> str:
+    return f"{format_path(loc)}{doc.where(loc)}"
+
+
+def _unique_names(doc: YamlDoc, loc: Loc, what: str) -> list[str]:
+    first: dict[str, int] = {}
+    out = []
+    for i, name in _named_items(doc.data, loc):
+        if name in first:
+            out.append(f"{_at(doc, loc + (i, 'name'))}: duplicate {what} name {name!r} "
+                       f"(also {format_path(loc + (first[name],))}); names must be unique")
+        first.setdefault(name, i)
+    return out
+
+
+def _unique_overlays(doc: YamlDoc) -> list[str]:
+    overlays = _get(doc.data, ("spec", "overlays"))
+    out, seen = [], set()
+    for i, name in enumerate(overlays if isinstance(overlays, list) else []):
+        if isinstance(name, str) and name in seen:
+            out.append(f"{_at(doc, ('spec', 'overlays', i))}: overlay {name!r} is listed twice")
+        if isinstance(name, str):
+            seen.add(name)
+    return out
+
+
+def _depends_on(doc: YamlDoc, names: list[str]) -> list[str]:
+    out = []
+    graph: dict[str, list[str]] = {}
+    for i, name in _named_items(doc.data, ("spec", "applications")):
+        deps = _get(doc.data, ("spec", "applications", i, "dependsOn"))
+        for j, dep in enumerate(deps if isinstance(deps, list) else []):
+            loc = ("spec", "applications", i, "dependsOn", j)
+            if dep == name:
+                out.append(f"{_at(doc, loc)}: application {name!r} depends on itself")
+            elif isinstance(dep, str) and dep not in names:
+                out.append(f"{_at(doc, loc)}: no application named {dep!r} in spec.applications"
+                           f"{suggest(dep, names)}; list it there, or drop it from dependsOn")
+            elif isinstance(dep, str):
+                graph.setdefault(name, []).append(dep)
+    cycle = find_cycle(graph)
+    if cycle:
+        out.append(f"spec.applications: dependsOn forms a cycle {' -> '.join(cycle)}; "
+                   "remove one of these dependencies")
+    return out
+
+
+def find_cycle(graph: dict[str, list[str]]) -> list[str]:
+    """One dependency cycle as a path that returns to its start, or [] when acyclic."""
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+
+    def visit(node: str, path: list[str]) -> list[str]:
+        state[node] = 1
+        for nxt in graph.get(node, []):
+            if state.get(nxt) == 1:
+                return path[path.index(nxt):] + [node, nxt] if nxt in path else [node, nxt]
+            if nxt not in state:
+                found = visit(nxt, path + [node])
+                if found:
+                    return found
+        state[node] = 2
+        return []
+
+    for start in sorted(graph):
+        if start not in state:
+            found = visit(start, [])
+            if found:
+                return found
+    return []
+
+
+def _param_keys(doc: YamlDoc, names: list[str]) -> list[str]:
+    """``spec.params`` keys must be "*" or a listed application (when any are listed)."""
+    params = _get(doc.data, ("spec", "params"))
+    if not isinstance(params, dict) or not names:
+        return []
+    return [f"{_at(doc, ('spec', 'params', key))}: no application named {key!r}"
+            f"{suggest(key, names)}; use \"*\" (every component) or an application name"
+            for key in params if key != "*" and isinstance(key, str) and key not in names]

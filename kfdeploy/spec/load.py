@@ -1,0 +1,80 @@
+"""Loading a spec: file -> YAML -> KfDef, with every problem reported at once as a SpecError."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from kfdeploy.errors import SpecError
+from kfdeploy.spec.checks import document_problems
+from kfdeploy.spec.model import API_VERSION, KfDef
+from kfdeploy.spec.problems import describe, to_problems
+from kfdeploy.spec.yamlio import YamlDoc, parse_yaml
+
+_LINE = re.compile(r"\(line (\d+)")
+INIT_HINT = "write a starter spec with: kfdeploy init --platform kwok -o kfdef.yaml"
+
+
+def load_spec(path: str | Path) -> KfDef:
+    """Read and validate the spec at ``path``; relative paths in it resolve against its folder."""
+    p = Path(path)
+    source = str(path)
+    if not p.is_file():
+        what = "is a directory, not a file" if p.is_dir() else "does not exist"
+        raise SpecError(source, [f"the spec file {what}"], hint=INIT_HINT)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise SpecError(source, [f"cannot read the spec file: {e}"]) from e
+    return parse_text(text, source, p.resolve().parent)
+
+
+def parse_text(text: str, source: str, base_dir: Path) -> KfDef:
+    """Validate YAML text (e.g. from stdin or a starter template)."""
+    doc = parse_yaml(text)
+    if doc.problems and doc.data is None:
+        raise SpecError(source, doc.problems)
+    return _validate(doc, source, base_dir)
+
+
+def parse_spec(data: Any, source: str, base_dir: Path) -> KfDef:
+    """Validate already-parsed data (a dict as read from YAML)."""
+    return _validate(YamlDoc(data), source, base_dir)
+
+
+def _validate(doc: YamlDoc, source: str, base_dir: Path) -> KfDef:
+    shape = _shape_problem(doc.data)
+    if shape:
+        raise SpecError(source, doc.problems + [shape], hint=None if doc.data else INIT_HINT)
+    problems = list(doc.problems)
+    spec: KfDef | None = None
+    try:
+        spec = KfDef.model_validate(doc.data, by_alias=True, by_name=False)
+    except ValidationError as e:
+        problems += to_problems(e.errors(include_url=False), KfDef, doc)
+    except RecursionError:
+        problems.append("the document is nested too deeply")
+    problems += [p for p in document_problems(doc) if p not in problems]
+    if problems or spec is None:
+        raise SpecError(source, sorted(problems, key=_line) or ["invalid spec"])
+    return spec.with_origin(source, base_dir)
+
+
+def _line(problem: str) -> int:
+    """Sort key: problems in the order their lines appear; those without a line last."""
+    found = _LINE.search(problem)
+    return int(found.group(1)) if found else sys.maxsize
+
+
+def _shape_problem(data: Any) -> str:
+    """The whole document is not even a mapping: say what a spec looks like."""
+    if data is None or data == "":
+        return "the file is empty; a spec is a mapping with apiVersion, kind, metadata and spec"
+    if not isinstance(data, dict):
+        return (f"the top level is {describe(data)}, not a mapping; a spec starts with "
+                f"'apiVersion: {API_VERSION}' and 'kind: KfDef'")
+    return ""

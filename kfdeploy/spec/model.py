@@ -1,0 +1,171 @@
+"""The KfDef document: metadata, the spec, applications and secrets.
+
+``KfDef`` is the one value every verb starts from. It knows where it was read from (``source``,
+``base_dir``) so relative paths in it (jsonnet paths, helm charts, kubeconfig) resolve against
+the spec's folder, not the working directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+from pydantic import Field, PrivateAttr, SecretStr, model_validator
+
+from kfdeploy.errors import SpecError
+from kfdeploy.spec.base import ENV_NAME, DnsLabel, SpecModel, rule_error
+from kfdeploy.spec.platform import Platform
+
+API_VERSION = "kfdef.apps.kubeflow.org/v1"
+KIND = "KfDef"
+DEFAULT_VERSION = "1.10"
+SourceKind = Literal["library", "jsonnet", "helm"]
+
+class Metadata(SpecModel):
+    """Identity of the deployment."""
+
+    name: DnsLabel = Field(description="Names the cluster and the inventory (DNS-1123 label).")
+    namespace: DnsLabel = Field("kubeflow", description="Default namespace of the platform.")
+
+class JsonnetSource(SpecModel):
+    """A component folder of your own (main.jsonnet + component.yaml)."""
+
+    path: str = Field(min_length=1, description="Folder, relative to the spec file.")
+
+class HelmSource(SpecModel):
+    """A Helm chart rendered with ``helm template``."""
+
+    chart: str = Field(min_length=1, description="Chart: local path, repo chart name, or oci:// URL.")
+    repo: str | None = Field(None, description="Chart repository URL.")
+    version: str | None = Field(None, description="Chart version; default: latest.")
+    namespace: DnsLabel | None = Field(None, description="Release namespace; default: metadata.namespace.")
+    values: dict[str, Any] = Field({}, description="Values, applied after valuesFiles.")
+    values_files: list[str] = Field([], description="Values files, relative to the spec file.")
+
+class Application(SpecModel):
+    """One deployed unit: a library component (by name), your jsonnet folder, or a Helm chart."""
+
+    name: DnsLabel = Field(description="Application name; the library component of this name "
+                           "unless jsonnet or helm is set.")
+    enabled: bool = Field(True, description="false keeps it listed but not deployed (and prunes it).")
+    params: dict[str, Any] = Field({}, description="Component params; highest precedence.")
+    overlays: list[str] = Field([], description="Overlays for this application only.")
+    depends_on: list[str] | None = Field(
+        None, description="Applications applied and healthy first; default: the component's own.")
+    jsonnet: JsonnetSource | None = Field(None, description="Render this jsonnet component folder.")
+    helm: HelmSource | None = Field(None, description="Render this Helm chart.")
+
+    @property
+    def source_kind(self) -> SourceKind:
+        return "jsonnet" if self.jsonnet else "helm" if self.helm else "library"
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Application:
+        if self.jsonnet and self.helm:
+            raise rule_error("helm", "both jsonnet and helm are set; an application has one "
+                             "source: keep jsonnet or helm (or neither, for the library component)")
+        return self
+
+class EnvSource(SpecModel):
+    """A value read from an environment variable when kfdeploy runs."""
+
+    name: str = Field(pattern=ENV_NAME, description="Environment variable holding the value.")
+
+class LiteralSource(SpecModel):
+    """A value written in the spec itself."""
+
+    value: SecretStr = Field(description="The value itself (avoid in committed files).")
+
+class SecretSource(SpecModel):
+    """Where a secret's value comes from: exactly one of envSource or literalSource."""
+
+    env_source: EnvSource | None = Field(None, description="Read the value from the environment.")
+    literal_source: LiteralSource | None = Field(None, description="The value, inline.")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SecretSource:
+        if (self.env_source is None) == (self.literal_source is None):
+            raise ValueError("set exactly one of envSource or literalSource")
+        return self
+
+class SecretSpec(SpecModel):
+    """A secret value components can use, read at apply time; never printed."""
+
+    name: DnsLabel = Field(description="Secret name, referenced by components.")
+    secret_source: SecretSource = Field(description="Where the value comes from.")
+
+    def resolve(self, env: Mapping[str, str]) -> str:
+        """The secret's value; ``env`` is usually ``os.environ``."""
+        source = self.secret_source
+        if source.literal_source is not None:
+            return source.literal_source.value.get_secret_value()
+        assert source.env_source is not None
+        var = source.env_source.name
+        if var not in env:
+            raise SpecError("spec.secrets", [f"secret {self.name!r} reads environment variable "
+                                             f"{var}, which is not set"],
+                            hint=f"export {var}=... before running kfdeploy")
+        return env[var]
+
+class KfDefSpec(SpecModel):
+    """The deployment: platform, params and the applications to run."""
+
+    version: str = Field(DEFAULT_VERSION, min_length=1, description="Component library release.")
+    platform: Platform = Field(description="Where the platform runs.")
+    overlays: list[str] = Field([], description="Named overlays (overlays/<name>.yaml), in order.")
+    params: dict[str, dict[str, Any]] = Field(
+        {}, description='Param overrides: "*" for every component that has the param, or an '
+        "application name.")
+    secrets: list[SecretSpec] = Field([], description="Secret values for components.")
+    applications: list[Application] = Field(
+        [], description="What to deploy, in any order (dependsOn decides the order); "
+        "empty = the library's default components.")
+
+class KfDef(SpecModel):
+    """A Kubeflow deployment: which cluster, which applications, with which params."""
+
+    api_version: Literal["kfdef.apps.kubeflow.org/v1"] = Field(description="Always " + API_VERSION + ".")
+    kind: Literal["KfDef"] = Field(description="Always KfDef.")
+    metadata: Metadata = Field(description="Name and namespace.")
+    spec: KfDefSpec = Field(description="The deployment.")
+    _source: str = PrivateAttr("<memory>")
+    _base_dir: Path = PrivateAttr(default_factory=Path)
+
+    @property
+    def source(self) -> str:
+        """The file this spec was read from (for messages)."""
+        return self._source
+
+    @property
+    def base_dir(self) -> Path:
+        """Folder that relative paths in the spec are resolved against."""
+        return self._base_dir
+
+    def with_origin(self, source: str, base_dir: Path) -> KfDef:
+        self._source, self._base_dir = source, base_dir
+        return self
+
+    def resolve_path(self, path: str) -> Path:
+        """A path from the spec, made absolute against the spec's folder (``~`` expanded)."""
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else (self._base_dir / p).resolve()
+
+    @property
+    def enabled_applications(self) -> list[Application]:
+        return [a for a in self.spec.applications if a.enabled]
+
+    def canonical(self) -> dict[str, Any]:
+        """The document with defaults filled in, YAML names, secret literals included."""
+        data = self.model_dump(mode="json", by_alias=True)
+        for raw, secret in zip(data["spec"]["secrets"], self.spec.secrets):
+            literal = secret.secret_source.literal_source
+            if literal is not None:
+                raw["secretSource"]["literalSource"]["value"] = literal.value.get_secret_value()
+        return data
+
+    def spec_hash(self) -> str:
+        """sha256 of the canonical JSON: equal for documents that mean the same thing."""
+        text = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()

@@ -1,0 +1,109 @@
+"""Reading the spec's YAML: one document, no duplicate keys, and where each field is.
+
+PyYAML silently keeps the last of two equal keys; in a spec that hides a mistake (a second
+``kind:`` under ``platform``), so duplicates are errors here. The positions map lets every
+validation message point at a line.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+Path_ = tuple[Any, ...]
+
+
+@dataclass
+class YamlDoc:
+    """A parsed document: the data, key positions (1-based line, column), and problems."""
+
+    data: Any
+    positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    def where(self, path: Path_) -> str:
+        """`` (line N, column M)`` for the nearest known ancestor of ``path``, else ''."""
+        for end in range(len(path), 0, -1):
+            if path[:end] in self.positions:
+                line, col = self.positions[path[:end]]
+                return f" (line {line}, column {col})"
+        return ""
+
+
+def format_path(path: Path_) -> str:
+    """``('spec', 'applications', 2, 'name')`` -> ``spec.applications[2].name``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int) and not isinstance(part, bool):
+            out += f"[{part}]"
+        elif isinstance(part, str) and _PLAIN_KEY.match(part):
+            out += ("." if out else "") + part
+        else:
+            out += f"[{json.dumps(str(part))}]"
+    return out or "(top level)"
+
+
+def parse_yaml(text: str) -> YamlDoc:
+    """Parse one YAML document; syntax errors become problems with line and column."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as e:
+        return YamlDoc(None, problems=[_syntax_problem(e)])
+    except yaml.YAMLError as e:  # pragma: no cover - PyYAML marks nearly every error
+        return YamlDoc(None, problems=[f"invalid YAML: {e}"])
+    except RecursionError:
+        return YamlDoc(None, problems=["invalid YAML: nested too deeply"])
+    finally:
+        loader.dispose()
+    doc = YamlDoc(data)
+    if node is not None:
+        _walk(node, (), doc, set())
+    return doc
+
+
+def _syntax_problem(e: yaml.MarkedYAMLError) -> str:
+    mark = e.problem_mark or e.context_mark
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+    what = " ".join(str(p) for p in (e.context, e.problem) if p)
+    if "expected a single document" in what:
+        what = "the file holds more than one YAML document; a spec is exactly one KfDef"
+    return f"YAML syntax error at {where}{what}"
+
+
+def _walk(node: yaml.Node, path: Path_, doc: YamlDoc, seen_nodes: set[int]) -> None:
+    """Record key positions and report duplicate keys, depth first; aliased nodes once."""
+    if id(node) in seen_nodes:
+        return
+    seen_nodes.add(id(node))
+    if isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            doc.positions[path + (i,)] = (item.start_mark.line + 1, item.start_mark.column + 1)
+            _walk(item, path + (i,), doc, seen_nodes)
+    elif isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.value == "<<":
+                continue
+            key, line = key_node.value, key_node.start_mark.line + 1
+            if key in seen:
+                doc.problems.append(_duplicate(path, key, seen[key], line))
+            seen[key] = line
+            doc.positions[path + (key,)] = (line, key_node.start_mark.column + 1)
+            _walk(value_node, path + (key,), doc, seen_nodes)
+
+
+def _duplicate(path: Path_, key: str, first: int, again: int) -> str:
+    where = format_path(path + (key,))
+    hint = ""
+    if path == ("spec", "platform") and key == "kind":
+        hint = "; the settings block of the kind platform is named kindCluster"
+    return (f"{where} (line {again}): duplicate key {key!r}, first set on line {first}; "
+            f"YAML keeps only the last one, so remove one of them{hint}")

@@ -1,0 +1,1 @@
+"""Starter specs written by ``kfdeploy init``."""
