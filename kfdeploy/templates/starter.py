@@ -55,9 +55,9 @@ apiVersion: kfdef.apps.kubeflow.org/v1
 kind: KfDef
 metadata:
   name: {name:<18} # names the cluster and the inventory (lowercase, digits, '-')
-  namespace: kubeflow # default namespace of the platform's objects
+  namespace: kubeflow      # default namespace of the platform's objects
 spec:
-  version: "1.10"    # component library release (quote it: YAML reads 1.10 as 1.1)
+  version: "1.10"          # component library release (quote it: YAML reads 1.10 as 1.1)
   platform:
 """
 
