@@ -1,0 +1,311 @@
+"""Health of a live object, computed from the object alone (kstatus style).
+
+``assess`` never touches the cluster; the engine polls and calls it. A fixed precedence decides:
+gone -> deleting -> controller has not observed the latest generation -> Stalled/Reconciling
+conditions -> a per-kind rule from ``KIND_RULES`` -> a generic ``Ready`` condition -> Current.
+Failure is checked before success in every rule, so the engine can stop waiting early. Every
+field read has a default, so a half-populated status never raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Status = Literal["Current", "InProgress", "Failed", "Terminating", "NotFound"]
+
+# Container waiting reasons that will not fix themselves without a change.
+FATAL_WAITING_REASONS = frozenset(
+    {"CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "CreateContainerConfigError", "InvalidImageName"}
+)
+
+
+@dataclass(frozen=True)
+class Health:
+    """What the engine needs to decide: done, keep waiting, or stop. ``message`` names the object."""
+
+    status: Status
+    message: str
+
+
+Obj = Mapping[str, Any]
+Rule = Callable[[Obj, str], Health]
+
+
+# --- field reads -----------------------------------------------------------------------------
+
+
+def _dig(obj: Any, *path: str, default: Any = None) -> Any:
+    for part in path:
+        if not isinstance(obj, Mapping) or part not in obj or obj[part] is None:
+            return default
+        obj = obj[part]
+    return obj
+
+
+def _int(obj: Obj, *path: str, default: int = 0) -> int:
+    value = _dig(obj, *path, default=default)
+    return value if isinstance(value, int) else default
+
+
+def _condition(obj: Obj, kind: str) -> Mapping[str, Any] | None:
+    conditions = _dig(obj, "status", "conditions", default=[])
+    for cond in conditions if isinstance(conditions, list) else []:
+        if isinstance(cond, Mapping) and cond.get("type") == kind:
+            return cond
+    return None
+
+
+def _is_true(obj: Obj, kind: str) -> bool:
+    cond = _condition(obj, kind)
+    return cond is not None and cond.get("status") == "True"
+
+
+def _why(cond: Mapping[str, Any] | None) -> str:
+    """'Reason: message' of a condition, or '' when it has neither."""
+    if cond is None:
+        return ""
+    parts = [str(p) for p in (cond.get("reason"), cond.get("message")) if p]
+    return ": ".join(parts)
+
+
+def _name(obj: Obj) -> str:
+    """'Kind namespace/name' (or 'Kind name') for messages."""
+    namespace = _dig(obj, "metadata", "namespace", default="")
+    name = _dig(obj, "metadata", "name", default="")
+    kind = obj.get("kind") or "object"
+    return f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
+
+
+# --- per-kind rules --------------------------------------------------------------------------
+
+
+def _replica_health(prefix: str, counts: list[tuple[str, int, int]]) -> Health:
+    """Current when every (label, have, want) count is reached; the message lists them all."""
+    text = ", ".join(f"{label} {have}/{want}" for label, have, want in counts)
+    done = all(have >= want for _, have, want in counts)
+    return Health("Current" if done else "InProgress", f"{prefix}: {text}")
+
+
+def _deployment(obj: Obj, prefix: str) -> Health:
+    progressing = _condition(obj, "Progressing")
+    if progressing is not None and progressing.get("reason") == "ProgressDeadlineExceeded":
+        return Health("Failed", f"{prefix}: progress deadline exceeded ({_why(progressing)})")
+    want = _int(obj, "spec", "replicas", default=1)
+    health = _replica_health(
+        prefix,
+        [
+            ("Ready", _int(obj, "status", "readyReplicas"), want),
+            ("updated", _int(obj, "status", "updatedReplicas"), want),
+            ("available", _int(obj, "status", "availableReplicas"), want),
+        ],
+    )
+    old = _int(obj, "status", "replicas") - _int(obj, "status", "updatedReplicas")
+    if health.status == "Current" and old > 0:
+        return Health("InProgress", f"{health.message}; {old} old replica(s) pending termination")
+    return health
+
+
+def _statefulset(obj: Obj, prefix: str) -> Health:
+    want = _int(obj, "spec", "replicas", default=1)
+    strategy = _dig(obj, "spec", "updateStrategy", default={})
+    counts = [("Ready", _int(obj, "status", "readyReplicas"), want)]
+    if _dig(strategy, "type", default="RollingUpdate") != "RollingUpdate":
+        return _replica_health(prefix, counts)
+    partition = _int(strategy, "rollingUpdate", "partition")
+    updated = _int(obj, "status", "updatedReplicas")
+    if partition > 0:
+        # Only ordinals >= partition are updated; revisions legitimately differ.
+        counts.append(("updated", updated, max(want - partition, 0)))
+        health = _replica_health(prefix, counts)
+        return Health(health.status, f"{health.message} (partition {partition})")
+    health = _replica_health(prefix, [*counts, ("updated", updated, want)])
+    current = _dig(obj, "status", "currentRevision", default="")
+    update = _dig(obj, "status", "updateRevision", default="")
+    if health.status == "Current" and current != update:
+        return Health("InProgress", f"{health.message}; rolling update from revision {current} to {update}")
+    return health
+
+
+def _daemonset(obj: Obj, prefix: str) -> Health:
+    desired = _dig(obj, "status", "desiredNumberScheduled")
+    if not isinstance(desired, int):
+        return Health("InProgress", f"{prefix}: waiting for the controller to schedule pods")
+    return _replica_health(
+        prefix,
+        [
+            ("Ready", _int(obj, "status", "numberReady"), desired),
+            ("updated", _int(obj, "status", "updatedNumberScheduled"), desired),
+            ("available", _int(obj, "status", "numberAvailable"), desired),
+        ],
+    )
+
+
+def _replicaset(obj: Obj, prefix: str) -> Health:
+    want = _int(obj, "spec", "replicas", default=1)
+    counts = [
+        ("Ready", _int(obj, "status", "readyReplicas"), want),
+        ("available", _int(obj, "status", "availableReplicas"), want),
+    ]
+    return _replica_health(prefix, counts)
+
+
+def _job(obj: Obj, prefix: str) -> Health:
+    if _is_true(obj, "Failed"):
+        return Health("Failed", f"{prefix}: failed ({_why(_condition(obj, 'Failed'))})")
+    completions = _int(obj, "spec", "completions", default=1)
+    succeeded = _int(obj, "status", "succeeded")
+    if _is_true(obj, "Complete"):
+        return Health("Current", f"{prefix}: complete, succeeded {succeeded}/{completions}")
+    if _dig(obj, "spec", "suspend") is True:
+        return Health("Current", f"{prefix}: suspended")
+    if _dig(obj, "status", "startTime") is None:
+        return Health("InProgress", f"{prefix}: not started")
+    active, failed = _int(obj, "status", "active"), _int(obj, "status", "failed")
+    return Health("InProgress", f"{prefix}: running, active {active}, succeeded {succeeded}/{completions}, failed {failed}")
+
+
+def _pvc(obj: Obj, prefix: str) -> Health:
+    phase = _dig(obj, "status", "phase", default="Pending")
+    if phase == "Bound":
+        return Health("Current", f"{prefix}: Bound")
+    if phase == "Lost":
+        return Health("Failed", f"{prefix}: Lost (its PersistentVolume is gone)")
+    return Health("InProgress", f"{prefix}: {phase}, waiting for a volume to bind")
+
+
+def _service(obj: Obj, prefix: str) -> Health:
+    if _dig(obj, "spec", "type") != "LoadBalancer":
+        return Health("Current", f"{prefix}: ready")
+    ingress = _dig(obj, "status", "loadBalancer", "ingress", default=[])
+    if ingress:
+        first = ingress[0] if isinstance(ingress[0], Mapping) else {}
+        address = first.get("ip") or first.get("hostname") or "assigned"
+        return Health("Current", f"{prefix}: load balancer at {address}")
+    return Health("InProgress", f"{prefix}: waiting for a load balancer address")
+
+
+def _crd(obj: Obj, prefix: str) -> Health:
+    names = _condition(obj, "NamesAccepted")
+    if names is not None and names.get("status") == "False":
+        return Health("Failed", f"{prefix}: names not accepted ({_why(names)})")
+    if _is_true(obj, "Established"):
+        return Health("Current", f"{prefix}: Established")
+    why = _why(_condition(obj, "Established"))
+    return Health("InProgress", f"{prefix}: not Established yet" + (f" ({why})" if why else ""))
+
+
+def _apiservice(obj: Obj, prefix: str) -> Health:
+    if _is_true(obj, "Available"):
+        return Health("Current", f"{prefix}: Available")
+    why = _why(_condition(obj, "Available"))
+    return Health("InProgress", f"{prefix}: not Available" + (f" ({why})" if why else ""))
+
+
+def _container_failure(pod: Obj) -> str | None:
+    """'container X: Reason (details)' for the first container stuck in a fatal waiting state."""
+    for field in ("initContainerStatuses", "containerStatuses"):
+        statuses = _dig(pod, "status", field, default=[])
+        for status in statuses if isinstance(statuses, list) else []:
+            waiting = _dig(status, "state", "waiting", default={})
+            reason = _dig(waiting, "reason", default="")
+            if reason not in FATAL_WAITING_REASONS:
+                continue
+            details = [str(waiting["message"])] if waiting.get("message") else []
+            last = _dig(status, "lastState", "terminated")
+            if isinstance(last, Mapping):
+                details.append(f"last exit code {last.get('exitCode')}" + (f" {last['reason']}" if last.get("reason") else ""))
+            details.append(f"restarts {_int(status, 'restartCount')}")
+            return f"container {status.get('name')}: {reason} ({'; '.join(details)})"
+    return None
+
+
+def _pod(obj: Obj, prefix: str) -> Health:
+    phase = _dig(obj, "status", "phase", default="Pending")
+    if phase == "Failed":
+        why = ": ".join(str(p) for p in (_dig(obj, "status", "reason"), _dig(obj, "status", "message")) if p)
+        return Health("Failed", f"{prefix}: phase Failed" + (f" ({why})" if why else ""))
+    failure = _container_failure(obj)
+    if failure is not None:
+        return Health("Failed", f"{prefix}: {failure}")
+    if phase == "Succeeded":
+        return Health("Current", f"{prefix}: Succeeded")
+    if phase == "Running" and _is_true(obj, "Ready"):
+        return Health("Current", f"{prefix}: Running and Ready")
+    blocker = _condition(obj, "PodScheduled") if not _is_true(obj, "PodScheduled") else _condition(obj, "Ready")
+    why = _why(blocker)
+    return Health("InProgress", f"{prefix}: {phase}, not Ready" + (f" ({why})" if why else ""))
+
+
+def _namespace(obj: Obj, prefix: str) -> Health:
+    phase = _dig(obj, "status", "phase", default="")
+    if phase == "Active":
+        return Health("Current", f"{prefix}: Active")
+    if phase == "Terminating":
+        return Health("Terminating", f"{prefix}: Terminating")
+    return Health("InProgress", f"{prefix}: waiting for phase Active")
+
+
+KIND_RULES: dict[tuple[str, str], Rule] = {
+    ("apps", "Deployment"): _deployment,
+    ("apps", "StatefulSet"): _statefulset,
+    ("apps", "DaemonSet"): _daemonset,
+    ("apps", "ReplicaSet"): _replicaset,
+    ("batch", "Job"): _job,
+    ("", "PersistentVolumeClaim"): _pvc,
+    ("", "Service"): _service,
+    ("", "Pod"): _pod,
+    ("", "Namespace"): _namespace,
+    ("apiextensions.k8s.io", "CustomResourceDefinition"): _crd,
+    ("apiregistration.k8s.io", "APIService"): _apiservice,
+}
+"""(group, kind) -> rule. A rule sees an object past the generic checks and returns its health."""
+
+
+# --- precedence chain ------------------------------------------------------------------------
+
+
+def _generic_checks(obj: Obj, prefix: str) -> Health | None:
+    if _dig(obj, "metadata", "deletionTimestamp") is not None:
+        return Health("Terminating", f"{prefix}: being deleted")
+    generation = _int(obj, "metadata", "generation")
+    observed = _dig(obj, "status", "observedGeneration")
+    if isinstance(observed, int) and generation > observed:
+        return Health("InProgress", f"{prefix}: waiting for the controller to observe generation {generation}")
+    if _is_true(obj, "Stalled"):
+        return Health("Failed", f"{prefix}: Stalled ({_why(_condition(obj, 'Stalled'))})")
+    if _is_true(obj, "Reconciling"):
+        return Health("InProgress", f"{prefix}: Reconciling ({_why(_condition(obj, 'Reconciling'))})")
+    return None
+
+
+def _ready_condition(obj: Obj, prefix: str) -> Health:
+    ready = _condition(obj, "Ready")
+    if ready is None or ready.get("status") == "True":
+        return Health("Current", f"{prefix}: ready" if ready is None else f"{prefix}: Ready")
+    why = _why(ready)
+    return Health("InProgress", f"{prefix}: not Ready" + (f" ({why})" if why else ""))
+
+
+def assess(obj: Obj | None) -> Health:
+    """The health of a live object; ``None`` means it does not exist."""
+    if obj is None:
+        return Health("NotFound", "not found")
+    prefix = _name(obj)
+    early = _generic_checks(obj, prefix)
+    if early is not None:
+        return early
+    group = str(obj.get("apiVersion") or "").rpartition("/")[0]
+    rule = KIND_RULES.get((group, str(obj.get("kind") or "")))
+    return rule(obj, prefix) if rule is not None else _ready_condition(obj, prefix)
+
+
+def pod_failure(pods: Iterable[Obj]) -> Health | None:
+    """The first of a workload's pods stuck in CrashLoopBackOff (or another fatal waiting state),
+    so the engine can fail a rollout at once instead of waiting for the deadline."""
+    for pod in pods:
+        failure = _container_failure(pod)
+        if failure is not None:
+            return Health("Failed", f"{_name(pod)}: {failure}")
+    return None
