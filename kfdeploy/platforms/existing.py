@@ -75,10 +75,9 @@ class ExistingPlatform:
         try:
             return kube.api_client(path, context)
         except ConfigException as e:
-            contexts = [c["name"] for c in config.list_kube_config_contexts(str(path))[0]]
             raise PlatformError(
                 f"context {context!r} is not usable in kubeconfig {path}: {e}",
-                hint=f"set spec.platform.existing.context to one of: {', '.join(contexts)}"
+                hint=f"set spec.platform.existing.context to one of: {', '.join(_contexts(path))}"
             ) from e
 
     @staticmethod
@@ -91,3 +90,11 @@ class ExistingPlatform:
                 f"cannot reach the cluster of context {context!r} (kubeconfig {path}): {reason}",
                 hint=f"check that it is running and that `kubectl --kubeconfig {path} "
                      f"--context {context} version` works") from e
+
+
+def _contexts(path: Path) -> list[str]:
+    """Context names in a kubeconfig, for the hint (empty when the file cannot be read)."""
+    try:
+        return [c["name"] for c in config.list_kube_config_contexts(str(path))[0]]
+    except (ConfigException, OSError, ValueError, TypeError):
+        return []

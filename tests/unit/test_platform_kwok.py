@@ -1,0 +1,122 @@
+"""The kwok platform's pure parts: nodes from pools, storage, kwokctl config, failure messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kfdeploy.platforms.kwok import node_pools
+from kfdeploy.platforms.kwok_objects import (node_manifests, stale_nodes, storage_class)
+from kfdeploy.platforms.kwokctl import BINARY_OPTIONS, explain_failure, kwokctl_config
+from kfdeploy.spec import KfDef, parse_spec
+
+GPU_POOL = {"name": "gpu", "count": 1, "cpu": "8", "memory": "61Gi", "gpus": 4,
+            "taints": [{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}],
+            "labels": {"cloud.google.com/gke-accelerator": "nvidia-tesla-t4"}}
+
+
+def kwok_spec(pools: list[dict[str, Any]] | None) -> KfDef:
+    platform: dict[str, Any] = {"kind": "kwok"}
+    if pools is not None:
+        platform["kwok"] = {"nodePools": pools}
+    data = {"apiVersion": "kfdef.apps.kubeflow.org/v1", "kind": "KfDef",
+            "metadata": {"name": "test"}, "spec": {"platform": platform}}
+    return parse_spec(data, "kfdef.yaml", Path("."))
+
+
+def nodes_of(pools: list[dict[str, Any]] | None) -> dict[str, dict[str, Any]]:
+    return {n["metadata"]["name"]: n for n in node_manifests(node_pools(kwok_spec(pools)))}
+
+
+@pytest.mark.parametrize(("pools", "names"), [
+    (None, ["cpu-0", "cpu-1"]),
+    ([], ["cpu-0", "cpu-1"]),
+    ([{"name": "cpu", "count": 2}, GPU_POOL], ["cpu-0", "cpu-1", "gpu-0"]),
+    ([{"name": "idle", "count": 0}], []),
+], ids=["block-absent-defaults", "empty-list-defaults", "cpu-and-gpu", "zero-count"])
+def test_node_names(pools: list[dict[str, Any]] | None, names: list[str]) -> None:
+    assert list(nodes_of(pools)) == names
+
+
+def test_default_nodes_are_16_cpu_64gi() -> None:
+    node = nodes_of(None)["cpu-0"]
+    assert node["status"]["capacity"] == {"cpu": "16", "memory": "64Gi", "pods": "110"}
+    assert node["spec"] == {}
+
+
+def test_gpu_node_capacity_taints_labels() -> None:
+    node = nodes_of([GPU_POOL])["gpu-0"]
+    status, meta = node["status"], node["metadata"]
+    assert status["capacity"] == {"cpu": "8", "memory": "61Gi", "pods": "110",
+                                  "nvidia.com/gpu": "4"}
+    assert status["allocatable"] == status["capacity"]
+    assert node["spec"]["taints"] == [
+        {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}]
+    assert meta["annotations"]["kwok.x-k8s.io/node"] == "fake"
+    assert {k: meta["labels"][k] for k in (
+        "kfdeploy.io/node-pool", "node.kubernetes.io/instance-type", "kubernetes.io/hostname",
+        "nvidia.com/gpu.present", "cloud.google.com/gke-accelerator")} == {
+        "kfdeploy.io/node-pool": "gpu", "node.kubernetes.io/instance-type": "kwok-8cpu-61Gi-4gpu",
+        "kubernetes.io/hostname": "gpu-0", "nvidia.com/gpu.present": "true",
+        "cloud.google.com/gke-accelerator": "nvidia-tesla-t4"}
+    assert {"type": "Ready", "status": "True"}.items() <= status["conditions"][0].items()
+
+
+def test_spec_labels_override_defaults_and_empty_taint_value_is_omitted() -> None:
+    pool = {"name": "sys", "labels": {"node.kubernetes.io/instance-type": "e2-standard-8"},
+            "taints": [{"key": "dedicated", "effect": "NoExecute"}]}
+    node = nodes_of([pool])["sys-0"]
+    assert node["metadata"]["labels"]["node.kubernetes.io/instance-type"] == "e2-standard-8"
+    assert node["spec"]["taints"] == [{"key": "dedicated", "effect": "NoExecute"}]
+    assert "nvidia.com/gpu" not in node["status"]["capacity"]
+
+
+@pytest.mark.parametrize(("existing", "wanted", "stale"), [
+    (["cpu-0", "cpu-1", "gpu-0"], ["cpu-0", "cpu-1"], ["gpu-0"]),
+    (["cpu-0", "cpu-1", "cpu-2"], ["cpu-0"], ["cpu-1", "cpu-2"]),
+    (["cpu-0"], ["cpu-0", "cpu-1"], []),
+], ids=["pool-removed", "pool-shrunk", "pool-grown"])
+def test_stale_nodes(existing: list[str], wanted: list[str], stale: list[str]) -> None:
+    assert stale_nodes(existing, wanted) == stale
+
+
+def test_storage_class_is_default_and_binds_immediately() -> None:
+    sc = storage_class()
+    assert sc["metadata"] == {"name": "standard", "annotations": {
+        "storageclass.kubernetes.io/is-default-class": "true"}}
+    assert (sc["provisioner"], sc["volumeBindingMode"], sc["reclaimPolicy"]) == (
+        "kubernetes.io/host-path", "Immediate", "Delete")
+
+
+def test_kwokctl_config_names_every_binary_and_enables_hostpath_provisioning() -> None:
+    binaries = {tool: f"/opt/bin/{tool}" for tool in BINARY_OPTIONS}
+    versions = {"KUBE_VERSION": "v1.36.3", "ETCD_VERSION": "v3.6.16", "KWOK_VERSION": "v0.8.0"}
+    config = kwokctl_config(binaries, versions)
+    options = config["options"]
+    assert options["kubeApiserverBinary"] == "/opt/bin/kube-apiserver"
+    assert options["kwokControllerBinary"] == "/opt/bin/kwok"
+    assert options["etcdBinary"] == "/opt/bin/etcd"
+    assert (options["runtime"], options["kubeVersion"], options["etcdVersion"]) == (
+        "binary", "v1.36.3", "3.6.16")
+    assert not any("prometheus" in k.lower() or "dashboard" in k.lower() for k in options)
+    assert config["componentsPatches"] == [{"name": "kube-controller-manager", "extraArgs": [
+        {"key": "enable-hostpath-provisioner", "value": "true"}]}]
+
+
+def test_port_in_use_names_the_port_and_the_way_out() -> None:
+    output = ("Starting cluster\nError: start kube-apiserver: listen tcp 127.0.0.1:32766: "
+              "bind: address already in use\n")
+    err = explain_failure(["kwokctl", "start", "cluster"], "demo", output)
+    assert err.message == ("kwokctl start cluster --name demo failed: port 32766 is already "
+                           "in use by another process")
+    assert "ss -ltnp 'sport = :32766'" in (err.hint or "")
+
+
+def test_other_failures_show_the_output_tail_and_the_logs_command() -> None:
+    output = "\n".join(f"line {i}" for i in range(40))
+    err = explain_failure(["kwokctl", "create", "cluster"], "demo", output)
+    assert err.message.splitlines()[0] == "kwokctl create cluster --name demo failed:"
+    assert err.message.splitlines()[1:] == [f"line {i}" for i in range(25, 40)]
+    assert "kwokctl logs <component> --name demo" in (err.hint or "")
