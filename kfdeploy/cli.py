@@ -206,6 +206,8 @@ def status(**kw: Any) -> None:
 @click.option("--cluster", "delete_cluster", is_flag=True, help="Also delete the cluster.")
 @click.option("--keep-pvcs/--delete-pvcs", default=True, show_default=True,
               help="Keep PersistentVolumeClaims (data).")
+@click.option("--delete-crds", is_flag=True,
+              help="Also delete CRDs that still have custom resources (deletes those too).")
 def delete(**kw: Any) -> None:
     """Remove everything kfdeploy owns, in reverse order; with --cluster, the cluster too."""
     from kfdeploy.workflow import deploy_verbs

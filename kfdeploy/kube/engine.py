@@ -1,0 +1,334 @@
+"""The apply engine: plan against the live cluster, then apply applications along their
+dependency DAG (independent ones in parallel), each in waves with server-side apply, gated on
+CRDs and webhook backends, waited until healthy, recorded in the inventory; prune what the spec
+no longer renders. A failed application stops its dependents; independent ones carry on."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Literal
+
+from kfdeploy.errors import ApplyError, KfdeployError
+from kfdeploy.kube.client import Cluster, KubeApiError
+from kfdeploy.kube.health import Health
+from kfdeploy.kube.inventory import COMPONENT, Inventory, Key, Record, group_kind, stamp
+from kfdeploy.kube.live import LiveIndex, kinds_to_list
+from kfdeploy.kube.order import (WEBHOOK_KINDS, apply_waves, delete_order, describe_key, object_key,
+                                 webhook_gates, webhook_services)
+from kfdeploy.kube.plan import AppPlan, Change, desired_changes, prune_candidates
+from kfdeploy.kube.prune import PruneRules, protection
+from kfdeploy.kube.wait import (WaitOutcome, assess_all, recent_events, wait_endpoints,
+                                wait_established, wait_healthy)
+
+Outcome = Literal["applied", "unchanged", "failed", "skipped", "pruned"]
+Progress = Callable[[str, str, str], None]  # (application, state, detail)
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    force_conflicts: bool = False
+    prune: bool = True
+    rules: PruneRules = PruneRules()
+    timeout: float = 600.0
+    parallel: int = 4
+
+
+@dataclass
+class DesiredApp:
+    """One application to converge: its stamped objects and the dependencies it waits for."""
+
+    name: str
+    objects: list[dict[str, Any]]
+    depends_on: list[str]
+
+    @property
+    def hash(self) -> str:
+        from kfdeploy.kube.inventory import HASH
+        digest = hashlib.sha256()
+        for o in self.objects:
+            digest.update(describe_key(object_key(o)).encode())
+            digest.update(o["metadata"]["annotations"][HASH].encode())
+        return digest.hexdigest()[:20]
+
+
+@dataclass
+class SpecPlan:
+    """The plan for a whole spec: per application, plus applications removed from the spec."""
+
+    apps: list[AppPlan]
+    removed: list[AppPlan]
+    desired: dict[str, DesiredApp]
+    index: LiveIndex
+    records: dict[str, Record]
+
+    @property
+    def has_changes(self) -> bool:
+        return any(p.has_changes for p in self.apps + self.removed)
+
+    def all(self) -> list[AppPlan]:
+        return self.apps + self.removed
+
+
+@dataclass
+class AppResult:
+    name: str
+    outcome: Outcome
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    kept: list[tuple[str, str]] = field(default_factory=list)
+    unhealthy: list[tuple[str, str]] = field(default_factory=list)
+    events: dict[str, list[str]] = field(default_factory=dict)
+    error: str = ""
+    seconds: float = 0.0
+
+    def to_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"name": self.name, "outcome": self.outcome, "created": self.created,
+                                "updated": self.updated, "deleted": self.deleted,
+                                "seconds": round(self.seconds, 2)}
+        if self.kept:
+            data["kept"] = [{"object": o, "reason": r} for o, r in self.kept]
+        if self.unhealthy:
+            data["unhealthy"] = [{"object": o, "reason": r, "events": self.events.get(o, [])}
+                                 for o, r in self.unhealthy]
+        if self.error:
+            data["error"] = self.error
+        return data
+
+
+class Engine:
+    def __init__(self, cluster: Cluster, kfdef: str, spec_hash: str,
+                 options: ApplyOptions = ApplyOptions(), progress: Progress | None = None) -> None:
+        self.cluster = cluster
+        self.inventory = Inventory(cluster, kfdef)
+        self.spec_hash = spec_hash
+        self.options = options
+        self.progress: Progress = progress or (lambda app, state, detail: None)
+        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="kfdeploy-apply")
+
+    # -- plan ---------------------------------------------------------------------------------
+
+    def plan(self, apps: Iterable[tuple[str, list[dict[str, Any]], list[str]]]) -> SpecPlan:
+        """Compare desired applications (name, objects, depends_on) with the cluster."""
+        desired = {name: DesiredApp(name, [stamp(o, self.inventory.id) for o in objs], deps)
+                   for name, objs, deps in apps}
+        records = self.inventory.records()
+        all_objs = [o for d in desired.values() for o in d.objects]
+        index = LiveIndex.fetch(self.cluster, self.inventory.id, kinds_to_list(all_objs, records.values()))
+        plans = [self._app_plan(d.name, d.objects, index, records.get(d.name)) for d in desired.values()]
+        gone = (set(records) | set(index.applications())) - set(desired) - {""}
+        removed = [self._app_plan(name, [], index, records.get(name)) for name in sorted(gone)]
+        return SpecPlan(plans, [p for p in removed if p.changes], desired, index, records)
+
+    def _app_plan(self, name: str, objs: list[dict[str, Any]], index: LiveIndex,
+                  record: Record | None) -> AppPlan:
+        changes = desired_changes(objs, index)
+        if self.options.prune:
+            for live in prune_candidates(name, objs, index, record):
+                reason = protection(self.cluster, live, self.inventory.id, self.options.rules)
+                changes.append(Change("keep" if reason else "delete", object_key(live), None, live,
+                                      reason or ""))
+        return AppPlan(name, changes)
+
+    def dry_run_diffs(self, plan: SpecPlan, render_diff: Callable[..., str]) -> None:
+        """Fill each update's field-level diff from a server-side dry-run apply."""
+        for app in plan.apps:
+            for change in app.changes:
+                if change.action != "update" or change.desired is None:
+                    continue
+                try:
+                    after = self.cluster.apply(change.desired, dry_run=True,
+                                               force=self.options.force_conflicts)
+                except KubeApiError as e:
+                    change.diff = f"(server-side dry-run failed: {e.message})"
+                    continue
+                change.diff = render_diff(change.key, change.live, after)
+
+    # -- apply --------------------------------------------------------------------------------
+
+    def apply(self, plan: SpecPlan) -> list[AppResult]:
+        """Converge every application along the DAG; then prune removed applications."""
+        results: dict[str, AppResult] = {}
+        by_name = {p.name: p for p in plan.apps}
+        deps = {n: [d for d in plan.desired[n].depends_on if d in by_name] for n in by_name}
+        self.inventory.ensure_parent(sorted({group_kind(o) for d in plan.desired.values()
+                                             for o in d.objects}))
+        running: dict[Future[AppResult], str] = {}
+        with ThreadPoolExecutor(max_workers=max(1, self.options.parallel)) as pool:
+            while len(results) < len(by_name):
+                for name in by_name:
+                    if name in results or name in running.values():
+                        continue
+                    failed = [d for d in deps[name] if d in results and results[d].outcome in ("failed", "skipped")]
+                    if failed:
+                        results[name] = AppResult(name, "skipped", error=f"depends on {', '.join(failed)}, which did not become healthy")
+                        self.progress(name, "skipped", results[name].error)
+                    elif all(d in results for d in deps[name]):
+                        running[pool.submit(self._guarded, by_name[name], plan)] = name
+                if not running:
+                    continue
+                done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                for fut in done:
+                    results[running.pop(fut)] = fut.result()
+        ordered = [results[p.name] for p in plan.apps]
+        for removed in reversed(plan.removed):
+            ordered.append(self._prune_removed(removed, plan))
+        return ordered
+
+    def _guarded(self, app: AppPlan, plan: SpecPlan) -> AppResult:
+        start = time.monotonic()
+        try:
+            result = self._apply_app(app, plan)
+        except KfdeployError as e:
+            result = AppResult(app.name, "failed", error=str(e))
+        result.seconds = time.monotonic() - start
+        self.progress(app.name, result.outcome, _result_detail(result))
+        return result
+
+    def _apply_app(self, app: AppPlan, plan: SpecPlan) -> AppResult:
+        desired = plan.desired[app.name]
+        deadline = time.monotonic() + self.options.timeout
+        result = AppResult(app.name, "applied")
+        todo = {c.key: c for c in app.changes if c.action in ("create", "update")}
+        if not todo and not app.count("delete"):
+            health = assess_all(desired.objects, plan.index.by_key)
+            if all(h.status == "Current" for h in health.values()):
+                self._record(desired, plan, kept=[])
+                result.outcome = "unchanged"
+                return result
+        self.progress(app.name, "applying", f"{len(todo)} object(s) to apply")
+        in_cluster = {(g, k) for (g, k, _, _) in plan.index.by_key}
+        for wave in apply_waves(desired.objects, in_cluster):
+            objs = [o for o in wave.objects if object_key(o) in todo]
+            self._gate(objs, plan, deadline)
+            plan.index.update(self._apply_batch(objs))
+            result.created += sum(todo[object_key(o)].action == "create" for o in objs)
+            result.updated += sum(todo[object_key(o)].action == "update" for o in objs)
+            self.progress(app.name, "applying", f"{result.created + result.updated}/{len(todo)} applied")
+            if wave.wait_for == "established":
+                crds = [o for o in wave.objects if o["kind"] == "CustomResourceDefinition"]
+                pending = wait_established(self.cluster, crds, deadline)
+                if pending:
+                    raise ApplyError(f"application {app.name}: CRDs not Established before the timeout: "
+                                     + ", ".join(pending))
+            elif wave.wait_for == "ready_endpoints":
+                self._wait_services(app.name, webhook_services(desired.objects), deadline)
+        result.deleted, result.kept = self._prune(app.changes)
+        outcome = wait_healthy(self.cluster, app.name, self.inventory.id, desired.objects, deadline,
+                               on_round=lambda o: self.progress(app.name, "waiting", _round_detail(o)))
+        self._record(desired, plan, kept=[c.key for c in app.changes if c.action == "keep"])
+        if not outcome.ok:
+            self._fail(result, outcome)
+        return result
+
+    def _apply_batch(self, objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Apply one wave's objects concurrently (they do not depend on each other)."""
+        if len(objs) <= 2:
+            return [self._apply_one(o) for o in objs]
+        return list(self._pool.map(self._apply_one, objs))
+
+    def _apply_one(self, obj: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return self.cluster.apply(obj, force=self.options.force_conflicts)
+        except KubeApiError as e:
+            what = describe_key(object_key(obj))
+            if e.status == 409:
+                raise ApplyError(f"{what}: {e.message.split(': ', 1)[-1]}",
+                                 hint="another field manager owns these fields; re-run with "
+                                      "--force-conflicts to take them over") from None
+            raise ApplyError(f"{what} was rejected by the API server: {e.message.split(': ', 1)[-1]}") from None
+
+    def _gate(self, objs: list[dict[str, Any]], plan: SpecPlan, deadline: float) -> None:
+        """Wait for the backends of webhooks (already in the cluster) that intercept these objects."""
+        hooks = [o for o in plan.index.by_key.values() if o.get("kind") in WEBHOOK_KINDS]
+        if not hooks or not objs:
+            return
+        ns_labels = {o["metadata"]["name"]: o["metadata"].get("labels") or {}
+                     for o in plan.index.by_key.values() if o.get("kind") == "Namespace"}
+        services = sorted({s for ss in webhook_gates(objs, hooks, namespace_labels=ns_labels).values()
+                           for s in ss})
+        if services:
+            self._wait_services("", services, deadline)
+
+    def _wait_services(self, app: str, services: list[Key], deadline: float) -> None:
+        if not services:
+            return
+        missing = wait_endpoints(self.cluster, services, deadline)
+        if missing:
+            raise ApplyError(f"{'application ' + app + ': ' if app else ''}webhook backend(s) without "
+                             f"ready endpoints before the timeout: {', '.join(missing)}",
+                             hint="check the webhook's Deployment and its pods "
+                                  "(kubectl describe / logs)")
+
+    def _prune(self, changes: list[Change]) -> tuple[int, list[tuple[str, str]]]:
+        deleted = 0
+        for live in delete_order([c.live for c in changes if c.action == "delete" and c.live]):
+            if self.cluster.delete(live):
+                deleted += 1
+        kept = [(describe_key(c.key), c.reason) for c in changes if c.action == "keep"]
+        return deleted, kept
+
+    def _prune_removed(self, app: AppPlan, plan: SpecPlan) -> AppResult:
+        start = time.monotonic()
+        self.progress(app.name, "pruning", f"{app.count('delete')} object(s)")
+        deleted, kept = self._prune(app.changes)
+        if kept:
+            self.inventory.write(Record(app.name, [c.key for c in app.changes if c.action == "keep"],
+                                        spec_hash=self.spec_hash, state="removed",
+                                        api_versions=_api_versions(c.live for c in app.changes if c.live)))
+        elif app.name in plan.records:
+            self.inventory.forget(app.name)
+        result = AppResult(app.name, "pruned", deleted=deleted, kept=kept,
+                           seconds=time.monotonic() - start)
+        self.progress(app.name, "pruned", _result_detail(result))
+        return result
+
+    def _record(self, desired: DesiredApp, plan: SpecPlan, kept: list[Key]) -> None:
+        record = Record(desired.name, [object_key(o) for o in desired.objects] + kept,
+                        hash=desired.hash, spec_hash=self.spec_hash,
+                        api_versions=_api_versions(desired.objects))
+        old = plan.records.get(desired.name)
+        if old is None or (old.hash, old.spec_hash, sorted(old.objects)) != (
+                record.hash, record.spec_hash, sorted(record.objects)):
+            self.inventory.write(record)
+
+    def _fail(self, result: AppResult, outcome: WaitOutcome) -> None:
+        result.outcome = "failed"
+        bad = outcome.failed or outcome.pending
+        result.unhealthy = bad
+        why = "failed" if outcome.failed else "not healthy before the timeout"
+        result.error = f"{len(bad)} object(s) {why}"
+        for key, health in outcome.health.items():
+            if health.status != "Current" and describe_key(key) in dict(bad):
+                result.events[describe_key(key)] = recent_events(self.cluster, key)
+
+
+def _api_versions(objs: Iterable[dict[str, Any]]) -> dict[str, str]:
+    return {f"{g}|{k}": o["apiVersion"] for o in objs for g, k, _, _ in [object_key(o)]}
+
+
+def _round_detail(outcome: WaitOutcome) -> str:
+    total = len(outcome.health)
+    ready = sum(h.status == "Current" for h in outcome.health.values())
+    first = outcome.pending[:1]
+    return f"{ready}/{total} ready" + (f"; waiting for {first[0][0]}: {first[0][1]}" if first else "")
+
+
+def _result_detail(r: AppResult) -> str:
+    if r.outcome == "failed":
+        return r.error
+    parts = [f"{n} {w}" for n, w in ((r.created, "created"), (r.updated, "updated"),
+                                     (r.deleted, "deleted"), (len(r.kept), "kept")) if n]
+    return (", ".join(parts) or "no changes") + f" in {r.seconds:.1f}s"
+
+
+def health_of(objs: list[dict[str, Any]], index: LiveIndex) -> dict[Key, Health]:
+    """Health of desired objects from the live index, without extra requests."""
+    return assess_all(objs, index.by_key)
+
+
+def component_of(obj: dict[str, Any]) -> str:
+    return ((obj.get("metadata") or {}).get("labels") or {}).get(COMPONENT, "")

@@ -1,0 +1,67 @@
+"""The live side of a KfDef: every object carrying our ApplySet label, fetched with one LIST
+per kind (never one GET per object), indexed by key and by application."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, Iterable
+
+from kfdeploy.kube.client import Cluster, KubeApiError
+from kfdeploy.kube.inventory import COMPONENT, PART_OF, Key, Record
+from kfdeploy.kube.order import object_key
+
+
+class LiveIndex:
+    """Live objects of one ApplySet, by key."""
+
+    def __init__(self, objects: Iterable[dict[str, Any]] = ()) -> None:
+        self.by_key: dict[Key, dict[str, Any]] = {object_key(o): o for o in objects}
+
+    @classmethod
+    def fetch(cls, cluster: Cluster, set_id: str, kinds: Iterable[tuple[str, str]]) -> "LiveIndex":
+        """LIST each (apiVersion, kind) the cluster serves, filtered by our ApplySet label."""
+        found: list[dict[str, Any]] = []
+        for api_version, kind in sorted(set(kinds)):
+            if not cluster.has_kind(api_version, kind):
+                continue  # e.g. a CRD not installed yet: nothing of it can be live
+            try:
+                found.extend(cluster.list(api_version, kind, label_selector=f"{PART_OF}={set_id}"))
+            except KubeApiError as e:
+                if e.status not in (404, 405):
+                    raise
+        return cls(found)
+
+    def get(self, key: Key) -> dict[str, Any] | None:
+        return self.by_key.get(key)
+
+    def of_application(self, app: str) -> list[dict[str, Any]]:
+        return [o for o in self.by_key.values()
+                if (o.get("metadata", {}).get("labels") or {}).get(COMPONENT) == app]
+
+    def applications(self) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for o in self.by_key.values():
+            out[(o.get("metadata", {}).get("labels") or {}).get(COMPONENT, "")].append(o)
+        return out
+
+    def update(self, objs: Iterable[dict[str, Any]]) -> None:
+        for o in objs:
+            self.by_key[object_key(o)] = o
+
+    def drop(self, key: Key) -> None:
+        self.by_key.pop(key, None)
+
+
+def kinds_to_list(desired: Iterable[dict[str, Any]], records: Iterable[Record]) -> set[tuple[str, str]]:
+    """Every (apiVersion, kind) we might own: what we render now and what we recorded before."""
+    kinds = {(o["apiVersion"], o["kind"]) for o in desired}
+    by_group_kind = {(k.rpartition("/")[0], kind) for k, kind in kinds}
+    for rec in records:
+        for g, k, _, _ in rec.objects:
+            if (g, k) in by_group_kind:
+                continue
+            api_version = rec.api_versions.get(f"{g}|{k}")
+            if api_version:
+                kinds.add((api_version, k))
+                by_group_kind.add((g, k))
+    return kinds

@@ -1,0 +1,86 @@
+"""What an apply would do, per application: a pure comparison of desired objects with the live
+index (content hashes), plus prune candidates. Field-level diffs are added by the caller from a
+server-side dry-run, only for objects that changed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Literal
+
+from kfdeploy.kube.inventory import HASH, Key, Record
+from kfdeploy.kube.order import object_key
+from kfdeploy.kube.live import LiveIndex
+from kfdeploy.kube.order import kind_rank
+
+Action = Literal["create", "update", "unchanged", "delete", "keep"]
+
+
+@dataclass
+class Change:
+    action: Action
+    key: Key
+    desired: dict[str, Any] | None = None
+    live: dict[str, Any] | None = None
+    reason: str = ""
+    diff: str = ""
+
+    @property
+    def label(self) -> str:
+        g, k, ns, n = self.key
+        return f"{k}{'.' + g if g else ''}/{ns + '/' if ns else ''}{n}"
+
+    def to_data(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"action": self.action, "object": self.label}
+        if self.reason:
+            out["reason"] = self.reason
+        if self.diff:
+            out["diff"] = self.diff
+        return out
+
+
+@dataclass
+class AppPlan:
+    name: str
+    changes: list[Change] = field(default_factory=list)
+
+    def count(self, *actions: Action) -> int:
+        return sum(c.action in actions for c in self.changes)
+
+    @property
+    def has_changes(self) -> bool:
+        return any(c.action in ("create", "update", "delete") for c in self.changes)
+
+    def summary(self) -> str:
+        parts = [f"{n} {a}" for a in ("create", "update", "delete", "keep")
+                 if (n := self.count(a))]  # type: ignore[arg-type]
+        return ", ".join(parts) if parts else "no changes"
+
+
+def desired_changes(desired: list[dict[str, Any]], index: LiveIndex) -> list[Change]:
+    """create / update / unchanged for each desired (already stamped) object."""
+    out: list[Change] = []
+    for obj in desired:
+        key = object_key(obj)
+        live = index.get(key)
+        if live is None:
+            out.append(Change("create", key, obj))
+        elif _hash(live) != _hash(obj):
+            out.append(Change("update", key, obj, live))
+        else:
+            out.append(Change("unchanged", key, obj, live))
+    return out
+
+
+def prune_candidates(app: str, desired: Iterable[dict[str, Any]], index: LiveIndex,
+                     record: Record | None) -> list[dict[str, Any]]:
+    """Live objects of an application that it no longer renders (live by label, or recorded)."""
+    wanted = {object_key(o) for o in desired}
+    found = {object_key(o): o for o in index.of_application(app) if object_key(o) not in wanted}
+    for key in (record.objects if record else []):
+        if key not in wanted and key not in found and (live := index.get(key)) is not None:
+            found[key] = live
+    return sorted(found.values(), key=lambda o: -kind_rank(o.get("kind", "")))
+
+
+def _hash(obj: dict[str, Any]) -> str:
+    return ((obj.get("metadata") or {}).get("annotations") or {}).get(HASH, "")

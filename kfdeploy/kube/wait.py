@@ -1,0 +1,187 @@
+"""Waiting on the cluster: CRDs Established, webhook backends with ready endpoints, and an
+application's objects healthy. Every poll is one LIST per kind still pending (label-selected),
+so waiting on 100 objects costs a handful of requests per round, not 100."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+from kfdeploy.kube.client import Cluster, KubeApiError
+from kfdeploy.kube.health import Health, assess, pod_failure
+from kfdeploy.kube.inventory import COMPONENT, PART_OF, Key
+from kfdeploy.kube.order import describe_key, object_key
+
+# Kinds that are healthy once they exist: no need to poll them.
+SETTLED_KINDS = frozenset({
+    "ConfigMap", "Secret", "ServiceAccount", "Role", "RoleBinding", "ClusterRole",
+    "ClusterRoleBinding", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
+    "PriorityClass", "StorageClass", "IngressClass", "RuntimeClass", "NetworkPolicy",
+    "PodDisruptionBudget", "HorizontalPodAutoscaler", "Namespace",
+})
+WORKLOAD_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet"})
+
+
+class Backoff:
+    """Poll interval that starts short (fast clusters answer fast) and settles at ``cap``."""
+
+    def __init__(self, start: float = 0.25, cap: float = 2.0) -> None:
+        self.delay, self.cap = start, cap
+
+    def sleep(self) -> None:
+        time.sleep(self.delay)
+        self.delay = min(self.cap, self.delay * 1.6)
+
+
+@dataclass
+class WaitOutcome:
+    """Health of each waited object; ``failed`` and ``pending`` name what is not Current."""
+
+    health: dict[Key, Health]
+
+    def with_status(self, *statuses: str) -> list[tuple[str, str]]:
+        return [(describe_key(k), h.message) for k, h in sorted(self.health.items())
+                if h.status in statuses]
+
+    @property
+    def failed(self) -> list[tuple[str, str]]:
+        return self.with_status("Failed")
+
+    @property
+    def pending(self) -> list[tuple[str, str]]:
+        return self.with_status("InProgress", "NotFound", "Terminating")
+
+    @property
+    def ok(self) -> bool:
+        return all(h.status == "Current" for h in self.health.values())
+
+
+def needs_polling(obj: dict[str, Any]) -> bool:
+    kind = obj.get("kind", "")
+    if kind == "Service":
+        return (obj.get("spec") or {}).get("type") == "LoadBalancer"
+    return kind not in SETTLED_KINDS
+
+
+def assess_all(objs: Iterable[dict[str, Any]], live: dict[Key, dict[str, Any]],
+               pods: list[dict[str, Any]] | None = None) -> dict[Key, Health]:
+    """Health of each desired object from its live copy; workloads also look at their pods."""
+    out: dict[Key, Health] = {}
+    for obj in objs:
+        key = object_key(obj)
+        if not needs_polling(obj) and key in live:
+            out[key] = Health("Current", "exists")
+            continue
+        health = assess(live.get(key))
+        if health.status == "InProgress" and pods and obj.get("kind") in WORKLOAD_KINDS:
+            crash = pod_failure(_pods_of(obj, pods))
+            if crash is not None:
+                health = crash
+        out[key] = health
+    return out
+
+
+def _pods_of(obj: dict[str, Any], pods: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    selector = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+    ns = (obj.get("metadata") or {}).get("namespace")
+    return [p for p in pods if p["metadata"].get("namespace") == ns and selector and all(
+        (p["metadata"].get("labels") or {}).get(k) == v for k, v in selector.items())]
+
+
+def wait_healthy(cluster: Cluster, app: str, set_id: str, objs: list[dict[str, Any]],
+                 deadline: float, on_round: Callable[[WaitOutcome], None] | None = None) -> WaitOutcome:
+    """Poll until every object is Current, one is Failed, or the deadline passes."""
+    selector = f"{PART_OF}={set_id},{COMPONENT}={app}"
+    live: dict[Key, dict[str, Any]] = {}
+    pending = [o for o in objs if needs_polling(o)]
+    for o in objs:
+        if not needs_polling(o):
+            live[object_key(o)] = o
+    backoff = Backoff()
+    while True:
+        kinds = {(o["apiVersion"], o["kind"]) for o in pending}
+        for api_version, kind in sorted(kinds):
+            for item in _list_or_empty(cluster, api_version, kind, selector):
+                live[object_key(item)] = item
+        pods = _list_or_empty(cluster, "v1", "Pod", selector) if any(
+            o["kind"] in WORKLOAD_KINDS for o in pending) else []
+        outcome = WaitOutcome(assess_all(objs, live, pods))
+        if on_round:
+            on_round(outcome)
+        if outcome.ok or outcome.failed or time.monotonic() >= deadline:
+            return outcome
+        pending = [o for o in pending if outcome.health[object_key(o)].status != "Current"]
+        backoff.sleep()
+
+
+def _list_or_empty(cluster: Cluster, api_version: str, kind: str, selector: str) -> list[dict[str, Any]]:
+    try:
+        return cluster.list(api_version, kind, label_selector=selector)
+    except KubeApiError as e:
+        if e.status == 404:
+            return []
+        raise
+
+
+def wait_established(cluster: Cluster, crds: list[dict[str, Any]], deadline: float) -> list[str]:
+    """Wait until the CRDs are Established; returns the names still not Established."""
+    names = {c["metadata"]["name"] for c in crds}
+    backoff = Backoff(0.1, 1.0)
+    while True:
+        pending = []
+        for crd in cluster.list("apiextensions.k8s.io/v1", "CustomResourceDefinition",
+                                label_selector=None) if names else []:
+            if crd["metadata"]["name"] in names and assess(crd).status != "Current":
+                pending.append(crd["metadata"]["name"])
+        if not pending or time.monotonic() >= deadline:
+            if not pending:
+                cluster.refresh_discovery()
+            return sorted(pending)
+        backoff.sleep()
+
+
+def endpoints_ready(cluster: Cluster, service: Key) -> bool:
+    """Whether a Service has at least one ready endpoint (EndpointSlices)."""
+    _, _, ns, name = service
+    slices = _list_or_empty(cluster, "discovery.k8s.io/v1", "EndpointSlice",
+                            f"kubernetes.io/service-name={name}") if ns else []
+    return any(
+        s["metadata"].get("namespace") == ns
+        and any((e.get("conditions") or {}).get("ready") for e in s.get("endpoints") or [])
+        for s in slices)
+
+
+def wait_endpoints(cluster: Cluster, services: Iterable[Key], deadline: float) -> list[str]:
+    """Wait until each Service has ready endpoints; returns those that never did."""
+    pending = set(services)
+    backoff = Backoff()
+    while pending:
+        pending = {s for s in pending if not endpoints_ready(cluster, s)}
+        if not pending or time.monotonic() >= deadline:
+            break
+        backoff.sleep()
+    return sorted(describe_key(s) for s in pending)
+
+
+def recent_events(cluster: Cluster, key: Key, limit: int = 3) -> list[str]:
+    """The last few events about an object, for failure reports."""
+    _, kind, ns, name = key
+    if not ns:
+        return []
+    try:
+        events = cluster.call("GET", f"/api/v1/namespaces/{ns}/events", query={
+            "fieldSelector": f"involvedObject.name={name},involvedObject.kind={kind}"}).get("items", [])
+    except KubeApiError:
+        return []
+    events.sort(key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
+    return [f"{e.get('type', '')} {e.get('reason', '')}: {e.get('message', '').strip()}"
+            for e in events[-limit:]]
+
+
+def group_by_kind(objs: Iterable[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    out: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for o in objs:
+        out[(o["apiVersion"], o["kind"])].append(o)
+    return out
