@@ -41,10 +41,10 @@ def applyset_id(name: str) -> str:
 
 
 def object_hash(obj: dict[str, Any]) -> str:
-    """Content hash of a desired object, ignoring our own bookkeeping annotation."""
+    """Content hash of a rendered object, ignoring our own bookkeeping (label and annotation)."""
     meta = dict(obj.get("metadata", {}))
-    ann = {k: v for k, v in (meta.get("annotations") or {}).items() if k != HASH}
-    meta["annotations"] = ann
+    meta["annotations"] = {k: v for k, v in (meta.get("annotations") or {}).items() if k != HASH}
+    meta["labels"] = {k: v for k, v in (meta.get("labels") or {}).items() if k != PART_OF}
     canon = json.dumps({**obj, "metadata": meta}, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canon.encode()).hexdigest()[:20]
 
