@@ -1,0 +1,336 @@
+"""What would change: comparison of a live object with its server-side dry-run, for ``plan``.
+
+Both sides come from the API server (the live object and the dry-run result of applying the
+desired one), so defaults are already filled in on both and a plain comparison is honest once the
+fields the server writes for its own bookkeeping are removed (``normalize``). Secret values never
+leave this module in clear: they are replaced by their length and a keyed hash, which shows that a
+value changed without revealing it, and which cannot be looked up in a dictionary of common
+passwords because the key is random per process.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import difflib
+import hashlib
+import hmac
+import json
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import yaml
+
+from kfdeploy.kube.order import ObjectKey, describe_key, object_key
+
+SERVER_METADATA = ("managedFields", "resourceVersion", "uid", "creationTimestamp", "generation", "selfLink")
+SERVER_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration", "deployment.kubernetes.io/revision")
+
+_PROCESS_KEY = os.urandom(16)
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+Check = Callable[[Mapping[str, Any], Mapping[str, Any]], str | None]
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One leaf that differs; ``old``/``new`` are None when the field is absent on that side."""
+
+    path: str
+    old: Any
+    new: Any
+
+
+# --- normalize and mask ----------------------------------------------------------------------
+
+
+def normalize(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy without the fields the server populates (status, managedFields, resourceVersion, ...)."""
+    out = copy.deepcopy(dict(obj))
+    out.pop("status", None)
+    meta = out.get("metadata")
+    if isinstance(meta, dict):
+        for field in SERVER_METADATA:
+            meta.pop(field, None)
+        annotations = meta.get("annotations")
+        if isinstance(annotations, dict):
+            for name in SERVER_ANNOTATIONS:
+                annotations.pop(name, None)
+            if not annotations:
+                del meta["annotations"]
+    return out
+
+
+def _secret_bytes(value: Any, encoded: bool) -> bytes:
+    text = value if isinstance(value, str) else json.dumps(value)
+    if encoded:
+        try:
+            return base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            pass
+    return text.encode()
+
+
+def _marker(raw: bytes, key: bytes) -> str:
+    digest = hmac.new(key, raw, hashlib.sha256).hexdigest()[:8]
+    return f"(masked, {len(raw)} bytes, hash {digest})"
+
+
+def mask_secrets(obj: Mapping[str, Any], key: bytes = _PROCESS_KEY) -> dict[str, Any]:
+    """A copy in which a Secret's ``data``/``stringData`` values (and any last-applied annotation,
+    which holds them in clear) are replaced by a marker; other kinds are returned unchanged.
+
+    Equal values give equal markers under the same ``key`` (random per process by default).
+    """
+    out = copy.deepcopy(dict(obj))
+    if out.get("kind") != "Secret":
+        return out
+    for field, encoded in (("data", True), ("stringData", False)):
+        values = out.get(field)
+        if isinstance(values, dict):
+            out[field] = {k: _marker(_secret_bytes(v, encoded), key) for k, v in values.items()}
+    annotations = (out.get("metadata") or {}).get("annotations")
+    if isinstance(annotations, dict) and SERVER_ANNOTATIONS[0] in annotations:
+        annotations[SERVER_ANNOTATIONS[0]] = "(masked)"
+    return out
+
+
+def _comparable(obj: Mapping[str, Any] | None, key: bytes) -> dict[str, Any]:
+    return mask_secrets(normalize(obj), key) if obj is not None else {}
+
+
+# --- field changes ---------------------------------------------------------------------------
+
+
+def _join(path: str, key: str) -> str:
+    part = key if _PLAIN_KEY.match(key) else f'["{key}"]'
+    if not path:
+        return part
+    return f"{path}{part}" if part.startswith("[") else f"{path}.{part}"
+
+
+def _by_name(items: list[Any]) -> dict[str, Any] | None:
+    """Items keyed by ``name`` when every item is a dict with a unique name, else None."""
+    names = [i.get("name") for i in items if isinstance(i, dict)]
+    if len(names) != len(items) or not all(isinstance(n, str) for n in names) or len(set(names)) != len(names):
+        return None
+    return dict(zip(names, items, strict=True))
+
+
+def _walk(path: str, old: Any, new: Any, out: list[FieldChange]) -> None:
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(set(old) | set(new), key=str):
+            _walk(_join(path, str(key)), old.get(key), new.get(key), out)
+    elif isinstance(old, list) and isinstance(new, list):
+        _walk_list(path, old, new, out)
+    elif old != new:
+        out.append(FieldChange(path, old, new))
+
+
+def _walk_list(path: str, old: list[Any], new: list[Any], out: list[FieldChange]) -> None:
+    old_named, new_named = _by_name(old), _by_name(new)
+    if old_named is not None and new_named is not None and (old or new):
+        names = [*old_named, *(n for n in new_named if n not in old_named)]
+        for name in names:
+            _walk(f"{path}[name={name}]", old_named.get(name), new_named.get(name), out)
+        return
+    for index in range(max(len(old), len(new))):
+        _walk(
+            f"{path}[{index}]",
+            old[index] if index < len(old) else None,
+            new[index] if index < len(new) else None,
+            out,
+        )
+
+
+def changed_fields(
+    live: Mapping[str, Any] | None, desired_dry_run: Mapping[str, Any] | None, key: bytes = _PROCESS_KEY
+) -> list[FieldChange]:
+    """Leaf fields that differ between the live object and the dry-run result, Secret values
+    masked; lists of dicts with a ``name`` are matched by name (``containers[name=api].image``)."""
+    out: list[FieldChange] = []
+    _walk("", _comparable(live, key), _comparable(desired_dry_run, key), out)
+    return out
+
+
+_FIRST_KEYS = ("apiVersion", "kind", "metadata", "name", "namespace")
+
+
+def _canonical(value: Any) -> Any:
+    """Keys in a stable, readable order: identity keys first (so list items start with their
+    ``name``), then alphabetical; both sides of a diff then line up whatever order the server used."""
+    if isinstance(value, dict):
+        keys = sorted(value, key=lambda k: (_FIRST_KEYS.index(k) if k in _FIRST_KEYS else len(_FIRST_KEYS), str(k)))
+        return {k: _canonical(value[k]) for k in keys}
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    return value
+
+
+def _dump(obj: Mapping[str, Any]) -> list[str]:
+    if not obj:
+        return []
+    text = yaml.safe_dump(_canonical(obj), sort_keys=False, default_flow_style=False, allow_unicode=True)
+    return text.splitlines(keepends=True)
+
+
+def render_diff(
+    key: str | ObjectKey,
+    live: Mapping[str, Any] | None,
+    desired: Mapping[str, Any] | None,
+    mask_key: bytes = _PROCESS_KEY,
+) -> str:
+    """A unified diff of normalized, masked YAML (``""`` when nothing changed); ``None`` on one side
+    is a create or a delete."""
+    name = key if isinstance(key, str) else describe_key(key)
+    lines = difflib.unified_diff(
+        _dump(_comparable(live, mask_key)),
+        _dump(_comparable(desired, mask_key)),
+        fromfile=f"live/{name}",
+        tofile=f"desired/{name}",
+    )
+    return "".join(lines)
+
+
+# --- immutable fields ------------------------------------------------------------------------
+
+
+def _get(obj: Any, path: str) -> Any:
+    for part in path.split("."):
+        if not isinstance(obj, Mapping):
+            return None
+        obj = obj.get(part)
+    return obj
+
+
+def _contains(live: Any, desired: Any) -> bool:
+    """Whether everything ``desired`` sets is equal in ``live`` (server defaults in live are fine)."""
+    if isinstance(desired, Mapping) and isinstance(live, Mapping):
+        return all(k in live and _contains(live[k], v) for k, v in desired.items())
+    if isinstance(desired, list) and isinstance(live, list):
+        return len(desired) == len(live) and all(_contains(a, b) for a, b in zip(live, desired, strict=True))
+    return bool(live == desired)
+
+
+def _exact(field: str) -> Check:
+    def check(live: Mapping[str, Any], desired: Mapping[str, Any]) -> str | None:
+        new = _get(desired, field)
+        old = _get(live, field)
+        if new is None or old is None or old == new:
+            return None
+        return f"{field} changed from {_short(old)} to {_short(new)}"
+
+    return check
+
+
+def _subset(field: str, strip: tuple[str, ...] = ()) -> Check:
+    def check(live: Mapping[str, Any], desired: Mapping[str, Any]) -> str | None:
+        new, old = _strip(_get(desired, field), strip), _strip(_get(live, field), strip)
+        if new is None or old is None or _contains(old, new):
+            return None
+        return f"{field} changed"
+
+    return check
+
+
+def _strip(value: Any, fields: tuple[str, ...]) -> Any:
+    """Drop ``fields`` from each dict of a list (e.g. the status of volumeClaimTemplates)."""
+    if not fields or not isinstance(value, list):
+        return value
+    return [{k: v for k, v in i.items() if k not in fields} if isinstance(i, dict) else i for i in value]
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _service_type(live: Mapping[str, Any], desired: Mapping[str, Any]) -> str | None:
+    old, new = _get(live, "spec.type") or "ClusterIP", _get(desired, "spec.type") or "ClusterIP"
+    if old != new and "ExternalName" in (old, new):
+        return f"spec.type changed from {old} to {new}"
+    return None
+
+
+def _service_cluster_ip(live: Mapping[str, Any], desired: Mapping[str, Any]) -> str | None:
+    if not _get(desired, "spec.clusterIP"):
+        return None
+    return _exact("spec.clusterIP")(live, desired)
+
+
+_UNITS = {
+    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
+    "m": Decimal("0.001"), "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
+}  # fmt: skip
+
+
+def parse_quantity(text: Any) -> Decimal | None:
+    """A Kubernetes quantity ("20Gi", "500M", "1e3") as a number, or None when it is not one."""
+    match = re.fullmatch(r"([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)([A-Za-z]*)", str(text).strip())
+    if match is None or match.group(2) not in ("", *_UNITS):
+        return None
+    try:
+        return Decimal(match.group(1)) * Decimal(_UNITS.get(match.group(2), 1))
+    except InvalidOperation:
+        return None
+
+
+def _pvc_spec(spec: Any) -> Any:
+    """The PVC spec without requests.storage, the one field that may change (grow)."""
+    spec = copy.deepcopy(spec)
+    requests = _get(spec, "resources.requests")
+    if isinstance(requests, dict):
+        requests.pop("storage", None)
+    return spec
+
+
+def _pvc(live: Mapping[str, Any], desired: Mapping[str, Any]) -> str | None:
+    old, new = _get(live, "spec.resources.requests.storage"), _get(desired, "spec.resources.requests.storage")
+    old_q, new_q = parse_quantity(old), parse_quantity(new)
+    if old_q is not None and new_q is not None and new_q < old_q:
+        return f"spec.resources.requests.storage shrinks from {old} to {new}; volumes can only grow"
+    new_spec, old_spec = _pvc_spec(desired.get("spec")), _pvc_spec(live.get("spec"))
+    if new_spec is not None and old_spec is not None and not _contains(old_spec, new_spec):
+        return "spec changed beyond resources.requests.storage"
+    return None
+
+
+def _crd_scope(live: Mapping[str, Any], desired: Mapping[str, Any]) -> str | None:
+    reason = _exact("spec.scope")(live, desired)
+    return f"{reason}; recreating deletes every custom resource of this CRD" if reason else None
+
+
+IMMUTABLE_RULES: dict[tuple[str, str], tuple[Check, ...]] = {
+    ("apps", "Deployment"): (_exact("spec.selector"),),
+    ("apps", "DaemonSet"): (_exact("spec.selector"),),
+    ("apps", "ReplicaSet"): (_exact("spec.selector"),),
+    ("apps", "StatefulSet"): (
+        _exact("spec.selector"),
+        _exact("spec.serviceName"),
+        _exact("spec.podManagementPolicy"),
+        _subset("spec.volumeClaimTemplates", strip=("status",)),
+    ),
+    ("batch", "Job"): (_exact("spec.selector"), _subset("spec.template")),
+    ("", "Service"): (_service_type, _service_cluster_ip),
+    ("", "PersistentVolumeClaim"): (_pvc,),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"): (_crd_scope,),
+}
+"""(group, kind) -> checks; each returns why the change needs delete-and-recreate, or None.
+A field the desired object does not set is not a change (the server keeps or defaults it)."""
+
+
+def needs_recreate(live: Mapping[str, Any] | None, desired: Mapping[str, Any] | None) -> str | None:
+    """Why applying ``desired`` over ``live`` would be rejected for an immutable field, or None."""
+    if live is None or desired is None:
+        return None
+    group, kind, _, _ = object_key(desired)
+    for check in IMMUTABLE_RULES.get((group, kind), ()):
+        reason = check(live, desired)
+        if reason:
+            return f"{reason} (immutable for {kind}; it must be deleted and recreated)"
+    return None

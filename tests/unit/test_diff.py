@@ -1,0 +1,361 @@
+"""Diff: normalization, field changes, Secret masking, rendered plan diffs, immutable fields."""
+
+from __future__ import annotations
+
+import base64
+import copy
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from kfdeploy.kube.diff import (
+    FieldChange,
+    changed_fields,
+    mask_secrets,
+    needs_recreate,
+    normalize,
+    parse_quantity,
+    render_diff,
+)
+
+KEY = b"fixed-key-for-tests"
+
+
+def deployment(image: str = "gcr.io/ml-pipeline/api-server:2.5.0", **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {
+            "name": "ml-pipeline",
+            "namespace": "kubeflow",
+            "labels": {"app": "ml-pipeline", "app.kubernetes.io/part-of": "kubeflow"},
+        },
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": "ml-pipeline"}},
+            "template": {
+                "metadata": {"labels": {"app": "ml-pipeline"}},
+                "spec": {
+                    "containers": [
+                        {"name": "istio-proxy", "image": "istio/proxyv2:1.26"},
+                        {"name": "ml-pipeline", "image": image, "ports": [{"containerPort": 8888}]},
+                    ]
+                },
+            },
+            **spec,
+        },
+    }
+
+
+def with_server_fields(obj: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(obj)
+    out["metadata"].update(
+        {
+            "managedFields": [{"manager": "kfdeploy", "operation": "Apply"}],
+            "resourceVersion": "4711",
+            "uid": "0b7e-11",
+            "creationTimestamp": "2025-01-01T00:00:00Z",
+            "generation": 7,
+            "selfLink": "/apis/apps/v1/namespaces/kubeflow/deployments/ml-pipeline",
+            "annotations": {
+                "deployment.kubernetes.io/revision": "3",
+                "kubectl.kubernetes.io/last-applied-configuration": "{}",
+            },
+        }
+    )
+    out["status"] = {"replicas": 1, "readyReplicas": 1}
+    return out
+
+
+def secret(**data: str) -> dict[str, Any]:
+    encoded = {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "mysql-secret", "namespace": "kubeflow"},
+        "type": "Opaque",
+        "data": encoded,
+    }
+
+
+# --- normalize -------------------------------------------------------------------------------
+
+
+def test_normalize_strips_server_fields_only() -> None:
+    desired = deployment()
+    desired["metadata"]["annotations"] = {"owner": "ml-team"}
+    live = with_server_fields(desired)
+    live["metadata"]["annotations"]["owner"] = "ml-team"
+    assert normalize(live) == desired
+    assert "status" in live and "managedFields" in live["metadata"], "input must not be modified"
+
+
+def test_normalize_drops_emptied_annotations() -> None:
+    assert "annotations" not in normalize(with_server_fields(deployment()))["metadata"]
+
+
+# --- changed_fields --------------------------------------------------------------------------
+
+
+def _with(obj: dict[str, Any], path: list[Any], value: Any) -> dict[str, Any]:
+    out = copy.deepcopy(obj)
+    target = out
+    for part in path[:-1]:
+        target = target[part]
+    target[path[-1]] = value
+    return out
+
+
+BASE = deployment()
+CHANGE_CASES: list[tuple[str, dict[str, Any] | None, dict[str, Any] | None, list[FieldChange]]] = [
+    ("identical", BASE, copy.deepcopy(BASE), []),
+    ("server-fields-ignored", with_server_fields(BASE), BASE, []),
+    (
+        "container-image-by-name",
+        BASE,
+        deployment(image="gcr.io/ml-pipeline/api-server:2.6.0"),
+        [
+            FieldChange(
+                "spec.template.spec.containers[name=ml-pipeline].image",
+                "gcr.io/ml-pipeline/api-server:2.5.0",
+                "gcr.io/ml-pipeline/api-server:2.6.0",
+            )
+        ],
+    ),
+    (
+        "container-order-ignored",
+        BASE,
+        _with(BASE, ["spec", "template", "spec", "containers"], list(reversed(BASE["spec"]["template"]["spec"]["containers"]))),
+        [],
+    ),
+    (
+        "container-added",
+        BASE,
+        _with(
+            BASE,
+            ["spec", "template", "spec", "containers"],
+            [*BASE["spec"]["template"]["spec"]["containers"], {"name": "cache", "image": "redis:7"}],
+        ),
+        [FieldChange("spec.template.spec.containers[name=cache]", None, {"name": "cache", "image": "redis:7"})],
+    ),
+    (
+        "list-without-names-by-index",
+        BASE,
+        _with(BASE, ["spec", "template", "spec", "containers", 1, "ports"], [{"containerPort": 8887}, {"containerPort": 8888}]),
+        [
+            FieldChange("spec.template.spec.containers[name=ml-pipeline].ports[0].containerPort", 8888, 8887),
+            FieldChange("spec.template.spec.containers[name=ml-pipeline].ports[1]", None, {"containerPort": 8888}),
+        ],
+    ),
+    (
+        "dotted-label-key-quoted",
+        BASE,
+        _with(BASE, ["metadata", "labels", "app.kubernetes.io/part-of"], "kubeflow-platform"),
+        [FieldChange('metadata.labels["app.kubernetes.io/part-of"]', "kubeflow", "kubeflow-platform")],
+    ),
+    ("replicas-removed", BASE, _with(BASE, ["spec", "replicas"], None), [FieldChange("spec.replicas", 1, None)]),
+    (
+        "create-reports-added-subtrees",
+        None,
+        {"kind": "ConfigMap", "data": {"a": "1"}},
+        [FieldChange("data", None, {"a": "1"}), FieldChange("kind", None, "ConfigMap")],
+    ),
+]
+
+
+@pytest.mark.parametrize("live,desired,expected", [c[1:] for c in CHANGE_CASES], ids=[c[0] for c in CHANGE_CASES])
+def test_changed_fields(live: dict[str, Any] | None, desired: dict[str, Any] | None, expected: list[FieldChange]) -> None:
+    assert changed_fields(live, desired) == expected
+
+
+# --- secrets ---------------------------------------------------------------------------------
+
+
+def test_secret_change_shows_neither_value() -> None:
+    live, desired = secret(password="hunter2-old-value"), secret(password="s3cr3t-new-value")
+    live["metadata"]["annotations"] = {
+        "kubectl.kubernetes.io/last-applied-configuration": '{"stringData":{"password":"hunter2-old-value"}}'
+    }
+    text = render_diff(("", "Secret", "kubeflow", "mysql-secret"), live, desired)
+    changes = changed_fields(live, desired)
+    visible = text + repr(changes) + repr(mask_secrets(live))
+    for value in ("hunter2-old-value", "s3cr3t-new-value"):
+        assert value not in visible
+        assert base64.b64encode(value.encode()).decode() not in visible
+    assert [c.path for c in changes] == ["data.password"]
+    assert "--- live/Secret/kubeflow/mysql-secret" in text and "+++ desired/Secret/kubeflow/mysql-secret" in text
+    assert "-  password: (masked, 17 bytes, hash " in text and "+  password: (masked, 16 bytes, hash " in text
+
+
+@pytest.mark.parametrize(
+    "a,b,same",
+    [
+        ({"data": {"k": "YWJj"}}, {"data": {"k": "YWJj"}}, True),
+        ({"data": {"k": "YWJj"}}, {"data": {"k": "YWJk"}}, False),
+        ({"data": {"k": "YWJj"}}, {"stringData": {"k": "abc"}}, True),
+    ],
+    ids=["equal-values", "same-length-different-values", "data-equals-stringdata"],
+)
+def test_mask_markers_compare_values(a: dict[str, Any], b: dict[str, Any], same: bool) -> None:
+    def marker(obj: dict[str, Any]) -> str:
+        masked = mask_secrets({"kind": "Secret", **obj}, KEY)
+        return str(next(iter((masked.get("data") or masked["stringData"]).values())))
+
+    assert (marker(a) == marker(b)) is same
+    assert marker(a).startswith("(masked, 3 bytes, hash ")
+
+
+def test_mask_leaves_other_kinds_alone() -> None:
+    config = {"kind": "ConfigMap", "data": {"password-hint": "plain"}}
+    assert mask_secrets(config) == config
+
+
+# --- render_diff -----------------------------------------------------------------------------
+
+
+def test_render_diff_no_change_is_empty() -> None:
+    assert render_diff("Deployment/kubeflow/ml-pipeline", with_server_fields(BASE), BASE) == ""
+
+
+def test_render_diff_shows_changed_line() -> None:
+    text = render_diff(("apps", "Deployment", "kubeflow", "ml-pipeline"), BASE, deployment(image="api-server:2.6.0"))
+    lines = text.splitlines()
+    assert lines[0] == "--- live/Deployment/kubeflow/ml-pipeline"
+    assert "         name: ml-pipeline" not in lines, "list items start with their name"
+    assert "-        image: gcr.io/ml-pipeline/api-server:2.5.0" in lines
+    assert "+        image: api-server:2.6.0" in lines
+    assert lines.index("-        image: gcr.io/ml-pipeline/api-server:2.5.0") > lines.index("       - name: ml-pipeline")
+    assert sum(1 for line in lines if line.startswith(("+", "-")) and line[:3] not in ("+++", "---")) == 2
+
+
+def test_render_diff_create_and_delete() -> None:
+    created = render_diff("ConfigMap/kubeflow/c", None, {"kind": "ConfigMap", "data": {"a": "1"}})
+    deleted = render_diff("ConfigMap/kubeflow/c", {"kind": "ConfigMap", "data": {"a": "1"}}, None)
+    assert "+kind: ConfigMap" in created and "-kind: ConfigMap" in deleted
+
+
+# --- needs_recreate --------------------------------------------------------------------------
+
+
+def statefulset(**spec: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "selector": {"matchLabels": {"app": "mysql"}},
+        "serviceName": "mysql",
+        "podManagementPolicy": "OrderedReady",
+        "volumeClaimTemplates": [
+            {
+                "metadata": {"name": "data"},
+                "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "20Gi"}}},
+            }
+        ],
+    }
+    base.update(spec)
+    return {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "mysql", "namespace": "kubeflow"}, "spec": base}
+
+
+def live_statefulset() -> dict[str, Any]:
+    """As the server returns it: defaults and a status inside each claim template."""
+    live = statefulset()
+    template = live["spec"]["volumeClaimTemplates"][0]
+    template.update({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "status": {"phase": "Pending"}})
+    template["spec"]["volumeMode"] = "Filesystem"
+    return live
+
+
+def pvc(storage: str, **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "minio-pvc", "namespace": "kubeflow"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": storage}}, **spec},
+    }
+
+
+def service(**spec: Any) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s", "namespace": "kubeflow"}, "spec": spec}
+
+
+def job(image: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "migrate", "namespace": "kubeflow"},
+        "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "m", "image": image}]}}},
+    }
+
+
+def crd(scope: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "notebooks.kubeflow.org"},
+        "spec": {"group": "kubeflow.org", "scope": scope},
+    }
+
+
+RECREATE_CASES: list[tuple[str, dict[str, Any] | None, dict[str, Any] | None, str | None]] = [
+    ("deployment-image-is-mutable", BASE, deployment(image="x:2"), None),
+    (
+        "deployment-selector",
+        BASE,
+        _with(BASE, ["spec", "selector"], {"matchLabels": {"app": "api"}}),
+        'spec.selector changed from {"matchLabels":{"app":"ml-pipeline"}} to {"matchLabels":{"app":"api"}} '
+        "(immutable for Deployment",
+    ),
+    ("deployment-selector-unset-in-desired", BASE, _with(BASE, ["spec", "selector"], None), None),
+    ("statefulset-same-with-server-defaults", live_statefulset(), statefulset(), None),
+    ("statefulset-service-name", live_statefulset(), statefulset(serviceName="mysql-headless"), "spec.serviceName changed"),
+    ("statefulset-pod-management", live_statefulset(), statefulset(podManagementPolicy="Parallel"), "spec.podManagementPolicy"),
+    (
+        "statefulset-claim-size",
+        live_statefulset(),
+        statefulset(
+            volumeClaimTemplates=[
+                {"metadata": {"name": "data"}, "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "50Gi"}}}}
+            ]
+        ),
+        "spec.volumeClaimTemplates changed (immutable for StatefulSet",
+    ),
+    ("statefulset-replicas-mutable", live_statefulset(), statefulset(replicas=3), None),
+    ("job-template", job("migrate:1"), job("migrate:2"), "spec.template changed (immutable for Job"),
+    ("job-unchanged", job("migrate:1"), job("migrate:1"), None),
+    ("service-cluster-ip", service(clusterIP="10.0.0.5"), service(clusterIP="10.0.0.9"), "spec.clusterIP changed"),
+    ("service-headless", service(clusterIP="10.0.0.5"), service(clusterIP="None"), 'to "None"'),
+    ("service-cluster-ip-unset", service(clusterIP="10.0.0.5"), service(ports=[{"port": 80}]), None),
+    ("service-to-external-name", service(type="ClusterIP"), service(type="ExternalName"), "spec.type changed from ClusterIP to ExternalName"),
+    ("service-to-node-port", service(type="ClusterIP"), service(type="NodePort"), None),
+    ("pvc-grow", pvc("10Gi"), pvc("20Gi"), None),
+    ("pvc-grow-mixed-units", pvc("1Gi"), pvc("2000M"), None),
+    ("pvc-shrink", pvc("20Gi"), pvc("10Gi"), "storage shrinks from 20Gi to 10Gi"),
+    ("pvc-access-mode", pvc("10Gi"), pvc("10Gi", accessModes=["ReadWriteMany"]), "spec changed beyond resources.requests.storage"),
+    (
+        "pvc-defaults-from-server",
+        pvc("10Gi", storageClassName="standard", volumeName="pv-1", volumeMode="Filesystem"),
+        pvc("10Gi"),
+        None,
+    ),
+    ("crd-scope", crd("Namespaced"), crd("Cluster"), "recreating deletes every custom resource"),
+    ("crd-same", crd("Namespaced"), crd("Namespaced"), None),
+    ("create", None, BASE, None),
+    ("configmap-never", {"kind": "ConfigMap", "data": {"a": "1"}}, {"kind": "ConfigMap", "data": {"a": "2"}}, None),
+]
+
+
+@pytest.mark.parametrize("live,desired,expected", [c[1:] for c in RECREATE_CASES], ids=[c[0] for c in RECREATE_CASES])
+def test_needs_recreate(live: dict[str, Any] | None, desired: dict[str, Any] | None, expected: str | None) -> None:
+    reason = needs_recreate(live, desired)
+    if expected is None:
+        assert reason is None
+    else:
+        assert reason is not None and expected in reason
+        assert reason.endswith("it must be deleted and recreated)")
+
+
+@pytest.mark.parametrize(
+    "text,value",
+    [("20Gi", Decimal(20 * 2**30)), ("500M", Decimal(500_000_000)), ("1e3", Decimal(1000)), ("250m", Decimal("0.25")), ("lots", None)],
+    ids=["binary", "decimal", "exponent", "milli", "garbage"],
+)
+def test_parse_quantity(text: str, value: Decimal | None) -> None:
+    assert parse_quantity(text) == value
