@@ -23,6 +23,7 @@ from kfdeploy.errors import RenderError
 
 ENGINE_MODULES = {"rjsonnet": "rjsonnet", "jsonnet": "_jsonnet", "gojsonnet": "_gojsonnet"}
 DEFAULT_ENGINE = "rjsonnet"
+LOCATE_ORDER = ("gojsonnet", "jsonnet", "rjsonnet")  # fastest first; see docs/render.md
 ENV_ENGINE = "KFDEPLOY_JSONNET"
 LOCATION = re.compile(r"(?P<file>[^\s:]+\.(?:jsonnet|libsonnet|json)):(?P<line>\d+)(?::(?P<col>\d+))?")
 PREFIX = re.compile(r"^(RUNTIME ERROR|STATIC ERROR|runtime error|syntax error|type error):\s*", re.I)
@@ -93,9 +94,8 @@ def parse_error(message: str) -> tuple[str, str | None]:
 
 def locate(main_file: Path, params_json: str, jpath: list[Path], failed: str) -> str | None:
     """Ask another installed evaluator where the error is, for messages without a location."""
-    for other in available_engines().values():
-        if other.name == failed:
-            continue
+    engines = available_engines()
+    for other in (engines[n] for n in LOCATE_ORDER if n in engines and n != failed):
         try:
             other.run(main_file, params_json, jpath)
         except RuntimeError as e:
