@@ -13,7 +13,7 @@ discovered at collection time: a component added to the folder is checked withou
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
@@ -78,6 +78,19 @@ class Catalog:
     """What the whole library ships, for rules that look beyond one component."""
 
     crd_versions: frozenset[tuple[str, str, str]]  # (group, kind, version) served by some CRD
+    namespace_owners: Mapping[str, str] = field(default_factory=dict)  # Namespace name -> component
+    depends_on: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def needs(self, component: str) -> set[str]:
+        """``component`` and everything it depends on, transitively."""
+        seen: set[str] = set()
+        todo = [component]
+        while todo:
+            name = todo.pop()
+            if name not in seen:
+                seen.add(name)
+                todo += self.depends_on.get(name, ())
+        return seen
 
 
 # ---------------------------------------------------------------------------- rendering
@@ -99,20 +112,29 @@ def crds_in(objects: Iterable[Obj]) -> list[Obj]:
 @functools.cache
 def library_crds() -> tuple[Obj, ...]:
     """Every CRD of every component that renders (a broken one fails its own tests)."""
-    found: list[Obj] = []
+    return tuple(crd for name in renderable() for crd in crds_in(evaluated(name)[0]))
+
+
+def renderable() -> list[str]:
+    """Components that evaluate with their defaults (the others fail test_component_renders)."""
+    ok = []
     for name in COMPONENTS:
         try:
-            found += crds_in(evaluated(name)[0])
+            evaluated(name)
         except Exception:  # noqa: BLE001 - reported by test_component_renders
             continue
-    return tuple(found)
+        ok.append(name)
+    return ok
 
 
 @functools.cache
 def catalog() -> Catalog:
     served = {(c["spec"]["group"], c["spec"]["names"]["kind"], v["name"])
               for c in library_crds() for v in c["spec"].get("versions", []) if v.get("served")}
-    return Catalog(frozenset(served))
+    owners = {o["metadata"]["name"]: name for name in renderable()
+              for o in evaluated(name)[0] if o.get("kind") == "Namespace"}
+    deps = {name: load_component(COMPONENTS_DIR / name).depends_on for name in renderable()}
+    return Catalog(frozenset(served), owners, deps)
 
 
 @functools.cache
@@ -338,6 +360,17 @@ def container_problems_for(component: str) -> Rule:
     return rule
 
 
+def namespace_problems_for(component: str) -> Rule:
+    """Objects placed in a namespace that another component creates need that component among
+    their (transitive) dependencies, or apply may reach them before the namespace exists."""
+    def rule(objects: list[Obj], cat: Catalog) -> list[str]:
+        used = sorted({o["metadata"]["namespace"] for o in objects if o["metadata"].get("namespace")})
+        return [f"objects in namespace {ns} are applied without waiting for component '{cat.namespace_owners[ns]}',"
+                f" which creates it: add it to dependsOn"
+                for ns in used if cat.namespace_owners.get(ns, component) not in cat.needs(component)]
+    return rule
+
+
 # ---------------------------------------------------------------------------- library table
 
 RULES: list[tuple[str, Callable[[str], Rule]]] = [
@@ -348,6 +381,7 @@ RULES: list[tuple[str, Callable[[str], Rule]]] = [
     ("custom-resources", lambda _: custom_resource_problems),
     ("crd-contract", lambda _: crd_contract_problems),
     ("containers", container_problems_for),
+    ("namespaces", namespace_problems_for),
 ]
 
 
@@ -430,7 +464,8 @@ def crd(kind: str = "Widget", versions: Iterable[tuple[str, bool]] = (("v1", Tru
                      "versions": [{"name": n, "served": True, "storage": s} for n, s in versions]}}
 
 
-WIDGET_CATALOG = Catalog(frozenset({("x.io", "Widget", "v1")}))
+WIDGET_CATALOG = Catalog(frozenset({("x.io", "Widget", "v1")}), {"kf": "base"},
+                         {"app": ("mid",), "mid": ("base",), "base": (), "loner": ()})
 role_obj = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta("r"), "rules": []}
 
 # (id, rule, objects, expected problem substring or "" for none)
@@ -473,6 +508,10 @@ RULE_CASES: list[tuple[str, Rule, list[Obj], str]] = [
     ("containers-no-requests", container_problems_for("t"), [deployment(containers=[container(requests=False)])], "lacks resources"),
     ("containers-job-needs-no-probe", container_problems_for("t"),
      [deployment(kind="Job", containers=[container(probe=False)])], ""),
+    ("namespace-from-dependency", namespace_problems_for("app"), [sa()], ""),
+    ("namespace-created-by-self", namespace_problems_for("base"), [sa()], ""),
+    ("namespace-unowned", namespace_problems_for("app"), [sa() | {"metadata": meta("a", "kube-system")}], ""),
+    ("namespace-from-non-dependency", namespace_problems_for("loner"), [sa()], "component 'base'"),
 ]
 
 
