@@ -117,9 +117,10 @@ def _join(path: str, key: str) -> str:
 def _by_name(items: list[Any]) -> dict[str, Any] | None:
     """Items keyed by ``name`` when every item is a dict with a unique name, else None."""
     names = [i.get("name") for i in items if isinstance(i, dict)]
-    if len(names) != len(items) or not all(isinstance(n, str) for n in names) or len(set(names)) != len(names):
+    keys = [n for n in names if isinstance(n, str)]
+    if len(keys) != len(items) or len(set(keys)) != len(keys):
         return None
-    return dict(zip(names, items, strict=True))
+    return dict(zip(keys, items, strict=True))
 
 
 def _walk(path: str, old: Any, new: Any, out: list[FieldChange]) -> None:
@@ -175,7 +176,7 @@ def _canonical(value: Any) -> Any:
 def _dump(obj: Mapping[str, Any]) -> list[str]:
     if not obj:
         return []
-    text = yaml.safe_dump(_canonical(obj), sort_keys=False, default_flow_style=False, allow_unicode=True)
+    text: str = yaml.safe_dump(_canonical(obj), sort_keys=False, default_flow_style=False, allow_unicode=True)
     return text.splitlines(keepends=True)
 
 
@@ -263,7 +264,7 @@ def _service_cluster_ip(live: Mapping[str, Any], desired: Mapping[str, Any]) -> 
     return _exact("spec.clusterIP")(live, desired)
 
 
-_UNITS = {
+_UNITS: dict[str, int | Decimal] = {
     "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
     "m": Decimal("0.001"), "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
 }  # fmt: skip

@@ -301,7 +301,7 @@ def selector_matches(selector: Mapping[str, Any] | None, labels: Mapping[str, st
 
 
 def _expression_matches(expr: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
-    key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
+    key, op, values = str(expr.get("key") or ""), expr.get("operator"), expr.get("values") or []
     if op == "In":
         return key in labels and labels[key] in values
     if op == "NotIn":

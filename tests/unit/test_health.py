@@ -50,7 +50,7 @@ def test_assess(path: Path) -> None:
 
 
 def _pod(name: str, *containers: tuple[str, str]) -> dict[str, Any]:
-    statuses = [{"name": c, "state": {"waiting": {"reason": reason}} if reason else {"running": {}}} for c, reason in containers]
+    statuses: list[dict[str, Any]] = [{"name": c, "state": {"waiting": {"reason": reason}} if reason else {"running": {}}} for c, reason in containers]
     return {
         "apiVersion": "v1",
         "kind": "Pod",
