@@ -228,8 +228,15 @@ class Library:
         if not comp_dir.is_dir():
             raise RenderError(f"component library not found: {comp_dir} does not exist",
                               hint=f"set {ENV_ROOT} to the directory holding jsonnet/ and overlays/")
-        components = {d.name: load_component(d) for d in sorted(comp_dir.iterdir())
-                      if d.is_dir() and (d / "main.jsonnet").exists()}
+        components, problems = {}, []
+        for d in sorted(comp_dir.iterdir()):
+            if d.is_dir() and (d / "main.jsonnet").exists():
+                try:
+                    components[d.name] = load_component(d)
+                except RenderError as e:
+                    problems.append(e.message)
+        if problems:
+            raise RenderError("\n".join(problems))
         overlays = {p.stem: _load_overlay(p) for p in sorted((root / "overlays").glob("*.yaml"))}
         platforms = {p.stem: _load_platform(p) for p in sorted((root / "platforms").glob("*.yaml"))}
         return cls(root, components, overlays, platforms)
