@@ -16,7 +16,7 @@ from pydantic import Field, PrivateAttr, SecretStr, model_validator
 
 from kfdeploy.errors import SpecError
 from kfdeploy.spec.base import ENV_NAME, DnsLabel, SpecModel, rule_error
-from kfdeploy.spec.platform import Platform
+from kfdeploy.spec.platform import BLOCK_NAMES, Platform
 
 API_VERSION = "kfdef.apps.kubeflow.org/v1"
 KIND = "KfDef"
@@ -157,8 +157,12 @@ class KfDef(SpecModel):
         return [a for a in self.spec.applications if a.enabled]
 
     def canonical(self) -> dict[str, Any]:
-        """The document with defaults filled in, YAML names, secret literals included."""
+        """The document with defaults filled in (the platform block too), YAML names, secret
+        literals included."""
         data = self.model_dump(mode="json", by_alias=True)
+        platform = self.spec.platform
+        data["spec"]["platform"][BLOCK_NAMES[platform.kind]] = platform.settings.model_dump(
+            mode="json", by_alias=True)
         for raw, secret in zip(data["spec"]["secrets"], self.spec.secrets):
             literal = secret.secret_source.literal_source
             if literal is not None:

@@ -214,7 +214,7 @@ class Platform(SpecModel):
             raise rule_error(other, f"a {other} block is set but kind is {self.kind!r}; "
                              f"set kind: {others[0]}, or replace the block with {wanted}")
         if self.kind not in _OPTIONAL_BLOCKS and getattr(self, _attr(self.kind)) is None:
-            raise rule_error(wanted, f"missing; kind {self.kind!r} needs a {wanted} block "
+            raise rule_error(wanted, f"missing; kind {self.kind!r} needs the {wanted} block "
                              f"({_REQUIRED_HINT[self.kind]})")
         return self
 

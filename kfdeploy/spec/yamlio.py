@@ -51,12 +51,17 @@ def format_path(path: Path_) -> str:
 
 def parse_yaml(text: str) -> YamlDoc:
     """Parse one YAML document; syntax errors become problems with line and column."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as e:
+        return YamlDoc(None, problems=[_reader_problem(text, e)])
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as e:
         return YamlDoc(None, problems=[_syntax_problem(e)])
+    except yaml.reader.ReaderError as e:
+        return YamlDoc(None, problems=[_reader_problem(text, e)])
     except yaml.YAMLError as e:  # pragma: no cover - PyYAML marks nearly every error
         return YamlDoc(None, problems=[f"invalid YAML: {e}"])
     except RecursionError:
@@ -69,12 +74,23 @@ def parse_yaml(text: str) -> YamlDoc:
     return doc
 
 
+def _reader_problem(text: str, e: yaml.reader.ReaderError) -> str:
+    """A control character YAML does not allow; say where it is."""
+    line = text.count("\n", 0, e.position) + 1
+    column = e.position - (text.rfind("\n", 0, e.position) + 1) + 1
+    char = f"#x{e.character:04x}" if isinstance(e.character, int) else repr(e.character)
+    return (f"YAML syntax error at line {line}, column {column}: character {char} "
+            "is not allowed in YAML; remove it")
+
+
 def _syntax_problem(e: yaml.MarkedYAMLError) -> str:
     mark = e.problem_mark or e.context_mark
     where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
     what = " ".join(str(p) for p in (e.context, e.problem) if p)
     if "expected a single document" in what:
         what = "the file holds more than one YAML document; a spec is exactly one KfDef"
+    elif "'\\t'" in what:
+        what += " (indent with spaces, not tabs)"
     return f"YAML syntax error at {where}{what}"
 
 

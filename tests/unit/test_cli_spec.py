@@ -1,0 +1,116 @@
+"""``kfdeploy validate`` and ``kfdeploy schema`` through the command line: summaries, JSON
+output, exit codes, and that user errors never print a traceback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import kfdeploy.render
+from kfdeploy.cli import cli
+from kfdeploy.spec import KfDef
+from kfdeploy.spec.schema import kfdef_schema
+from kfdeploy.workflow import spec_verbs
+
+ROOT = Path(__file__).resolve().parents[2]
+BROKEN = """\
+apiVersion: kfdef.apps.kubeflow.org/v1
+kind: KfDef
+metadata: {name: demo}
+spec:
+  platform:
+    kind: kwok
+    kwok: {nodePools: [{name: cpu, count: -1}]}
+  applications: [{name: a}, {name: a}]
+"""
+
+
+@pytest.fixture()
+def no_library_checks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(spec_verbs, "_application_problems", lambda spec: [])
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.usefixtures("no_library_checks")
+def test_validate_root_spec_summary() -> None:
+    code, out, _ = run("validate", "-f", str(ROOT / "kfdef.yaml"))
+    assert code == 0
+    assert out.strip() == f"{ROOT / 'kfdef.yaml'}: valid KfDef 'kubeflow' (platform kwok, 15 applications)"
+
+
+@pytest.mark.usefixtures("no_library_checks")
+def test_validate_json() -> None:
+    code, out, _ = run("validate", "-f", str(ROOT / "kfdef.yaml"), "-o", "json")
+    data = json.loads(out)
+    assert code == 0
+    assert data["valid"] is True and data["name"] == "kubeflow" and data["platform"] == "kwok"
+    assert len(data["applications"]) == 15 and len(data["specHash"]) == 64
+
+
+@pytest.mark.usefixtures("no_library_checks")
+def test_validate_counts_disabled(tmp_path: Path) -> None:
+    spec = tmp_path / "kfdef.yaml"
+    spec.write_text(BROKEN.replace("count: -1", "count: 1").replace(
+        "[{name: a}, {name: a}]", "[{name: a}, {name: b, enabled: false}]"))
+    code, out, _ = run("validate", "-f", str(spec))
+    assert (code, out.strip()) == (0, f"{spec}: valid KfDef 'demo' (platform kwok, 1 application, 1 disabled)")
+
+
+@pytest.mark.parametrize("output", ["text", "json"])
+def test_validate_errors_exit_2_without_traceback(tmp_path: Path, output: str) -> None:
+    spec = tmp_path / "kfdef.yaml"
+    spec.write_text(BROKEN)
+    code, out, err = run("validate", "-f", str(spec), "-o", output)
+    assert code == 2
+    assert "Traceback" not in out + err
+    if output == "json":
+        data = json.loads(out)
+        assert data["valid"] is False and len(data["problems"]) == 2
+    else:
+        assert "2 problem(s)" in err and "spec.platform.kwok.nodePools[0].count" in err
+        assert "duplicate application name 'a'" in err
+
+
+def test_validate_missing_file_suggests_init(tmp_path: Path) -> None:
+    code, _, err = run("validate", "-f", str(tmp_path / "nope.yaml"))
+    assert code == 2
+    assert "nope.yaml" in err and "does not exist" in err and "kfdeploy init" in err
+
+
+def test_validate_reports_renderer_problems(monkeypatch: pytest.MonkeyPatch) -> None:
+    def check(spec: KfDef) -> list[str]:
+        return [f"spec.applications[0]: unknown component {spec.spec.applications[0].name!r}"]
+
+    monkeypatch.setattr(kfdeploy.render, "check_applications", check, raising=False)
+    code, _, err = run("validate", "-f", str(ROOT / "kfdef.yaml"))
+    assert code == 2 and "unknown component 'cert-manager'" in err
+    code, out, _ = run("validate", "-f", str(ROOT / "kfdef.yaml"), "-o", "json")
+    assert code == 2 and json.loads(out)["problems"] == [
+        "spec.applications[0]: unknown component 'cert-manager'"]
+
+
+def test_validate_without_renderer_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delattr(kfdeploy.render, "check_applications", raising=False)
+    code, out, _ = run("validate", "-f", str(ROOT / "kfdef.yaml"))
+    assert code == 0 and "valid KfDef" in out
+
+
+def test_schema_prints_and_writes(tmp_path: Path) -> None:
+    code, out, _ = run("schema")
+    assert code == 0 and json.loads(out) == kfdef_schema()
+    target = tmp_path / "kfdef.schema.json"
+    code, out, _ = run("schema", "-o", str(target))
+    assert code == 0 and f"wrote {target}" in out
+    assert json.loads(target.read_text()) == kfdef_schema()
+
+
+def test_schema_unwritable(tmp_path: Path) -> None:
+    code, _, err = run("schema", "-o", str(tmp_path / "no" / "such" / "dir.json"))
+    assert code == 2 and "cannot write" in err
