@@ -48,7 +48,8 @@ local istiod(params) =
                         env=[k.env('REVISION', 'default'), k.env('PILOT_CERT_PROVIDER', 'istiod'),
                              fieldEnv('POD_NAME', 'metadata.name'), fieldEnv('POD_NAMESPACE', 'metadata.namespace'),
                              fieldEnv('SERVICE_ACCOUNT', 'spec.serviceAccountName'),
-                             k.env('ISTIOD_ADDR', 'istiod.' + ns + '.svc:15012'), k.env('CLUSTER_ID', 'Kubernetes')],
+                             k.env('ISTIOD_ADDR', 'istiod.' + ns + '.svc:15012'), k.env('CLUSTER_ID', 'Kubernetes'),
+                             k.env('INJECTION_WEBHOOK_CONFIG_NAME', 'istio-sidecar-injector')],
                         resources=k.resources('200m', '512Mi'),
                         volumeMounts=[{ name: 'config-volume', mountPath: '/etc/istio/config' },
                                       { name: 'inject', mountPath: '/var/lib/istio/inject', readOnly: true },
@@ -99,7 +100,9 @@ local injectorWebhook(params) =
               namespaceSelector={ matchLabels: { 'istio-injection': 'enabled' } },
               objectSelector={ matchExpressions: [{ key: 'sidecar.istio.io/inject', operator: 'NotIn', values: ['false'] }] })
     + { reinvocationPolicy: 'Never' },
-  ]);
+  ])
+  // istiod patches the caBundle of injector configurations labelled with its revision.
+  + { metadata+: { labels+: { app: 'sidecar-injector', 'istio.io/rev': 'default' } } };
 
 local security(ns) = [
   { apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication',
