@@ -6,10 +6,12 @@ before its custom resources, RBAC before the workloads that use it), and admissi
 APIServices go last, so that a webhook whose backend is not serving yet cannot reject the objects
 that make up that backend.
 
-Custom resources (kinds not in the table) rank after Services and before workloads. Their CRD is
-applied, and waited for until Established, in an earlier wave (see ``apply_waves``); an operator
-usually reads its custom resources only once it runs, so they need not wait for workloads. When a
-webhook in the same set intercepts them, ``webhook_gates`` names the Services they must wait for.
+A built-in kind is recognised by group and kind, so a custom resource that reuses a built-in name
+(Knative's Service) is not mistaken for it. Custom resources (kinds not in the table) rank after
+Services and before workloads. Their CRD is applied, and waited for until Established, in an
+earlier wave (see ``apply_waves``); an operator usually reads its custom resources only once it
+runs, so they need not wait for workloads. When a webhook intercepts them, ``webhook_gates``
+names the Services they must wait for.
 """
 
 from __future__ import annotations
@@ -26,42 +28,60 @@ ObjectKey = tuple[str, str, str, str]
 
 CUSTOM_RESOURCE_RANK = 120
 
-# (kinds, rank). Lower rank is applied first; kinds absent here rank as CUSTOM_RESOURCE_RANK.
+# ("group/Kind" or "Kind" for the core group, rank). Lower rank is applied first; kinds absent
+# here (custom resources) rank as CUSTOM_RESOURCE_RANK.
 _KIND_RANKS: tuple[tuple[tuple[str, ...], int], ...] = (
     (("Namespace",), 10),
-    (("CustomResourceDefinition",), 20),
-    (("PriorityClass", "StorageClass", "IngressClass", "RuntimeClass"), 30),
+    (("apiextensions.k8s.io/CustomResourceDefinition",), 20),
+    (
+        (
+            "scheduling.k8s.io/PriorityClass",
+            "storage.k8s.io/StorageClass",
+            "networking.k8s.io/IngressClass",
+            "node.k8s.io/RuntimeClass",
+        ),
+        30,
+    ),
     (("ServiceAccount",), 40),
-    (("ClusterRole",), 50),
-    (("ClusterRoleBinding",), 60),
-    (("Role",), 70),
-    (("RoleBinding",), 80),
+    (("rbac.authorization.k8s.io/ClusterRole",), 50),
+    (("rbac.authorization.k8s.io/ClusterRoleBinding",), 60),
+    (("rbac.authorization.k8s.io/Role",), 70),
+    (("rbac.authorization.k8s.io/RoleBinding",), 80),
     (("ConfigMap", "Secret"), 90),
     (("PersistentVolume",), 100),
     (("PersistentVolumeClaim",), 101),
     (("Service",), 110),
     (
         (
-            "Deployment",
-            "StatefulSet",
-            "DaemonSet",
-            "ReplicaSet",
+            "apps/Deployment",
+            "apps/StatefulSet",
+            "apps/DaemonSet",
+            "apps/ReplicaSet",
             "Pod",
-            "Job",
-            "CronJob",
-            "HorizontalPodAutoscaler",
-            "PodDisruptionBudget",
-            "Ingress",
-            "NetworkPolicy",
+            "batch/Job",
+            "batch/CronJob",
+            "autoscaling/HorizontalPodAutoscaler",
+            "policy/PodDisruptionBudget",
+            "networking.k8s.io/Ingress",
+            "networking.k8s.io/NetworkPolicy",
         ),
         130,
     ),
-    (("MutatingWebhookConfiguration",), 140),
-    (("ValidatingWebhookConfiguration",), 150),
-    (("APIService",), 160),
+    (("admissionregistration.k8s.io/MutatingWebhookConfiguration",), 140),
+    (("admissionregistration.k8s.io/ValidatingWebhookConfiguration",), 150),
+    (("apiregistration.k8s.io/APIService",), 160),
 )
 
-KIND_RANK: dict[str, int] = {kind: rank for kinds, rank in _KIND_RANKS for kind in kinds}
+
+def _group_kind(entry: str) -> tuple[str, str]:
+    group, _, kind = entry.rpartition("/")
+    return group, kind
+
+
+GROUP_KIND_RANK: dict[tuple[str, str], int] = {
+    _group_kind(entry): rank for entries, rank in _KIND_RANKS for entry in entries
+}
+KIND_RANK: dict[str, int] = {kind: rank for (_, kind), rank in GROUP_KIND_RANK.items()}
 
 WEBHOOK_KINDS = frozenset({"MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"})
 ADMISSION_KINDS = WEBHOOK_KINDS | {"APIService"}
@@ -71,11 +91,12 @@ _FIRST_WAVE_KINDS = frozenset({"Namespace", "CustomResourceDefinition"})
 def kind_rank(kind: str, api_version: str = "") -> int:
     """Rank of a kind in apply order; kinds not in the table are custom resources.
 
-    ``api_version`` is accepted so that a custom resource reusing a built-in kind name can be told
-    apart later; today the kind alone decides.
+    With ``api_version`` the group must match too, so a custom resource that reuses a built-in
+    kind name (Knative's ``serving.knative.dev`` Service) ranks as a custom resource.
     """
-    del api_version
-    return KIND_RANK.get(kind, CUSTOM_RESOURCE_RANK)
+    if not api_version:
+        return KIND_RANK.get(kind, CUSTOM_RESOURCE_RANK)
+    return GROUP_KIND_RANK.get((api_group(api_version), kind), CUSTOM_RESOURCE_RANK)
 
 
 # --- object identity -------------------------------------------------------------------------
@@ -117,8 +138,8 @@ def describe(obj: Mapping[str, Any]) -> str:
 
 
 def _sort_key(obj: Mapping[str, Any]) -> tuple[int, str, str]:
-    group, kind, namespace, name = object_key(obj)
-    return kind_rank(kind, group), namespace, name
+    _, kind, namespace, name = object_key(obj)
+    return kind_rank(kind, str(obj.get("apiVersion") or "")), namespace, name
 
 
 def sort_objects(objs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

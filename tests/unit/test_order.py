@@ -8,6 +8,7 @@ import pytest
 
 from kfdeploy.errors import RenderError
 from kfdeploy.kube.order import (
+    CUSTOM_RESOURCE_RANK,
     CycleError,
     UnknownDependencyError,
     application_levels,
@@ -106,6 +107,24 @@ def test_kind_rank_chain(before: str, after: str) -> None:
 )
 def test_kind_rank_groups(same: tuple[str, ...]) -> None:
     assert len({kind_rank(k) for k in same}) == 1
+
+
+@pytest.mark.parametrize(
+    "kind,api_version,rank",
+    [
+        ("Service", "v1", 110),
+        ("Service", "serving.knative.dev/v1", CUSTOM_RESOURCE_RANK),
+        ("Deployment", "apps/v1", 130),
+        ("Deployment", "", 130),
+        ("Ingress", "networking.k8s.io/v1", 130),
+        ("ClusterRole", "rbac.authorization.k8s.io/v1", 50),
+        ("Notebook", "kubeflow.org/v1", CUSTOM_RESOURCE_RANK),
+        ("Notebook", "", CUSTOM_RESOURCE_RANK),
+    ],
+    ids=["core-service", "knative-service", "apps-deployment", "kind-only", "ingress", "rbac", "cr", "cr-kind-only"],
+)
+def test_kind_rank_checks_group_when_given(kind: str, api_version: str, rank: int) -> None:
+    assert kind_rank(kind, api_version) == rank
 
 
 def test_sort_objects_is_stable_by_rank_namespace_name() -> None:
