@@ -140,6 +140,17 @@ local ui(params) =
         }],
       },
     },
+    // The mesh denies by default; the UI takes requests from the ingress gateway only.
+    {
+      apiVersion: 'security.istio.io/v1beta1', kind: 'AuthorizationPolicy',
+      metadata: k.meta('katib-ui', ns),
+      spec: {
+        selector: { matchLabels: k.labels('katib-ui') },
+        rules: [{ from: [{ source: { principals: [
+          'cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account',
+        ] } }] }],
+      },
+    },
   ];
 
 local webhooks(params) =

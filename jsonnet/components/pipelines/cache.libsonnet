@@ -35,8 +35,9 @@ local server(params) =
     ]),
     k.clusterRoleBinding('kubeflow-pipelines-cache-binding', 'kubeflow-pipelines-cache-role', [k.saSubject(sa, ns)]),
     k.service('cache-server', ns, [k.servicePort('webhook-api', 443, 'webhook-api')]),
+    // The API server calls the webhook without a mesh certificate, so no sidecar here.
     k.deployment('cache-server', ns, [container], params.replicas, sa=sa,
-                 volumes=[{ name: 'webhook-tls-certs', secret: { secretName: tlsSecret } }]),
+                 volumes=[{ name: 'webhook-tls-certs', secret: { secretName: tlsSecret } }]) + c.noSidecar,
   ];
 
 local certManagerTls(params) =

@@ -61,8 +61,9 @@ local profileController(params) =
       KFP_DEFAULT_PIPELINE_ROOT: c.defaultPipelineRoot(params), PIPELINES_NAMESPACE: ns,
     }),
     k.service(name, ns, [k.servicePort('http', 80, 'http')]),
+    // Called by metacontroller, which runs outside the mesh.
     k.deployment(name, ns, [container], params.replicas,
-                 volumes=[{ name: 'hooks', configMap: { name: name + '-code' } }]),
+                 volumes=[{ name: 'hooks', configMap: { name: name + '-code' } }]) + c.noSidecar,
     {
       apiVersion: mcGroup + '/v1alpha1', kind: 'DecoratorController',
       metadata: k.meta(name),

@@ -23,7 +23,7 @@ local mysql(params) =
     k.deployment('mysql', ns, [container], 1, sa='mysql',
                  volumes=[{ name: 'mysql-persistent-storage', persistentVolumeClaim: { claimName: 'mysql-pv-claim' } }],
                  podExtra={ securityContext: { fsGroup: 999, fsGroupChangePolicy: 'OnRootMismatch' } })
-    + { spec+: { strategy: { type: 'Recreate' } } } + c.noSidecar,
+    + { spec+: { strategy: { type: 'Recreate' } } },
   ];
 
 local artifactSecret(params) =
