@@ -163,7 +163,9 @@ def _job(obj: Obj, prefix: str) -> Health:
     if _dig(obj, "status", "startTime") is None:
         return Health("InProgress", f"{prefix}: not started")
     active, failed = _int(obj, "status", "active"), _int(obj, "status", "failed")
-    return Health("InProgress", f"{prefix}: running, active {active}, succeeded {succeeded}/{completions}, failed {failed}")
+    return Health(
+        "InProgress", f"{prefix}: running, active {active}, succeeded {succeeded}/{completions}, failed {failed}"
+    )
 
 
 def _pvc(obj: Obj, prefix: str) -> Health:
@@ -215,7 +217,9 @@ def _container_failure(pod: Obj) -> str | None:
             details = [str(waiting["message"])] if waiting.get("message") else []
             last = _dig(status, "lastState", "terminated")
             if isinstance(last, Mapping):
-                details.append(f"last exit code {last.get('exitCode')}" + (f" {last['reason']}" if last.get("reason") else ""))
+                details.append(
+                    f"last exit code {last.get('exitCode')}" + (f" {last['reason']}" if last.get("reason") else "")
+                )
             details.append(f"restarts {_int(status, 'restartCount')}")
             return f"container {status.get('name')}: {reason} ({'; '.join(details)})"
     return None

@@ -225,9 +225,7 @@ def apply_waves(
         ("admission", "none"),
     ]
     return [
-        Wave(name, tuple(bucket), wait_for)
-        for (name, wait_for), bucket in zip(specs, buckets, strict=True)
-        if bucket
+        Wave(name, tuple(bucket), wait_for) for (name, wait_for), bucket in zip(specs, buckets, strict=True) if bucket
     ]
 
 
@@ -334,9 +332,7 @@ def _expression_matches(expr: Mapping[str, Any], labels: Mapping[str, str]) -> b
     return True
 
 
-def _namespace_labels(
-    obj: Mapping[str, Any], known: Mapping[str, Mapping[str, str]]
-) -> Mapping[str, str] | None:
+def _namespace_labels(obj: Mapping[str, Any], known: Mapping[str, Mapping[str, str]]) -> Mapping[str, str] | None:
     """Labels the namespaceSelector is matched against; {} for cluster-scoped objects, which a
     namespaceSelector never excludes."""
     meta = _meta(obj)

@@ -126,7 +126,11 @@ CHANGE_CASES: list[tuple[str, dict[str, Any] | None, dict[str, Any] | None, list
     (
         "container-order-ignored",
         BASE,
-        _with(BASE, ["spec", "template", "spec", "containers"], list(reversed(BASE["spec"]["template"]["spec"]["containers"]))),
+        _with(
+            BASE,
+            ["spec", "template", "spec", "containers"],
+            list(reversed(BASE["spec"]["template"]["spec"]["containers"])),
+        ),
         [],
     ),
     (
@@ -142,7 +146,11 @@ CHANGE_CASES: list[tuple[str, dict[str, Any] | None, dict[str, Any] | None, list
     (
         "list-without-names-by-index",
         BASE,
-        _with(BASE, ["spec", "template", "spec", "containers", 1, "ports"], [{"containerPort": 8887}, {"containerPort": 8888}]),
+        _with(
+            BASE,
+            ["spec", "template", "spec", "containers", 1, "ports"],
+            [{"containerPort": 8887}, {"containerPort": 8888}],
+        ),
         [
             FieldChange("spec.template.spec.containers[name=ml-pipeline].ports[0].containerPort", 8888, 8887),
             FieldChange("spec.template.spec.containers[name=ml-pipeline].ports[1]", None, {"containerPort": 8888}),
@@ -165,7 +173,9 @@ CHANGE_CASES: list[tuple[str, dict[str, Any] | None, dict[str, Any] | None, list
 
 
 @pytest.mark.parametrize("live,desired,expected", [c[1:] for c in CHANGE_CASES], ids=[c[0] for c in CHANGE_CASES])
-def test_changed_fields(live: dict[str, Any] | None, desired: dict[str, Any] | None, expected: list[FieldChange]) -> None:
+def test_changed_fields(
+    live: dict[str, Any] | None, desired: dict[str, Any] | None, expected: list[FieldChange]
+) -> None:
     assert changed_fields(live, desired) == expected
 
 
@@ -225,7 +235,9 @@ def test_render_diff_shows_changed_line() -> None:
     assert "         name: ml-pipeline" not in lines, "list items start with their name"
     assert "-        image: gcr.io/ml-pipeline/api-server:2.5.0" in lines
     assert "+        image: api-server:2.6.0" in lines
-    assert lines.index("-        image: gcr.io/ml-pipeline/api-server:2.5.0") > lines.index("       - name: ml-pipeline")
+    assert lines.index("-        image: gcr.io/ml-pipeline/api-server:2.5.0") > lines.index(
+        "       - name: ml-pipeline"
+    )
     assert sum(1 for line in lines if line.startswith(("+", "-")) and line[:3] not in ("+++", "---")) == 2
 
 
@@ -251,7 +263,12 @@ def statefulset(**spec: Any) -> dict[str, Any]:
         ],
     }
     base.update(spec)
-    return {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "mysql", "namespace": "kubeflow"}, "spec": base}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": "mysql", "namespace": "kubeflow"},
+        "spec": base,
+    }
 
 
 def live_statefulset() -> dict[str, Any]:
@@ -305,14 +322,27 @@ RECREATE_CASES: list[tuple[str, dict[str, Any] | None, dict[str, Any] | None, st
     ),
     ("deployment-selector-unset-in-desired", BASE, _with(BASE, ["spec", "selector"], None), None),
     ("statefulset-same-with-server-defaults", live_statefulset(), statefulset(), None),
-    ("statefulset-service-name", live_statefulset(), statefulset(serviceName="mysql-headless"), "spec.serviceName changed"),
-    ("statefulset-pod-management", live_statefulset(), statefulset(podManagementPolicy="Parallel"), "spec.podManagementPolicy"),
+    (
+        "statefulset-service-name",
+        live_statefulset(),
+        statefulset(serviceName="mysql-headless"),
+        "spec.serviceName changed",
+    ),
+    (
+        "statefulset-pod-management",
+        live_statefulset(),
+        statefulset(podManagementPolicy="Parallel"),
+        "spec.podManagementPolicy",
+    ),
     (
         "statefulset-claim-size",
         live_statefulset(),
         statefulset(
             volumeClaimTemplates=[
-                {"metadata": {"name": "data"}, "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "50Gi"}}}}
+                {
+                    "metadata": {"name": "data"},
+                    "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "50Gi"}}},
+                }
             ]
         ),
         "spec.volumeClaimTemplates changed (immutable for StatefulSet",
@@ -323,12 +353,22 @@ RECREATE_CASES: list[tuple[str, dict[str, Any] | None, dict[str, Any] | None, st
     ("service-cluster-ip", service(clusterIP="10.0.0.5"), service(clusterIP="10.0.0.9"), "spec.clusterIP changed"),
     ("service-headless", service(clusterIP="10.0.0.5"), service(clusterIP="None"), 'to "None"'),
     ("service-cluster-ip-unset", service(clusterIP="10.0.0.5"), service(ports=[{"port": 80}]), None),
-    ("service-to-external-name", service(type="ClusterIP"), service(type="ExternalName"), "spec.type changed from ClusterIP to ExternalName"),
+    (
+        "service-to-external-name",
+        service(type="ClusterIP"),
+        service(type="ExternalName"),
+        "spec.type changed from ClusterIP to ExternalName",
+    ),
     ("service-to-node-port", service(type="ClusterIP"), service(type="NodePort"), None),
     ("pvc-grow", pvc("10Gi"), pvc("20Gi"), None),
     ("pvc-grow-mixed-units", pvc("1Gi"), pvc("2000M"), None),
     ("pvc-shrink", pvc("20Gi"), pvc("10Gi"), "storage shrinks from 20Gi to 10Gi"),
-    ("pvc-access-mode", pvc("10Gi"), pvc("10Gi", accessModes=["ReadWriteMany"]), "spec changed beyond resources.requests.storage"),
+    (
+        "pvc-access-mode",
+        pvc("10Gi"),
+        pvc("10Gi", accessModes=["ReadWriteMany"]),
+        "spec changed beyond resources.requests.storage",
+    ),
     (
         "pvc-defaults-from-server",
         pvc("10Gi", storageClassName="standard", volumeName="pv-1", volumeMode="Filesystem"),
@@ -354,7 +394,13 @@ def test_needs_recreate(live: dict[str, Any] | None, desired: dict[str, Any] | N
 
 @pytest.mark.parametrize(
     "text,value",
-    [("20Gi", Decimal(20 * 2**30)), ("500M", Decimal(500_000_000)), ("1e3", Decimal(1000)), ("250m", Decimal("0.25")), ("lots", None)],
+    [
+        ("20Gi", Decimal(20 * 2**30)),
+        ("500M", Decimal(500_000_000)),
+        ("1e3", Decimal(1000)),
+        ("250m", Decimal("0.25")),
+        ("lots", None),
+    ],
     ids=["binary", "decimal", "exponent", "milli", "garbage"],
 )
 def test_parse_quantity(text: str, value: Decimal | None) -> None:

@@ -50,7 +50,9 @@ def test_assess(path: Path) -> None:
 
 
 def _pod(name: str, *containers: tuple[str, str]) -> dict[str, Any]:
-    statuses: list[dict[str, Any]] = [{"name": c, "state": {"waiting": {"reason": reason}} if reason else {"running": {}}} for c, reason in containers]
+    statuses: list[dict[str, Any]] = [
+        {"name": c, "state": {"waiting": {"reason": reason}} if reason else {"running": {}}} for c, reason in containers
+    ]
     return {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -65,7 +67,11 @@ def _pod(name: str, *containers: tuple[str, str]) -> dict[str, Any]:
         ([], None),
         ([_pod("a", ("app", "")), _pod("b", ("app", "ContainerCreating"))], None),
         (
-            [_pod("a", ("app", "")), _pod("b", ("proxy", ""), ("app", "CrashLoopBackOff")), _pod("c", ("app", "ErrImagePull"))],
+            [
+                _pod("a", ("app", "")),
+                _pod("b", ("proxy", ""), ("app", "CrashLoopBackOff")),
+                _pod("c", ("app", "ErrImagePull")),
+            ],
             Health("Failed", "Pod kubeflow/b: container app: CrashLoopBackOff (restarts 0)"),
         ),
     ],

@@ -91,7 +91,7 @@ RANK_CHAIN = [
 ]
 
 
-@pytest.mark.parametrize("before,after", list(zip(RANK_CHAIN, RANK_CHAIN[1:])), ids=lambda k: k)
+@pytest.mark.parametrize("before,after", list(zip(RANK_CHAIN, RANK_CHAIN[1:], strict=False)), ids=lambda k: k)
 def test_kind_rank_chain(before: str, after: str) -> None:
     assert kind_rank(before) < kind_rank(after)
 
@@ -418,9 +418,7 @@ def test_webhook_gates_with_given_configs_and_namespace_labels() -> None:
         )
     ]
     objs = [obj("Pod", "a", "kubeflow"), obj("Pod", "b", "other")]
-    gates = webhook_gates(
-        objs, hooks, namespace_labels={"kubeflow": {"istio-injection": "enabled"}, "other": {}}
-    )
+    gates = webhook_gates(objs, hooks, namespace_labels={"kubeflow": {"istio-injection": "enabled"}, "other": {}})
     assert gates == {("", "Pod", "kubeflow", "a"): [("", "Service", "istio-system", "istiod")]}
     assert webhook_services(hooks) == [("", "Service", "istio-system", "istiod")]
 
