@@ -1,15 +1,15 @@
-"""Rules across the document (names unique, references resolve), run on the raw YAML data.
+"""Rules across the document (unique names, no dependency loops), run on the raw YAML data.
 
 They run on the raw data, not the validated model, so they report alongside field errors in
 one pass: a spec with a typo and a duplicate application name shows both at once. Every
-helper tolerates any shape, because shape errors are pydantic's to report.
+helper tolerates any shape, because shape errors are pydantic's to report. Rules that need the
+component library (unknown components, params, dependsOn names) belong to the renderer.
 """
 
 from __future__ import annotations
 
 from typing import Any, Iterator
 
-from kfdeploy.spec.problems import suggest
 from kfdeploy.spec.yamlio import YamlDoc, format_path
 
 Loc = tuple[Any, ...]
@@ -28,9 +28,7 @@ def document_problems(doc: YamlDoc) -> list[str]:
     for loc in POOL_LISTS:
         problems += _unique_names(doc, loc, "node pool" if "nodePools" in loc else "node group")
     problems += _unique_overlays(doc)
-    names = [n for _, n in _named_items(data, ("spec", "applications"))]
-    problems += _depends_on(doc, names)
-    problems += _param_keys(doc, names)
+    problems += _depends_on(doc)
     return problems
 
 
@@ -79,7 +77,9 @@ def _unique_overlays(doc: YamlDoc) -> list[str]:
     return out
 
 
-def _depends_on(doc: YamlDoc, names: list[str]) -> list[str]:
+def _depends_on(doc: YamlDoc) -> list[str]:
+    """Self-dependencies and cycles among the spec's own dependsOn lists. Whether a name
+    exists is the renderer's call: platform add-ons are applications the spec does not list."""
     out = []
     graph: dict[str, list[str]] = {}
     for i, name in _named_items(doc.data, ("spec", "applications")):
@@ -88,9 +88,6 @@ def _depends_on(doc: YamlDoc, names: list[str]) -> list[str]:
             loc = ("spec", "applications", i, "dependsOn", j)
             if dep == name:
                 out.append(f"{_at(doc, loc)}: application {name!r} depends on itself")
-            elif isinstance(dep, str) and dep not in names:
-                out.append(f"{_at(doc, loc)}: no application named {dep!r} in spec.applications"
-                           f"{suggest(dep, names)}; list it there, or drop it from dependsOn")
             elif isinstance(dep, str):
                 graph.setdefault(name, []).append(dep)
     cycle = find_cycle(graph)
@@ -123,12 +120,3 @@ def find_cycle(graph: dict[str, list[str]]) -> list[str]:
                 return found
     return []
 
-
-def _param_keys(doc: YamlDoc, names: list[str]) -> list[str]:
-    """``spec.params`` keys must be "*" or a listed application (when any are listed)."""
-    params = _get(doc.data, ("spec", "params"))
-    if not isinstance(params, dict) or not names:
-        return []
-    return [f"{_at(doc, ('spec', 'params', key))}: no application named {key!r}"
-            f"{suggest(key, names)}; use \"*\" (every component) or an application name"
-            for key in params if key != "*" and isinstance(key, str) and key not in names]

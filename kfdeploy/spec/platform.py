@@ -106,10 +106,10 @@ class EksNodeGroup(SpecModel):
     taints: list[Taint] = Field([], description="Node taints.")
     labels: Labels = Field({}, description="Node labels.")
     ami_type: EKS_AMI_TYPES | None = Field(
-        None, description="EKS AMI type; default: a GPU AMI (AL2023_x86_64_NVIDIA) for GPU "
-        "instance types, else AL2023_x86_64_STANDARD.")
+        None, description="EKS AMI type; default: chosen by instance type (a GPU AMI such as "
+        "AL2023_x86_64_NVIDIA for GPU instance types).")
     disk_size_gb: int | None = Field(None, ge=20, description="Root volume size in GB; "
-                                     "default: 20, or 100 on GPU instance types.")
+                                     "default: the platform's (GPU images need 100+).")
 
 
 class EksVpc(SpecModel):

@@ -13,13 +13,10 @@ from typing import Any
 
 from kfdeploy.spec.model import KfDef
 
-SCHEMA_ID = "https://kubeflow.org/schemas/kfdef.apps.kubeflow.org/v1/kfdef.schema.json"
-
-
 def kfdef_schema() -> dict[str, Any]:
     """The schema as a dict, YAML (camelCase) names, descriptions on every field."""
     body = KfDef.model_json_schema(by_alias=True, mode="validation")
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **body}
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **body}
 
 
 def schema_text() -> str:
