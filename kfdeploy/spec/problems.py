@@ -94,7 +94,8 @@ def _explain(err: ErrorDetails, loc: tuple[Any, ...], root: type[BaseModel]) -> 
     if kind in EXPECTED:
         return f"found {describe(found)}; expected {EXPECTED[kind]}{_quote_hint(kind, found)}"
     if kind == "string_pattern_mismatch":
-        return f"found {describe(found)}; expected {PATTERN_HINTS.get(ctx['pattern'], 'text matching ' + ctx['pattern'])}"
+        wanted = PATTERN_HINTS.get(ctx["pattern"], f"text matching {ctx['pattern']}")
+        return f"found {describe(found)}; expected {wanted}"
     if kind == "string_too_short":
         return "must not be empty"
     if kind == "string_too_long":
