@@ -89,8 +89,7 @@ def evaluate(plan: AppPlan, spec: KfDef, library: Library, env: Mapping[str, str
         assert ref.app is not None and ref.app.helm is not None
         values = resolve_secrets(dict(ref.app.helm.values), spec, env)
         kube_version = library.platform(spec.spec.platform.kind).kubernetes_version
-        return helm.template(ref.name, ref.app.helm, plan.namespace, spec.base_dir, library.root,
-                             values, kube_version)
+        return helm.template(ref.name, ref.app.helm, plan.namespace, spec.base_dir, values, kube_version)
     params = resolve_secrets(plan.params, spec, env)
     try:
         return jsonnet.evaluate(plan.component.main, params, library.jpath)

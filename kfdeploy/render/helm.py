@@ -7,7 +7,6 @@ temporary file so they never appear on a command line or in a process listing.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -16,43 +15,20 @@ from typing import Any, Mapping
 import yaml
 
 from kfdeploy.errors import RenderError, ToolMissingError
+from kfdeploy.tools import find_tool
 
 ENV_HELM = "KFDEPLOY_HELM"
 
 
-def tools_key(versions_file: Path) -> str:
-    """The tools directory name tools/build.sh uses, from tools/versions.env."""
-    env: dict[str, str] = {}
-    for line in versions_file.read_text().splitlines():
-        key, sep, value = line.strip().partition("=")
-        if sep and not key.startswith("#"):
-            env[key] = value.strip().strip('"')
-    return (f"kube-{env.get('KUBE_VERSION')}_etcd-{env.get('ETCD_VERSION')}"
-            f"_kwok-{env.get('KWOK_VERSION')}_helm-{env.get('HELM_VERSION')}")
-
-
-def tools_bin(repo_root: Path) -> Path:
-    """Where tools/build.sh puts binaries (honours KFDEPLOY_TOOLS_DIR and XDG_CACHE_HOME)."""
-    if os.environ.get("KFDEPLOY_TOOLS_DIR"):
-        return Path(os.environ["KFDEPLOY_TOOLS_DIR"]) / "bin"
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "kfdeploy" / "tools" / tools_key(repo_root / "tools" / "versions.env") / "bin"
-
-
-def find_helm(repo_root: Path) -> Path:
-    """$KFDEPLOY_HELM, then the built tools directory, then PATH."""
-    candidates = [os.environ.get(ENV_HELM)]
-    try:
-        candidates.append(str(tools_bin(repo_root) / "helm"))
-    except OSError:
-        pass
-    candidates.append(shutil.which("helm"))
-    for c in candidates:
-        if c and os.access(c, os.X_OK) and Path(c).is_file():
-            return Path(c)
-    raise ToolMissingError("helm is needed to render helm applications and was not found"
-                           f" (looked at ${ENV_HELM}, the tools directory and PATH)",
-                           hint="run `make tools` to build it, or set KFDEPLOY_HELM to a helm binary")
+def find_helm() -> Path:
+    """$KFDEPLOY_HELM, else what ``kfdeploy.tools`` finds (tools directory, then PATH)."""
+    override = os.environ.get(ENV_HELM)
+    if override:
+        if Path(override).is_file() and os.access(override, os.X_OK):
+            return Path(override)
+        raise ToolMissingError(f"helm not found: {ENV_HELM}={override} is not an executable file",
+                               hint=f"fix or unset {ENV_HELM}, or run `make tools` to build helm")
+    return Path(find_tool("helm"))
 
 
 def chart_ref(chart: str, base_dir: Path) -> str:
@@ -83,10 +59,10 @@ def split_stream(text: str, release: str) -> list[Any]:
         raise RenderError(f"helm application '{release}': helm printed invalid YAML: {e}") from e
 
 
-def template(release: str, source: Any, namespace: str, base_dir: Path, repo_root: Path,
+def template(release: str, source: Any, namespace: str, base_dir: Path,
              values: Mapping[str, Any], kube_version: str | None = None) -> list[Any]:
     """Run ``helm template`` for one application and return its objects (unprocessed)."""
-    helm = find_helm(repo_root)
+    helm = find_helm()
     files = [str(f if Path(f).is_absolute() else Path(base_dir) / f) for f in source.values_files]
     with tempfile.TemporaryDirectory(prefix="kfdeploy-helm-") as tmp:
         values_file = Path(tmp) / "values.yaml"

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from kfdeploy.errors import RenderError
+from kfdeploy.errors import RenderError, ToolMissingError
 from kfdeploy.library import Library
 from kfdeploy.options import Options
 from kfdeploy.render import dependency_order, helm, render
@@ -201,10 +201,8 @@ def test_load_spec_roundtrip(verb_spec: Path) -> None:
 
 def helm_binary() -> Path | None:
     try:
-        return helm.find_helm(REPO)
-    except RenderError:
-        return None
-    except Exception:
+        return helm.find_helm()
+    except ToolMissingError:
         return None
 
 
@@ -221,13 +219,51 @@ def test_helm_application(lib: Library) -> None:
 
 def test_helm_missing_says_make_tools(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("KFDEPLOY_HELM", str(tmp_path / "nohelm"))
+    with pytest.raises(ToolMissingError, match="make tools"):
+        helm.find_helm()
+    monkeypatch.delenv("KFDEPLOY_HELM")
+    monkeypatch.delenv("KFDEPLOY_HELM_BINARY", raising=False)
     monkeypatch.setenv("KFDEPLOY_TOOLS_DIR", str(tmp_path))
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(Exception, match="make tools"):
-        helm.find_helm(REPO)
+    with pytest.raises(ToolMissingError, match="make tools"):
+        helm.find_helm()
 
 
 def test_helm_args_are_a_list() -> None:
     args = helm.template_args(Path("/bin/helm"), "r", "./c", "ns", ["a.yaml"], "1.0", "https://x", "1.33")
     assert args == ["/bin/helm", "template", "r", "./c", "--namespace", "ns", "--include-crds",
                     "--values", "a.yaml", "--version", "1.0", "--repo", "https://x", "--kube-version", "1.33"]
+
+
+STUB_HELM = """#!{python}
+import json, sys, yaml
+args = sys.argv[1:]
+values = {{}}
+for i, a in enumerate(args):
+    if a == "--values":
+        values.update(yaml.safe_load(open(args[i + 1])) or {{}})
+cm = {{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {{"name": args[1] + "-args"}},
+      "data": {{"args": json.dumps([a if not a.endswith("values.yaml") else "VALUES" for a in args]), "values": json.dumps(values, sort_keys=True)}}}}
+print("---\\n# comment only\\n---")
+print(yaml.safe_dump(cm))
+"""
+
+
+def test_helm_stub_receives_values_file_and_splits_stream(lib: Library, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A recording stand-in for the helm binary: argument list, values via file, secretRef resolved."""
+    import sys
+    stub = tmp_path / "helm"
+    stub.write_text(STUB_HELM.format(python=sys.executable))
+    stub.chmod(0o755)
+    monkeypatch.setenv("KFDEPLOY_HELM", str(stub))
+    spec = make_spec({"secrets": [{"name": "tok", "secretSource": {"literalSource": {"value": "t0k"}}}],
+                      "applications": [{"name": "tiny", "helm": {"chart": "charts/tiny",
+                                        "values": {"replicas": 3, "token": {"secretRef": "tok"}}}}]})
+    app = render(spec, lib).applications[0]
+    assert [o["metadata"]["name"] for o in app.objects] == ["tiny-args"]
+    data = app.objects[0]["data"]
+    assert json.loads(data["args"]) == ["template", "tiny", str(FIXTURES / "charts/tiny"), "--namespace",
+                                        "kubeflow", "--include-crds", "--values", "VALUES"]
+    assert json.loads(data["values"]) == {"replicas": 3, "token": "t0k"}
+    assert app.namespace == "kubeflow" and app.objects[0]["metadata"]["namespace"] == "kubeflow"
