@@ -17,7 +17,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from kfdeploy.errors import RenderError
 
@@ -28,7 +28,6 @@ ENV_ENGINE = "KFDEPLOY_JSONNET"
 LOCATION = re.compile(r"(?P<file>[^\s:]+\.(?:jsonnet|libsonnet|json)):(?P<line>\d+)(?::(?P<col>\d+))?")
 PREFIX = re.compile(r"^(RUNTIME ERROR|STATIC ERROR|runtime error|syntax error|type error):\s*", re.I)
 
-Evaluator = Callable[[Path, str, list[Path]], str]
 
 
 class JsonnetError(RenderError):

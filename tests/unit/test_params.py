@@ -34,7 +34,8 @@ OVERLAYS = {
     "wild": {"description": "wild", "params": {"*": {"replicas": 7}}},
     "own": {"description": "own", "params": {"alpha": {"image": "own:1"}}},
 }
-MAIN = "function(params) [{apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'cfg'}, data: {image: params.image}}]\n"
+MAIN = ("function(params) [{apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'cfg'},"
+        " data: {image: params.image}}]\n")
 
 
 def write_library(root: Path, platform: dict[str, Any] | None = None) -> Library:

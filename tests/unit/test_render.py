@@ -104,7 +104,8 @@ def test_disabled_dependency_is_an_error(lib: Library) -> None:
 def test_only_filters_and_rejects_unknown(lib: Library) -> None:
     spec = make_spec({"applications": [{"name": "base"}, {"name": "mid"}]})
     assert render(spec, lib, only=["mid"]).names() == ["mid"]
-    with pytest.raises(RenderError, match="unknown application 'mdi' \\(did you mean 'mid'\\?\\); applications: base, mid"):
+    message = "unknown application 'mdi' \\(did you mean 'mid'\\?\\); applications: base, mid"
+    with pytest.raises(RenderError, match=message):
         render(spec, lib, only=["mdi"])
 
 
@@ -131,7 +132,8 @@ def test_problems_reported_before_evaluating(lib: Library) -> None:
 
 def test_duplicate_across_applications(lib: Library) -> None:
     spec = make_spec({"applications": [{"name": "base"}, {"name": "mid", "params": {"prefix": "base"}}]})
-    with pytest.raises(RenderError, match="ConfigMap kubeflow/base-config is rendered twice in applications 'base' and 'mid'"):
+    message = "ConfigMap kubeflow/base-config is rendered twice in applications 'base' and 'mid'"
+    with pytest.raises(RenderError, match=message):
         render(spec, lib)
 
 
@@ -243,7 +245,8 @@ for i, a in enumerate(args):
     if a == "--values":
         values.update(yaml.safe_load(open(args[i + 1])) or {{}})
 cm = {{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {{"name": args[1] + "-args"}},
-      "data": {{"args": json.dumps([a if not a.endswith("values.yaml") else "VALUES" for a in args]), "values": json.dumps(values, sort_keys=True)}}}}
+      "data": {{"args": json.dumps([a if not a.endswith("values.yaml") else "VALUES" for a in args]),
+               "values": json.dumps(values, sort_keys=True)}}}}
 print("---\\n# comment only\\n---")
 print(yaml.safe_dump(cm))
 """

@@ -41,10 +41,14 @@ def test_error_without_location_is_located_by_another_engine() -> None:
 
 
 PARSE = [
-    ("rjsonnet-runtime", "runtime error: boom\n    /c/x/main.jsonnet:5:3-28: error statement", "boom", "/c/x/main.jsonnet:5"),
-    ("cpp-runtime", "RUNTIME ERROR: boom\n\t/c/x/main.jsonnet:5:3-27\tthunk <array_element>\n", "boom", "/c/x/main.jsonnet:5"),
-    ("cpp-static", "STATIC ERROR: /c/x/main.jsonnet:3:3: unexpected: \"]\"\n", 'unexpected: "]"', "/c/x/main.jsonnet:3"),
-    ("rjsonnet-syntax", "syntax error: expected one of \"}\", got \"]\"\n    /c/lib/k.libsonnet:3:3", 'expected one of "}", got "]"', "/c/lib/k.libsonnet:3"),
+    ("rjsonnet-runtime", "runtime error: boom\n    /c/x/main.jsonnet:5:3-28: error statement",
+     "boom", "/c/x/main.jsonnet:5"),
+    ("cpp-runtime", "RUNTIME ERROR: boom\n\t/c/x/main.jsonnet:5:3-27\tthunk <array_element>\n",
+     "boom", "/c/x/main.jsonnet:5"),
+    ("cpp-static", "STATIC ERROR: /c/x/main.jsonnet:3:3: unexpected: \"]\"\n",
+     'unexpected: "]"', "/c/x/main.jsonnet:3"),
+    ("rjsonnet-syntax", "syntax error: expected one of \"}\", got \"]\"\n    /c/lib/k.libsonnet:3:3",
+     'expected one of "}", got "]"', "/c/lib/k.libsonnet:3"),
     ("no-location", "no such field: nope", "no such field: nope", None),
 ]
 

@@ -55,12 +55,18 @@ def test_default_kfdef_renders_full_platform(library: Library) -> None:
     assert yaml_stream(render(load_spec(REPO / "kfdef.yaml"), library).objects) == yaml_stream(rendered.objects)
 
 
-@pytest.mark.parametrize("kind", ["gke", "eks", "kind", "minikube", "kwok"])
-def test_platform_overlays_and_addons_render(library: Library, kind: str) -> None:
+PLATFORMS = [("gke", "LoadBalancer", False), ("eks", "LoadBalancer", True), ("kind", "NodePort", True),
+             ("minikube", "NodePort", True), ("kwok", "NodePort", True)]
+
+
+@pytest.mark.parametrize("kind,gateway,plugin", PLATFORMS, ids=[p[0] for p in PLATFORMS])
+def test_platform_overlays_and_addons(library: Library, kind: str, gateway: str, plugin: bool) -> None:
     settings = {"gke": {"project": "p", "location": "us-central1-a"}, "eks": {"region": "us-east-1"}}
-    spec = load_spec(REPO / "kfdef.yaml")
-    doc = spec.canonical()
-    doc["spec"]["platform"] = {"kind": kind, **({kind: settings[kind]} if kind in settings else {})}
+    doc = {"apiVersion": "kfdef.apps.kubeflow.org/v1", "kind": "KfDef", "metadata": {"name": "p"},
+           "spec": {"platform": {"kind": kind, **({kind: settings[kind]} if kind in settings else {})},
+                    "applications": [{"name": "istio"}]}}
     rendered = render(KfDef.model_validate(doc).with_origin("kfdef.yaml", REPO), library)
-    assert ("nvidia-device-plugin" in rendered.names()) == (kind != "gke" or
-                                                          "nvidia-device-plugin" in [a.name for a in spec.spec.applications])
+    assert ("nvidia-device-plugin" in rendered.names()) is plugin
+    services = [o for o in rendered.applications[0].objects
+                if o["kind"] == "Service" and o["metadata"]["name"] == "istio-ingressgateway"]
+    assert [s["spec"]["type"] for s in services] == [gateway]
