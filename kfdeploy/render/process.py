@@ -16,8 +16,8 @@ from kfdeploy.kube.order import kind_rank
 
 Obj = dict[str, Any]
 
-# Kinds that have no namespace. Custom resources are namespaced unless a rendered CRD says
-# `scope: Cluster` (see cluster_scoped_kinds).
+# Kinds that have no namespace. Other custom resources are namespaced unless a rendered CRD
+# says `scope: Cluster` (see cluster_scoped_kinds).
 CLUSTER_SCOPED = frozenset({
     "Namespace", "Node", "PersistentVolume", "CustomResourceDefinition", "APIService",
     "ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration",
@@ -25,7 +25,10 @@ CLUSTER_SCOPED = frozenset({
     "ValidatingAdmissionPolicyBinding", "StorageClass", "CSIDriver", "CSINode",
     "VolumeAttachment", "PriorityClass", "IngressClass", "RuntimeClass",
     "CertificateSigningRequest", "FlowSchema", "PriorityLevelConfiguration",
-    "ClusterIssuer", "ClusterServingRuntime", "ClusterStorageContainer", "Profile",
+    # Cluster-scoped custom resources of the library, so that rendering a subset of the
+    # applications (show -a) places them exactly as a full render does.
+    "ClusterIssuer", "ClusterServingRuntime", "ClusterStorageContainer", "ClusterWorkflowTemplate",
+    "CompositeController", "DecoratorController", "LocalModelCache", "Profile",
 })
 POD_TEMPLATE_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"})
 RBAC_KINDS = frozenset({"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"})

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kfdeploy.library import Library, default_root
-from kfdeploy.render import render
+from kfdeploy.render import process, render
 from kfdeploy.spec import KfDef, load_spec
 from kfdeploy.workflow.render_verbs import yaml_stream
 
@@ -39,6 +39,15 @@ def test_component_renders(library: Library, component: str, overlay: str | None
     assert app.name == component and app.objects
     for obj in app.objects:
         assert obj["metadata"]["labels"]["app.kubernetes.io/component"] == component
+
+
+def test_subset_renders_like_full(library: Library) -> None:
+    """show -a X must print what a full render holds for X: every cluster-scoped CRD kind of
+    the library is in the static table, so namespaces never depend on what else is rendered."""
+    full = render(spec_with(None), library)
+    assert process.cluster_scoped_kinds(full.objects) == process.CLUSTER_SCOPED
+    for app in full.applications:
+        assert render(spec_with(None), library, only=[app.name]).applications == [app]
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS[1:])
