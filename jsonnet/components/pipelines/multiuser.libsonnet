@@ -4,7 +4,11 @@ local k = import 'k.libsonnet';
 local c = import 'common.libsonnet';
 
 local mcGroup = 'metacontroller.k8s.io';
-local mcCrds = [
+// *.k8s.io groups are protected: the API server requires this annotation (as upstream ships it).
+local approved = { metadata+: { annotations+: {
+  'api-approved.kubernetes.io': 'unapproved, request not yet submitted',
+} } };
+local mcCrds = std.map(function(crd) crd + approved, [
   k.crd(mcGroup, 'CompositeController', 'compositecontrollers', [k.crdVersion('v1alpha1')],
         scope='Cluster', shortNames=['cc', 'cctl']),
   k.crd(mcGroup, 'DecoratorController', 'decoratorcontrollers', [k.crdVersion('v1alpha1')],
@@ -12,7 +16,7 @@ local mcCrds = [
   k.crd(mcGroup, 'ControllerRevision', 'controllerrevisions',
         [k.crdVersion('v1alpha1', subresources=null,
                       schema={ type: 'object', 'x-kubernetes-preserve-unknown-fields': true })]),
-];
+]);
 
 // The profile controller's children: metacontroller needs exactly these kinds, cluster-wide.
 local mcRules = [
