@@ -118,20 +118,41 @@ class Engine:
         records = self.inventory.records()
         all_objs = [o for d in desired.values() for o in d.objects]
         index = LiveIndex.fetch(self.cluster, self.inventory.id, kinds_to_list(all_objs, records.values()))
-        plans = [self._app_plan(d.name, d.objects, index, records.get(d.name)) for d in desired.values()]
+        plans = [AppPlan(d.name, desired_changes(d.objects, index)) for d in desired.values()]
         gone = (set(records) | set(index.applications())) - set(desired) - {""}
-        removed = [self._app_plan(name, [], index, records.get(name)) for name in sorted(gone)]
+        removed = [AppPlan(name) for name in sorted(gone)]
+        if self.options.prune:
+            self._plan_prune(plans + removed, desired, index, records)
         return SpecPlan(plans, [p for p in removed if p.changes], desired, index, records)
 
-    def _app_plan(self, name: str, objs: list[dict[str, Any]], index: LiveIndex,
-                  record: Record | None) -> AppPlan:
-        changes = desired_changes(objs, index)
-        if self.options.prune:
-            for live in prune_candidates(name, objs, index, record):
-                reason = protection(self.cluster, live, self.inventory.id, self.options.rules)
-                changes.append(Change("keep" if reason else "delete", object_key(live), None, live,
-                                      reason or ""))
-        return AppPlan(name, changes)
+    def _plan_prune(self, plans: list[AppPlan], desired: dict[str, DesiredApp], index: LiveIndex,
+                    records: dict[str, Record]) -> None:
+        """Delete or keep each prune candidate. Namespaces are decided last: one that still
+        holds anything staying (ours or not) is kept, so pruning never cascades into it."""
+        candidates = {p.name: prune_candidates(p.name, desired[p.name].objects if p.name in desired else [],
+                                               index, records.get(p.name)) for p in plans}
+        for p in plans:
+            for live in candidates[p.name]:
+                if live["kind"] != "Namespace":
+                    reason = protection(self.cluster, live, self.inventory.id, self.options.rules)
+                    p.changes.append(Change("keep" if reason else "delete", object_key(live), None,
+                                            live, reason or ""))
+        leaving = {c.key for p in plans for c in p.changes if c.action == "delete"}
+        for p in plans:
+            for live in candidates[p.name]:
+                if live["kind"] == "Namespace":
+                    reason = self._namespace_protection(live, index, leaving)
+                    p.changes.append(Change("keep" if reason else "delete", object_key(live), None,
+                                            live, reason or ""))
+
+    def _namespace_protection(self, ns: dict[str, Any], index: LiveIndex, leaving: set[Key]) -> str | None:
+        name = ns["metadata"]["name"]
+        staying = sorted(describe_key(k) for k in index.by_key
+                         if k[2] == name and k not in leaving)
+        if staying and not self.options.rules.prune_namespaces:
+            shown = ", ".join(staying[:3]) + (f" and {len(staying) - 3} more" if len(staying) > 3 else "")
+            return f"still holds objects that stay ({shown})"
+        return protection(self.cluster, ns, self.inventory.id, self.options.rules)
 
     def dry_run_diffs(self, plan: SpecPlan, render_diff: Callable[..., str]) -> None:
         """Fill each update's field-level diff from a server-side dry-run apply."""

@@ -24,17 +24,18 @@ class PruneRules:
     prune_pvcs: bool = False
     prune_crds: bool = False
     prune_namespaces: bool = False
+    verb: str = "prune"  # the flags that override are --<verb>-pvcs / --<verb>-crds
 
 
 def protection(cluster: Cluster, obj: dict[str, Any], set_id: str, rules: PruneRules) -> str | None:
     """Why an owned object must be kept (with the flag that overrides), or None to delete it."""
     kind = obj.get("kind")
     if kind == "PersistentVolumeClaim" and not rules.prune_pvcs:
-        return "PersistentVolumeClaim holds data; --prune-pvcs deletes it"
+        return f"PersistentVolumeClaim holds data; --{rules.verb}-pvcs deletes it"
     if kind == "CustomResourceDefinition" and not rules.prune_crds:
         n = custom_resource_count(cluster, obj)
         if n:
-            return f"{n} custom resource(s) still exist; --prune-crds deletes the CRD and them"
+            return f"{n} custom resource(s) still exist; --{rules.verb}-crds deletes the CRD and them"
     if kind == "Namespace" and not rules.prune_namespaces:
         foreign = foreign_objects(cluster, obj["metadata"]["name"], set_id)
         if foreign:

@@ -278,7 +278,7 @@ def delete(opts: Options, delete_cluster: bool = False, keep_pvcs: bool = True,
             raise
         cluster = None
     if cluster is not None:
-        rules = PruneRules(prune_pvcs=not keep_pvcs, prune_crds=delete_crds)
+        rules = PruneRules(prune_pvcs=not keep_pvcs, prune_crds=delete_crds, verb="delete")
         _delete_owned(cluster, spec, rules, printer, result)
     if delete_cluster:
         from kfdeploy.platforms import get_platform
@@ -324,17 +324,15 @@ def _delete_owned(cluster: Cluster, spec: KfDef, rules: PruneRules, printer: Pri
     result.kept = sorted(kept.items())
     _wait_namespaces_gone(cluster, [o for o in index.by_key.values() if o["kind"] == "Namespace"
                                     and describe_key(object_key(o)) not in kept], printer)
-    if kept:
-        for app in records:
-            inventory.write(Record(app, [k for k in records[app].objects if _label(k) in kept],
-                                   spec_hash=spec.spec_hash(), state="removed",
-                                   api_versions=records[app].api_versions))
-    else:
+    for app, record in records.items():  # keep a record only of what was kept
+        left = [k for k in record.objects if describe_key(k) in kept]
+        if left:
+            inventory.write(Record(app, left, spec_hash=spec.spec_hash(), state="removed",
+                                   api_versions=record.api_versions))
+        else:
+            inventory.forget(app)
+    if not kept:
         inventory.forget_all()
-
-
-def _label(key: tuple[str, str, str, str]) -> str:
-    return describe_key(key)
 
 
 def _wait_namespaces_gone(cluster: Cluster, namespaces: list[dict[str, Any]], printer: Printer,
