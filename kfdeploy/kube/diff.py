@@ -211,11 +211,52 @@ def _get(obj: Any, path: str) -> Any:
 
 def _contains(live: Any, desired: Any) -> bool:
     """Whether everything ``desired`` sets is equal in ``live`` (server defaults in live are fine)."""
+    return not drift(live, desired)
+
+
+def drift(live: Any, desired: Any, path: str = "", limit: int = 5) -> list[str]:
+    """Paths where ``live`` no longer holds what ``desired`` sets (fields the server added are
+    fine; quantities compare by value, so ``0.5`` equals ``500m``). Catches edits made outside
+    kfdeploy to fields it applies, which a content hash of the desired object cannot see."""
+    out: list[str] = []
     if isinstance(desired, Mapping) and isinstance(live, Mapping):
-        return all(k in live and _contains(live[k], v) for k, v in desired.items())
-    if isinstance(desired, list) and isinstance(live, list):
-        return len(desired) == len(live) and all(_contains(a, b) for a, b in zip(live, desired, strict=True))
-    return bool(live == desired)
+        for key, value in desired.items():
+            if len(out) >= limit:
+                break
+            sub = _join(path, str(key))
+            if value in (None, "", 0, False, [], {}):
+                continue  # empty values are dropped by the server (omitempty) or filled by controllers
+            out += [sub] if key not in live else drift(live[key], value, sub, limit - len(out))
+    elif isinstance(desired, list) and isinstance(live, list):
+        if len(desired) != len(live):
+            return [path]
+        for i, (old, new) in enumerate(zip(live, desired, strict=True)):
+            out += drift(old, new, f"{path}[{i}]", limit - len(out))
+            if len(out) >= limit:
+                break
+    elif live != desired and not _same_quantity(live, desired):
+        out.append(path)
+    return out
+
+
+def _same_quantity(live: Any, desired: Any) -> bool:
+    if not isinstance(live, (str, int, float)) or not isinstance(desired, (str, int, float)):
+        return False
+    old, new = parse_quantity(live), parse_quantity(desired)
+    return old is not None and old == new
+
+
+def object_drift(live: Mapping[str, Any], desired: Mapping[str, Any]) -> list[str]:
+    """``drift`` for whole objects: status and server bookkeeping are ignored, and a Secret's
+    ``stringData`` is compared with the base64 ``data`` the server stores."""
+    want = {k: v for k, v in desired.items() if k not in ("apiVersion", "kind", "status", "metadata")}
+    want["metadata"] = {k: v for k, v in (desired.get("metadata") or {}).items()
+                        if k in ("labels", "annotations")}
+    if desired.get("kind") == "Secret" and isinstance(desired.get("stringData"), Mapping):
+        encoded = {k: base64.b64encode(str(v).encode()).decode() for k, v in desired["stringData"].items()}
+        want["data"] = {**(desired.get("data") or {}), **encoded}
+        want.pop("stringData")
+    return drift(live, want)
 
 
 def _exact(field: str) -> Check:

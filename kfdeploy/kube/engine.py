@@ -6,6 +6,7 @@ no longer renders. A failed application stops its dependents; independent ones c
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -108,6 +109,8 @@ class Engine:
         self.options = options
         self.progress: Progress = progress or (lambda app, state, detail: None)
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="kfdeploy-apply")
+        self._cluster_hooks: dict[Key, dict[str, Any]] | None = None
+        self._hooks_lock = threading.Lock()
 
     # -- plan ---------------------------------------------------------------------------------
 
@@ -263,16 +266,27 @@ class Engine:
             raise ApplyError(f"{what} was rejected by the API server: {e.message.split(': ', 1)[-1]}") from None
 
     def _gate(self, objs: list[dict[str, Any]], plan: SpecPlan, deadline: float) -> None:
-        """Wait for the backends of webhooks (already in the cluster) that intercept these objects."""
-        hooks = [o for o in plan.index.by_key.values() if o.get("kind") in WEBHOOK_KINDS]
-        if not hooks or not objs:
+        """Wait for the backends of webhooks in the cluster (anyone's) that intercept these objects."""
+        if not objs:
+            return
+        hooks = self._webhooks(plan)
+        if not hooks:
             return
         ns_labels = {o["metadata"]["name"]: o["metadata"].get("labels") or {}
                      for o in plan.index.by_key.values() if o.get("kind") == "Namespace"}
         services = sorted({s for ss in webhook_gates(objs, hooks, namespace_labels=ns_labels).values()
                            for s in ss})
-        if services:
-            self._wait_services("", services, deadline)
+        self._wait_services("", services, deadline)
+
+    def _webhooks(self, plan: SpecPlan) -> list[dict[str, Any]]:
+        """Webhook configurations in the cluster: listed once, then ours as we apply them."""
+        with self._hooks_lock:
+            if self._cluster_hooks is None:
+                self._cluster_hooks = {
+                    object_key(h): h for kind in sorted(WEBHOOK_KINDS)
+                    for h in self.cluster.list("admissionregistration.k8s.io/v1", kind)}
+            ours = {k: o for k, o in plan.index.by_key.items() if o.get("kind") in WEBHOOK_KINDS}
+            return list({**self._cluster_hooks, **ours}.values())
 
     def _wait_services(self, app: str, services: list[Key], deadline: float) -> None:
         if not services:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Literal
 
+from kfdeploy.kube.diff import object_drift
 from kfdeploy.kube.inventory import HASH, Key, Record
 from kfdeploy.kube.order import object_key
 from kfdeploy.kube.live import LiveIndex
@@ -57,7 +58,8 @@ class AppPlan:
 
 
 def desired_changes(desired: list[dict[str, Any]], index: LiveIndex) -> list[Change]:
-    """create / update / unchanged for each desired (already stamped) object."""
+    """create / update / unchanged for each desired (already stamped) object. An object whose
+    hash matches is still an update when fields we apply were changed by someone else."""
     out: list[Change] = []
     for obj in desired:
         key = object_key(obj)
@@ -66,6 +68,8 @@ def desired_changes(desired: list[dict[str, Any]], index: LiveIndex) -> list[Cha
             out.append(Change("create", key, obj))
         elif _hash(live) != _hash(obj):
             out.append(Change("update", key, obj, live))
+        elif drifted := object_drift(live, obj):
+            out.append(Change("update", key, obj, live, "changed outside kfdeploy: " + ", ".join(drifted)))
         else:
             out.append(Change("unchanged", key, obj, live))
     return out
