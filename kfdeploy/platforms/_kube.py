@@ -41,8 +41,9 @@ def is_ready(api: client.ApiClient, timeout: float = 3.0) -> bool:
     """True when /readyz answers ok and the default ServiceAccount exists (the
     controller-manager is running, so Pods can be created)."""
     try:
-        api.call_api("/readyz", "GET", auth_settings=["BearerToken"], response_type="str",
-                     _request_timeout=timeout, _return_http_data_only=True)
+        api.call_api("/readyz", "GET", auth_settings=["BearerToken"],
+                     response_types_map={200: "str"}, _request_timeout=timeout,
+                     _return_http_data_only=True)
         client.CoreV1Api(api).read_namespaced_service_account(
             "default", "default", _request_timeout=timeout)
     except UNREACHABLE:
@@ -69,7 +70,7 @@ def apply_nodes(api: client.ApiClient, nodes: Iterable[dict[str, Any]]) -> None:
         name = node["metadata"]["name"]
         core.patch_node(name, node, field_manager=FIELD_MANAGER, force=True, _content_type=APPLY)
         status = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name},
-                  "status": {k: node["status"][k] for k in ("capacity", "allocatable")}}
+                  "status": node["status"]}
         core.patch_node_status(name, status, field_manager=FIELD_MANAGER, force=True,
                                _content_type=APPLY)
 
@@ -95,11 +96,19 @@ def apply_storage_class(api: client.ApiClient, obj: dict[str, Any]) -> None:
         obj["metadata"]["name"], obj, field_manager=FIELD_MANAGER, force=True, _content_type=APPLY)
 
 
+def not_ready_nodes(api: client.ApiClient, names: Iterable[str]) -> list[str]:
+    """Which of ``names`` do not exist yet or lack a Ready=True condition."""
+    nodes = {n.metadata.name: n for n in client.CoreV1Api(api).list_node().items}
+    return [name for name in names if name not in nodes or not _ready(nodes[name])]
+
+
+def _ready(node: client.V1Node) -> bool:
+    return any(c.type == "Ready" and c.status == "True" for c in node.status.conditions or [])
+
+
 def node_summary(api: client.ApiClient) -> dict[str, int]:
     """Counts for the result line: nodes, Ready nodes, GPU nodes, GPUs (allocatable)."""
     nodes = client.CoreV1Api(api).list_node().items
     gpus = [int((n.status.allocatable or {}).get("nvidia.com/gpu", "0")) for n in nodes]
-    ready = [any(c.type == "Ready" and c.status == "True" for c in n.status.conditions or [])
-             for n in nodes]
-    return {"nodes": len(nodes), "ready": sum(ready),
+    return {"nodes": len(nodes), "ready": sum(1 for n in nodes if _ready(n)),
             "gpuNodes": sum(1 for g in gpus if g), "gpus": sum(gpus)}

@@ -19,14 +19,15 @@ from kfdeploy.platforms import ClusterInfo, Progress
 from kfdeploy.platforms import _kube as kube
 from kfdeploy.platforms.kwok_objects import (PoolLike, node_manifests, stale_nodes,
                                              storage_class)
-from kfdeploy.platforms.kwokctl import COMPONENTS, Kwokctl
+from kfdeploy.platforms.kwokctl import COMPONENTS, Kwokctl, port_in_use_error
 
 if TYPE_CHECKING:
     from kfdeploy.spec import KfDef
 
-CREATE_TIMEOUT = 180.0
+CREATE_TIMEOUT = 120.0
 READY_TIMEOUT = 120.0
 RESTART_TIMEOUT = 60.0
+NODES_TIMEOUT = 60.0
 
 
 def node_pools(spec: KfDef) -> Sequence[PoolLike]:
@@ -75,24 +76,54 @@ class KwokPlatform:
         if name not in kwokctl.clusters():
             progress(f"creating kwok cluster {name} (etcd, kube-apiserver, "
                      "kube-controller-manager, kube-scheduler, kwok-controller) ...")
-            kwokctl.create(name, CREATE_TIMEOUT)
+            self._create(kwokctl, spec)
             return True
         if self._answers(spec):
             progress(f"reusing running kwok cluster {name}")
             return False
         progress(f"kwok cluster {name} exists but is not running; starting it ...")
+        reason = self._restart(kwokctl, spec)
+        if reason is None:
+            return False
+        progress(f"could not start kwok cluster {name} ({reason}); deleting and recreating it "
+                 "on free ports (objects stored in it are lost) ...")
+        kwokctl.delete(name)
+        self._create(kwokctl, spec)
+        return True
+
+    def _restart(self, kwokctl: Kwokctl, spec: KfDef) -> str | None:
+        """Start a stopped cluster (e.g. after a reboot); None once it answers, else why not."""
+        name = spec.metadata.name
+        busy = Kwokctl.busy_ports(name)
+        if busy:
+            component, port = busy[0]
+            return (f"port {port} of its {component} is now used by another process, see "
+                    f"`ss -ltnp 'sport = :{port}'`")
         try:
             kwokctl.start(name, RESTART_TIMEOUT)
-            if self._wait_answers(spec, RESTART_TIMEOUT):
-                return False
-            reason = f"its apiserver did not answer within {RESTART_TIMEOUT:.0f}s"
         except PlatformError as e:
-            reason = e.message.splitlines()[0]
-        progress(f"could not start kwok cluster {name} ({reason}); deleting and recreating it "
-                 "(objects stored in it are lost) ...")
-        kwokctl.delete(name)
-        kwokctl.create(name, CREATE_TIMEOUT)
-        return True
+            return e.message.splitlines()[0]
+        if self._wait_answers(spec, RESTART_TIMEOUT):
+            return None
+        port = Kwokctl.port_conflict_in_logs(name)
+        if port:
+            return f"port {port} is in use by another process"
+        return f"its kube-apiserver did not answer within {RESTART_TIMEOUT:.0f}s"
+
+    def _create(self, kwokctl: Kwokctl, spec: KfDef) -> None:
+        """Create the cluster and wait until its apiserver answers; a port grabbed by another
+        process meanwhile (kwokctl picks free ports, concurrent creates can race) is named."""
+        name = spec.metadata.name
+        try:
+            kwokctl.create(name, CREATE_TIMEOUT)
+        except PlatformError:
+            port = Kwokctl.port_conflict_in_logs(name)
+            if port:
+                raise port_in_use_error(name, port) from None
+            raise
+        if not self._wait_answers(spec, READY_TIMEOUT):
+            port = Kwokctl.port_conflict_in_logs(name)
+            raise port_in_use_error(name, port) if port else not_ready(name, READY_TIMEOUT)
 
     def _reconcile(self, api: client.ApiClient, spec: KfDef, progress: Progress) -> int:
         """Make nodes and storage match the spec; returns the number of nodes wanted."""
@@ -104,6 +135,13 @@ class KwokPlatform:
             progress(f"removing node(s) no longer in the spec: {', '.join(stale)}")
             kube.delete_nodes(api, stale)
         kube.apply_storage_class(api, storage_class())
+        names = [n["metadata"]["name"] for n in nodes]
+        if not kube.wait_until(lambda: not kube.not_ready_nodes(api, names), NODES_TIMEOUT):
+            waiting = ", ".join(kube.not_ready_nodes(api, names))
+            raise PlatformError(
+                f"kwok cluster {spec.metadata.name}: node(s) {waiting} not Ready within "
+                f"{NODES_TIMEOUT:.0f}s (kwok-controller marks simulated nodes Ready)",
+                hint=f"read `kwokctl logs kwok-controller --name {spec.metadata.name}`")
         return len(nodes)
 
     def _api(self, spec: KfDef) -> client.ApiClient:

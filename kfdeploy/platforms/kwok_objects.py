@@ -68,8 +68,7 @@ def instance_type(pool: PoolLike) -> str:
 
 
 def node_manifest(pool: PoolLike, name: str) -> dict[str, Any]:
-    """One simulated Node; kwok-controller manages it because of the ``kwok.x-k8s.io/node``
-    annotation (heartbeats, leases, pod status)."""
+    """One simulated Node; kwok-controller plays its kubelet (status, lease, pods)."""
     capacity = {"cpu": pool.cpu, "memory": pool.memory, "pods": PODS_PER_NODE}
     if pool.gpus:
         capacity[GPU_RESOURCE] = str(pool.gpus)
@@ -95,14 +94,9 @@ def node_manifest(pool: PoolLike, name: str) -> dict[str, Any]:
                      "annotations": {"kwok.x-k8s.io/node": "fake",
                                      "node.alpha.kubernetes.io/ttl": "0"}},
         "spec": spec,
-        "status": {
-            "capacity": capacity,
-            "allocatable": dict(capacity),
-            "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
-                            "message": "kwok simulated node"}],
-            "nodeInfo": {"architecture": "amd64", "operatingSystem": "linux",
-                         "kubeletVersion": "fake", "kubeProxyVersion": "fake"},
-        },
+        # No conditions: kwok's node-initialize stage only acts on a Node that is not yet
+        # Ready, and fills in Ready, addresses and nodeInfo like a kubelet would.
+        "status": {"capacity": capacity, "allocatable": dict(capacity)},
     }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -31,6 +32,10 @@ BINARY_OPTIONS = {
 }
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler",
               "kwok-controller")
+# Service ClusterIPs come from a loopback range: the API server dials a webhook's Service by its
+# ClusterIP, and simulated pods serve nothing, so such calls must fail at once on this host
+# (connection refused) instead of leaving the machine for a private-range address.
+SERVICE_CIDR = "127.96.0.0/16"
 PORT_IN_USE = re.compile(r"(?:listen tcp|bind)[^\n]*?:(\d{2,5})[^\n]*address already in use")
 
 
@@ -51,7 +56,11 @@ def kwokctl_config(binaries: Mapping[str, str], versions: Mapping[str, str]) -> 
         "options": {k: v for k, v in options.items() if v != ""},
         "componentsPatches": [{
             "name": "kube-controller-manager",
-            "extraArgs": [{"key": "enable-hostpath-provisioner", "value": "true"}],
+            "extraArgs": [{"key": "enable-hostpath-provisioner", "value": "true"},
+                          {"key": "service-cluster-ip-range", "value": SERVICE_CIDR}],
+        }, {
+            "name": "kube-apiserver",
+            "extraArgs": [{"key": "service-cluster-ip-range", "value": SERVICE_CIDR}],
         }],
     }
 
@@ -61,15 +70,40 @@ def explain_failure(command: Sequence[str], name: str, output: str) -> PlatformE
     shown = " ".join(command[:3]) + f" --name {name}"
     port = PORT_IN_USE.search(output)
     if port:
-        return PlatformError(
-            f"{shown} failed: port {port.group(1)} is already in use by another process",
-            hint=f"find it with `ss -ltnp 'sport = :{port.group(1)}'` and stop it, or delete "
-                 f"this cluster (`kfdeploy cluster delete`) and create it again")
+        return PlatformError(f"{shown} failed: port {port.group(1)} is already in use by "
+                             "another process", hint=port_hint(port.group(1)))
     tail = "\n".join(output.strip().splitlines()[-15:])
     return PlatformError(
         f"{shown} failed:\n{tail}",
         hint=f"read a component's log with `kwokctl logs <component> --name {name}` "
              f"(components: {', '.join(COMPONENTS)})")
+
+
+def port_in_use_error(name: str, port: str, component: str = "") -> PlatformError:
+    """Another process holds a port the cluster's components are configured to listen on."""
+    owner = f" ({component})" if component else ""
+    return PlatformError(
+        f"kwok cluster {name}: port {port}{owner} is already in use by another process",
+        hint=port_hint(port))
+
+
+def port_hint(port: str | int) -> str:
+    return (f"find the process with `ss -ltnp 'sport = :{port}'` and stop it, or delete this "
+            "cluster (`kfdeploy cluster delete`) and create it again on free ports")
+
+
+def component_ports(config: Mapping[str, Any]) -> list[tuple[str, int]]:
+    """(component, port) pairs from a cluster's saved kwok.yaml (a KwokctlConfiguration)."""
+    return [(c.get("name", "?"), int(p["port"]))
+            for c in config.get("components") or [] for p in c.get("ports") or []
+            if p.get("port")]
+
+
+def port_busy(port: int, host: str = "127.0.0.1") -> bool:
+    """True when something already listens on host:port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
 
 
 def workdir(env: Mapping[str, str] | None = None) -> Path:
@@ -117,13 +151,65 @@ class Kwokctl:
                      name=name, timeout=timeout + 30)
 
     def start(self, name: str, timeout: float) -> None:
-        self.run("start", "cluster", "--timeout", f"{int(timeout)}s", name=name,
+        clear_stale_pid_files(name)
+        self.run("start", "cluster", "--timeout", f"{int(timeout / 2)}s", name=name,
                  timeout=timeout + 30)
 
     def delete(self, name: str) -> None:
-        self.run("delete", "cluster", "--kubeconfig", "", name=name)
+        self.run("delete", "cluster", name=name)
 
     @staticmethod
     def kubeconfig_path(name: str) -> Path:
         """The kubeconfig kwokctl writes for a cluster (client certificates by absolute path)."""
         return workdir() / "clusters" / name / "kubeconfig.yaml"
+
+    @staticmethod
+    def busy_ports(name: str) -> list[tuple[str, int]]:
+        """Ports of a stopped cluster that another process now listens on (kwokctl start would
+        fail on them; e.g. another cluster was created on them after a restart)."""
+        try:
+            text = (workdir() / "clusters" / name / "kwok.yaml").read_text()
+            docs = list(yaml.safe_load_all(text))
+        except (OSError, yaml.YAMLError):
+            return []
+        config = next((d for d in docs if isinstance(d, dict)
+                       and d.get("kind") == "KwokctlConfiguration"), {})
+        pids = workdir() / "clusters" / name / "pids"
+        return [(c, p) for c, p in component_ports(config)
+                if not _pid_alive(pids / f"{c}.pid") and port_busy(p)]
+
+    @staticmethod
+    def port_conflict_in_logs(name: str) -> str | None:
+        """The port a component failed to bind, from the ends of the cluster's logs."""
+        for log in sorted((workdir() / "clusters" / name / "logs").glob("*.log")):
+            with log.open("rb") as f:
+                f.seek(max(0, log.stat().st_size - 20000))
+                found = PORT_IN_USE.search(f.read().decode(errors="replace"))
+            if found:
+                return found.group(1)
+        return None
+
+
+def _pid_alive(pid_file: Path) -> bool:
+    """Whether the process recorded in a kwokctl pid file still runs that cluster's binary.
+
+    kwokctl trusts a pid file whenever the pid exists, so after a reboot (pid reused) or a
+    kill (zombie not yet reaped) it would skip starting the component.
+    """
+    try:
+        pid = int(pid_file.read_text().strip())
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except (OSError, ValueError):
+        return False
+    state = stat.rsplit(")", 1)[-1].split()[0]
+    return state not in ("Z", "X") and f"{pid_file.parent.parent}/bin/" in cmdline
+
+
+def clear_stale_pid_files(name: str) -> list[str]:
+    """Remove pid files of components that no longer run; returns the components."""
+    stale = [f for f in sorted((workdir() / "clusters" / name / "pids").glob("*.pid"))
+             if not _pid_alive(f)]
+    for f in stale:
+        f.unlink(missing_ok=True)
+    return [f.stem for f in stale]
