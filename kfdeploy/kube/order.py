@@ -21,7 +21,6 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from kfdeploy.errors import RenderError
 
 ObjectKey = tuple[str, str, str, str]
 """(group, kind, namespace, name); namespace is "" for cluster-scoped objects."""
@@ -418,71 +417,3 @@ def _gates_for(
             continue
         waits.add(service)
     return sorted(waits)
-
-
-# --- applications ----------------------------------------------------------------------------
-
-
-class CycleError(RenderError):
-    """Applications depend on each other in a cycle."""
-
-
-class UnknownDependencyError(RenderError):
-    """An application depends on a name that is not an application."""
-
-
-def _check_known(deps: Mapping[str, list[str]]) -> None:
-    for name in sorted(deps):
-        unknown = [d for d in deps[name] if d not in deps]
-        if unknown:
-            raise UnknownDependencyError(
-                f"application {name!r} depends on unknown application(s) {', '.join(map(repr, unknown))}; "
-                f"valid names: {', '.join(sorted(deps))}",
-                hint="fix dependsOn in the component's component.yaml, or add the application to the spec",
-            )
-
-
-def _find_cycle(remaining: Mapping[str, list[str]]) -> list[str]:
-    """A dependency cycle among ``remaining`` (every node there has an unresolved dependency)."""
-    start = min(remaining)
-    path: list[str] = []
-    node = start
-    while node not in path:
-        path.append(node)
-        node = min(d for d in remaining[node] if d in remaining)
-    return path[path.index(node) :] + [node]
-
-
-def application_levels(deps: Mapping[str, list[str]]) -> list[list[str]]:
-    """Topological levels (Kahn): each level depends only on earlier ones and may run in parallel.
-
-    Names within a level are sorted, so the result is deterministic.
-    """
-    _check_known(deps)
-    remaining = {name: sorted(set(ds)) for name, ds in deps.items()}
-    levels: list[list[str]] = []
-    while remaining:
-        level = sorted(n for n, ds in remaining.items() if not any(d in remaining for d in ds))
-        if not level:
-            cycle = _find_cycle(remaining)
-            raise CycleError(
-                f"applications depend on each other in a cycle: {' -> '.join(cycle)}",
-                hint="remove one of these dependsOn entries",
-            )
-        levels.append(level)
-        for name in level:
-            del remaining[name]
-    return levels
-
-
-def dependents(deps: Mapping[str, list[str]], name: str) -> set[str]:
-    """Every application that depends on ``name``, directly or transitively (not ``name`` itself)."""
-    found: set[str] = set()
-    frontier = [name]
-    while frontier:
-        current = frontier.pop()
-        for app, ds in deps.items():
-            if current in ds and app not in found and app != name:
-                found.add(app)
-                frontier.append(app)
-    return found

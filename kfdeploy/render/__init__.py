@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from kfdeploy.errors import RenderError
+from kfdeploy.graph import stable_order
 from kfdeploy.library import Library, choices_text, suggest
 from kfdeploy.render import helm, jsonnet, process
 from kfdeploy.render.params import AppPlan, check_applications, plan_applications, resolve_secrets
@@ -42,16 +43,6 @@ class Rendered:
         return [a.name for a in self.applications]
 
 
-def find_cycle(deps: Mapping[str, tuple[str, ...]], start: str) -> list[str]:
-    """A dependency cycle reachable from ``start`` (as a path that ends where it begins)."""
-    path: list[str] = []
-    node = start
-    while node not in path:
-        path.append(node)
-        node = next(d for d in deps[node] if d in deps)
-    return path[path.index(node):] + [node]
-
-
 def dependency_order(deps: Mapping[str, tuple[str, ...]]) -> list[str]:
     """Topological order over ``deps`` (name -> names it depends on); among ready applications
     the one listed first wins, so the order is stable. Unknown deps and cycles are errors."""
@@ -60,17 +51,11 @@ def dependency_order(deps: Mapping[str, tuple[str, ...]]) -> list[str]:
     if unknown:
         raise RenderError("\n".join(unknown), hint="enable that application, or set this"
                           " application's dependsOn in the spec")
-    done: list[str] = []
-    pending = list(deps)
-    while pending:
-        ready = next((n for n in pending if all(d in done for d in deps[n])), None)
-        if ready is None:
-            cycle = find_cycle(deps, pending[0])
-            raise RenderError("dependency cycle: " + " -> ".join(cycle),
-                              hint="remove one edge with the application's dependsOn in the spec")
-        done.append(ready)
-        pending.remove(ready)
-    return done
+    try:
+        return stable_order(deps)
+    except ValueError as cycle:
+        raise RenderError(f"dependency cycle: {cycle}",
+                          hint="remove one edge with the application's dependsOn in the spec") from None
 
 
 def select(order: list[str], only: Iterable[str]) -> list[str]:

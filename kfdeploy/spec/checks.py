@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
+from kfdeploy.graph import find_cycle
 from kfdeploy.spec.yamlio import YamlDoc, format_path
 
 Loc = tuple[Any, ...]
@@ -95,28 +96,3 @@ def _depends_on(doc: YamlDoc) -> list[str]:
         out.append(f"spec.applications: dependsOn forms a cycle {' -> '.join(cycle)}; "
                    "remove one of these dependencies")
     return out
-
-
-def find_cycle(graph: dict[str, list[str]]) -> list[str]:
-    """One dependency cycle as a path that returns to its start, or [] when acyclic."""
-    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
-
-    def visit(node: str, path: list[str]) -> list[str]:
-        state[node] = 1
-        for nxt in graph.get(node, []):
-            if state.get(nxt) == 1:
-                return path[path.index(nxt):] + [node, nxt] if nxt in path else [node, nxt]
-            if nxt not in state:
-                found = visit(nxt, path + [node])
-                if found:
-                    return found
-        state[node] = 2
-        return []
-
-    for start in sorted(graph):
-        if start not in state:
-            found = visit(start, [])
-            if found:
-                return found
-    return []
-

@@ -1,4 +1,4 @@
-"""Ordering rules: kind ranks, apply/delete order, waves, webhook gates, application levels."""
+"""Ordering rules: kind ranks, apply/delete order, waves, webhook gates."""
 
 from __future__ import annotations
 
@@ -6,15 +6,10 @@ from typing import Any
 
 import pytest
 
-from kfdeploy.errors import RenderError
 from kfdeploy.kube.order import (
     CUSTOM_RESOURCE_RANK,
-    CycleError,
-    UnknownDependencyError,
-    application_levels,
     apply_waves,
     delete_order,
-    dependents,
     describe,
     kind_rank,
     object_key,
@@ -421,56 +416,3 @@ def test_webhook_gates_with_given_configs_and_namespace_labels() -> None:
     gates = webhook_gates(objs, hooks, namespace_labels={"kubeflow": {"istio-injection": "enabled"}, "other": {}})
     assert gates == {("", "Pod", "kubeflow", "a"): [("", "Service", "istio-system", "istiod")]}
     assert webhook_services(hooks) == [("", "Service", "istio-system", "istiod")]
-
-
-# --- application levels ----------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "deps,levels",
-    [
-        ({}, []),
-        ({"a": []}, [["a"]]),
-        (
-            {"pipelines": ["istio", "cert-manager"], "istio": [], "cert-manager": [], "katib": ["istio"]},
-            [["cert-manager", "istio"], ["katib", "pipelines"]],
-        ),
-        ({"c": ["b"], "b": ["a"], "a": [], "d": ["a", "c"]}, [["a"], ["b"], ["c"], ["d"]]),
-        ({"a": ["b", "b"], "b": []}, [["b"], ["a"]]),
-    ],
-    ids=["empty", "single", "diamond-ish", "chain", "duplicate-dependency"],
-)
-def test_application_levels(deps: dict[str, list[str]], levels: list[list[str]]) -> None:
-    assert application_levels(deps) == levels
-
-
-@pytest.mark.parametrize(
-    "deps,message",
-    [
-        ({"a": ["b"], "b": ["a"]}, "a -> b -> a"),
-        ({"a": ["a"]}, "a -> a"),
-        ({"x": [], "a": ["x", "c"], "b": ["a"], "c": ["b"]}, "a -> c -> b -> a"),
-    ],
-    ids=["two", "self", "three-behind-a-root"],
-)
-def test_application_levels_cycle(deps: dict[str, list[str]], message: str) -> None:
-    with pytest.raises(CycleError, match=message) as err:
-        application_levels(deps)
-    assert isinstance(err.value, RenderError)
-
-
-def test_application_levels_unknown_dependency_names_valid_choices() -> None:
-    with pytest.raises(UnknownDependencyError) as err:
-        application_levels({"pipelines": ["istoi"], "istio": []})
-    assert "'pipelines'" in str(err.value) and "'istoi'" in str(err.value)
-    assert "valid names: istio, pipelines" in str(err.value)
-
-
-@pytest.mark.parametrize(
-    "name,expected",
-    [("istio", {"katib", "pipelines", "ui"}), ("pipelines", {"ui"}), ("ui", set()), ("nope", set())],
-    ids=lambda v: str(v),
-)
-def test_dependents(name: str, expected: set[str]) -> None:
-    deps = {"istio": [], "katib": ["istio"], "pipelines": ["istio"], "ui": ["pipelines", "katib"]}
-    assert dependents(deps, name) == expected
