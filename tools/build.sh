@@ -14,6 +14,15 @@ if ! command -v go >/dev/null 2>&1; then
   echo "       Install Go, or point KFDEPLOY_TOOLS_DIR at a directory whose bin/ holds the binaries." >&2
   exit 1
 fi
+# Kubernetes 1.36 and etcd 3.6 modules declare `go 1.26`; an older toolchain fails deep in the
+# build with a confusing message, so say it up front.
+gover=$(go env GOVERSION 2>/dev/null | sed -E 's/^go([0-9]+)\.([0-9]+).*/\1 \2/')
+read -r gomajor gominor <<<"${gover:-0 0}"
+if [ "${gomajor:-0}" -lt 1 ] || { [ "$gomajor" -eq 1 ] && [ "${gominor:-0}" -lt 26 ]; }; then
+  echo "error: Go >= 1.26 is needed to build Kubernetes ${KUBE_VERSION}; found $(go env GOVERSION)." >&2
+  echo "       Install a newer Go (https://go.dev/dl/), or set GOTOOLCHAIN=go1.26.0 to let go fetch it." >&2
+  exit 1
+fi
 mkdir -p "$bin"
 export CGO_ENABLED=0 GOFLAGS="${GOFLAGS:-} -trimpath"
 start_all=$(date +%s)
@@ -25,6 +34,8 @@ build() { # build NAME DIR PACKAGE [go build flags...]
   echo "  $name: building $pkg ..."
   if ! (cd "$dir" && go build "$@" -o "$bin/$name.tmp" "$pkg"); then
     echo "error: building $name ($pkg) failed; see the go output above." >&2
+    echo "       Versions come from tools/versions.env and tools/$(basename "$dir")/go.mod;" >&2
+    echo "       a download error usually means GOPROXY (now: $(go env GOPROXY)) is unreachable." >&2
     rm -f "$bin/$name.tmp"; exit 1
   fi
   mv "$bin/$name.tmp" "$bin/$name"
@@ -36,7 +47,12 @@ install_mod() { # install_mod NAME MODULE_PACKAGE@VERSION
   if [ -x "$bin/$name" ]; then echo "  $name: cached"; return; fi
   local t0; t0=$(date +%s)
   echo "  $name: go install $spec ..."
-  GOBIN="$bin" go install "$spec" || { echo "error: go install $spec failed; see above." >&2; exit 1; }
+  if ! GOBIN="$bin" go install "$spec"; then
+    echo "error: go install $spec failed; see above." >&2
+    echo "       Pin another release in tools/versions.env if this one does not build with" >&2
+    echo "       $(go env GOVERSION), or check that GOPROXY ($(go env GOPROXY)) is reachable." >&2
+    exit 1
+  fi
   echo "  $name: built in $(( $(date +%s) - t0 ))s"
 }
 

@@ -96,10 +96,19 @@ def apply_storage_class(api: client.ApiClient, obj: dict[str, Any]) -> None:
         obj["metadata"]["name"], obj, field_manager=FIELD_MANAGER, force=True, _content_type=APPLY)
 
 
+# The node lifecycle controller puts these on a Node until it has seen it Ready; pods without
+# a matching toleration do not schedule while they are there.
+LIFECYCLE_TAINTS = frozenset({"node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"})
+
+
 def not_ready_nodes(api: client.ApiClient, names: Iterable[str]) -> list[str]:
-    """Which of ``names`` do not exist yet or lack a Ready=True condition."""
+    """Which of ``names`` do not exist yet, lack Ready=True, or still carry a lifecycle taint."""
     nodes = {n.metadata.name: n for n in client.CoreV1Api(api).list_node().items}
-    return [name for name in names if name not in nodes or not _ready(nodes[name])]
+    return [name for name in names if name not in nodes or not _schedulable(nodes[name])]
+
+
+def _schedulable(node: client.V1Node) -> bool:
+    return _ready(node) and not any(t.key in LIFECYCLE_TAINTS for t in node.spec.taints or [])
 
 
 def _ready(node: client.V1Node) -> bool:

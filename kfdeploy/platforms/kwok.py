@@ -139,9 +139,11 @@ class KwokPlatform:
         if not kube.wait_until(lambda: not kube.not_ready_nodes(api, names), NODES_TIMEOUT):
             waiting = ", ".join(kube.not_ready_nodes(api, names))
             raise PlatformError(
-                f"kwok cluster {spec.metadata.name}: node(s) {waiting} not Ready within "
-                f"{NODES_TIMEOUT:.0f}s (kwok-controller marks simulated nodes Ready)",
-                hint=f"read `kwokctl logs kwok-controller --name {spec.metadata.name}`")
+                f"kwok cluster {spec.metadata.name}: node(s) {waiting} not Ready and schedulable "
+                f"within {NODES_TIMEOUT:.0f}s (kwok-controller marks simulated nodes Ready, then "
+                "kube-controller-manager removes the node.kubernetes.io/not-ready taint)",
+                hint=f"read `kwokctl logs kwok-controller --name {spec.metadata.name}`, then "
+                     "kube-controller-manager's")
         return len(nodes)
 
     def _api(self, spec: KfDef) -> client.ApiClient:

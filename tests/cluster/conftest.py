@@ -1,8 +1,9 @@
 """The integration tier: one real local control plane (kwok platform) per test session.
 
 ``cluster`` builds the tools when missing (``tools/build.sh`` is a cached no-op once built),
-creates or reuses the kwok cluster ``kfdeploy-test`` and deletes it at the end of the session
-(``KFDEPLOY_KEEP_TEST_CLUSTER=1`` keeps it for debugging). ``namespace`` gives each test a fresh
+creates or reuses the kwok cluster ``kfdeploy-test`` and, if this session created it, deletes
+it at the end (``KFDEPLOY_KEEP_TEST_CLUSTER=1`` keeps it for debugging; a reused one is kept
+because another session may be using it). ``namespace`` gives each test a fresh
 namespace. Every test under this folder is marked ``cluster``.
 """
 
@@ -109,7 +110,8 @@ def cluster(tools: None) -> Iterator[SharedCluster]:
         yield SharedCluster(spec=spec, info=info, api=api)
     finally:
         api.close()
-        if os.environ.get("KFDEPLOY_KEEP_TEST_CLUSTER") != "1":
+        # A cluster this session found running may serve another session; leave it.
+        if info.created and os.environ.get("KFDEPLOY_KEEP_TEST_CLUSTER") != "1":
             platform.delete_cluster(spec)
 
 
