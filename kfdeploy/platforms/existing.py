@@ -72,13 +72,18 @@ class ExistingPlatform:
         if not path.is_file():
             raise PlatformError(f"kubeconfig {path} does not exist",
                                 hint="set spec.platform.existing.kubeconfig or $KUBECONFIG")
+        known = _contexts(path)
+        if context not in known:
+            raise PlatformError(
+                f"context {context!r} is not in kubeconfig {path}",
+                hint=f"set spec.platform.existing.context to one of: {', '.join(known)}"
+                if known else "the file has no contexts; is it a kubeconfig?")
         try:
             return kube.api_client(path, context)
         except ConfigException as e:
-            raise PlatformError(
-                f"context {context!r} is not usable in kubeconfig {path}: {e}",
-                hint=f"set spec.platform.existing.context to one of: {', '.join(_contexts(path))}"
-            ) from e
+            raise PlatformError(f"context {context!r} in kubeconfig {path} is not usable: {e}",
+                                hint=f"check it with `kubectl --kubeconfig {path} --context "
+                                     f"{context} version`") from e
 
     @staticmethod
     def _reach(api: client.ApiClient, path: Path, context: str) -> str:

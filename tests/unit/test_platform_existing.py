@@ -64,7 +64,7 @@ def test_unknown_context_lists_the_known_ones(tmp_path: Path) -> None:
     write_kubeconfig(tmp_path / "kubeconfig", "http://127.0.0.1:9")
     with pytest.raises(PlatformError) as err:
         ExistingPlatform().ensure_cluster(existing_spec(tmp_path, "prod"), no_progress)
-    assert "context 'prod' is not usable" in err.value.message
+    assert err.value.message == f"context 'prod' is not in kubeconfig {tmp_path / 'kubeconfig'}"
     assert err.value.hint == "set spec.platform.existing.context to one of: dead"
 
 
