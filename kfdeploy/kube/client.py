@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import kubernetes.client
 import kubernetes.config
@@ -72,7 +73,7 @@ class Cluster:
         self.requests = 0
 
     @classmethod
-    def connect(cls, kubeconfig: str | Path | None = None, context: str | None = None) -> "Cluster":
+    def connect(cls, kubeconfig: str | Path | None = None, context: str | None = None) -> Cluster:
         cfg = kubernetes.client.Configuration()
         try:
             kubernetes.config.load_kube_config(

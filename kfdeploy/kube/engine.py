@@ -8,21 +8,27 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Literal
+from typing import Any, Literal
 
 from kfdeploy.errors import ApplyError, KfdeployError
 from kfdeploy.kube.client import Cluster, KubeApiError
-from kfdeploy.kube.health import Health
-from kfdeploy.kube.inventory import COMPONENT, Inventory, Key, Record, group_kind, stamp
+from kfdeploy.kube.inventory import Inventory, Key, Record, group_kind, stamp
 from kfdeploy.kube.live import LiveIndex, kinds_to_list
-from kfdeploy.kube.order import (WEBHOOK_KINDS, apply_waves, delete_order, describe_key, object_key,
-                                 webhook_gates, webhook_services)
+from kfdeploy.kube.order import (
+    WEBHOOK_KINDS,
+    apply_waves,
+    delete_order,
+    describe_key,
+    object_key,
+    webhook_gates,
+    webhook_services,
+)
 from kfdeploy.kube.plan import AppPlan, Change, desired_changes, prune_candidates
 from kfdeploy.kube.prune import PruneRules, protection
-from kfdeploy.kube.wait import (WaitOutcome, assess_all, recent_events, wait_endpoints,
-                                wait_established, wait_healthy)
+from kfdeploy.kube.wait import WaitOutcome, assess_all, recent_events, wait_endpoints, wait_established, wait_healthy
 
 Outcome = Literal["applied", "unchanged", "failed", "skipped", "pruned"]
 Progress = Callable[[str, str, str], None]  # (application, state, detail)
@@ -188,7 +194,8 @@ class Engine:
                         continue
                     failed = [d for d in deps[name] if d in results and results[d].outcome in ("failed", "skipped")]
                     if failed:
-                        results[name] = AppResult(name, "skipped", error=f"depends on {', '.join(failed)}, which did not become healthy")
+                        why = f"depends on {', '.join(failed)}, which did not become healthy"
+                        results[name] = AppResult(name, "skipped", error=why)
                         self.progress(name, "skipped", results[name].error)
                     elif all(d in results for d in deps[name]):
                         running[pool.submit(self._guarded, by_name[name], plan)] = name
@@ -359,11 +366,3 @@ def _result_detail(r: AppResult) -> str:
                                      (r.deleted, "deleted"), (len(r.kept), "kept")) if n]
     return (", ".join(parts) or "no changes") + f" in {r.seconds:.1f}s"
 
-
-def health_of(objs: list[dict[str, Any]], index: LiveIndex) -> dict[Key, Health]:
-    """Health of desired objects from the live index, without extra requests."""
-    return assess_all(objs, index.by_key)
-
-
-def component_of(obj: dict[str, Any]) -> str:
-    return ((obj.get("metadata") or {}).get("labels") or {}).get(COMPONENT, "")

@@ -13,8 +13,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from kfdeploy import __version__
 from kfdeploy.kube.client import Cluster, KubeApiError
@@ -94,7 +95,7 @@ class Record:
         }
 
     @classmethod
-    def from_configmap(cls, cm: dict[str, Any]) -> "Record":
+    def from_configmap(cls, cm: dict[str, Any]) -> Record:
         data = cm.get("data") or {}
         return cls(
             application=cm["metadata"]["labels"][RECORD_APP],

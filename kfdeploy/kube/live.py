@@ -4,7 +4,8 @@ per kind (never one GET per object), indexed by key and by application."""
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from kfdeploy.kube.client import Cluster, KubeApiError
 from kfdeploy.kube.inventory import COMPONENT, PART_OF, Key, Record
@@ -18,7 +19,7 @@ class LiveIndex:
         self.by_key: dict[Key, dict[str, Any]] = {object_key(o): o for o in objects}
 
     @classmethod
-    def fetch(cls, cluster: Cluster, set_id: str, kinds: Iterable[tuple[str, str]]) -> "LiveIndex":
+    def fetch(cls, cluster: Cluster, set_id: str, kinds: Iterable[tuple[str, str]]) -> LiveIndex:
         """LIST each (apiVersion, kind) the cluster serves, filtered by our ApplySet label."""
         found: list[dict[str, Any]] = []
         for api_version, kind in sorted(set(kinds)):

@@ -21,7 +21,6 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any, Literal
 
-
 ObjectKey = tuple[str, str, str, str]
 """(group, kind, namespace, name); namespace is "" for cluster-scoped objects."""
 

@@ -4,14 +4,14 @@ server-side dry-run, only for objects that changed."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Literal
+from typing import Any, Literal
 
 from kfdeploy.kube.diff import object_drift
 from kfdeploy.kube.inventory import HASH, Key, Record
-from kfdeploy.kube.order import object_key
 from kfdeploy.kube.live import LiveIndex
-from kfdeploy.kube.order import kind_rank
+from kfdeploy.kube.order import kind_rank, object_key
 
 Action = Literal["create", "update", "unchanged", "delete", "keep"]
 
@@ -53,7 +53,7 @@ class AppPlan:
 
     def summary(self) -> str:
         parts = [f"{n} {a}" for a in ("create", "update", "delete", "keep")
-                 if (n := self.count(a))]  # type: ignore[arg-type]
+                 if (n := self.count(a))]
         return ", ".join(parts) if parts else "no changes"
 
 
@@ -87,4 +87,4 @@ def prune_candidates(app: str, desired: Iterable[dict[str, Any]], index: LiveInd
 
 
 def _hash(obj: dict[str, Any]) -> str:
-    return ((obj.get("metadata") or {}).get("annotations") or {}).get(HASH, "")
+    return str(((obj.get("metadata") or {}).get("annotations") or {}).get(HASH, ""))

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from kfdeploy.kube.client import Cluster, KubeApiError
 from kfdeploy.kube.health import Health, assess, pod_failure

@@ -7,8 +7,9 @@ Rendering is deterministic: the same spec and library give the same objects in t
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from kfdeploy.errors import RenderError
 from kfdeploy.graph import stable_order

@@ -12,9 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Mapping
+from typing import TYPE_CHECKING, Any, Literal
 
 from kfdeploy.errors import RenderError, SpecError
 from kfdeploy.library import Component, Library, choices_text, load_component, matches_type, suggest, type_of

@@ -8,8 +8,9 @@ here touches a cluster, so every rule is tested over plain dicts.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from kfdeploy.errors import RenderError
 from kfdeploy.kube.order import kind_rank
@@ -80,7 +81,7 @@ def extract(value: Any, path: str = "") -> list[Obj]:
 
 
 def describe(obj: Obj) -> str:
-    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    meta: dict[str, Any] = obj["metadata"] if isinstance(obj.get("metadata"), dict) else {}
     ns = f"{meta['namespace']}/" if meta.get("namespace") else ""
     return f"{obj.get('kind', '?')} {ns}{meta.get('name', '?')}"
 

@@ -7,13 +7,40 @@ Start here: ``load_spec(path) -> KfDef``; every problem in a file comes back at 
 from kfdeploy.spec.base import Taint
 from kfdeploy.spec.load import load_spec, parse_spec, parse_text
 from kfdeploy.spec.model import (
-    API_VERSION, DEFAULT_VERSION, KIND, Application, EnvSource, HelmSource, JsonnetSource,
-    KfDef, KfDefSpec, LiteralSource, Metadata, SecretSource, SecretSpec,
+    API_VERSION,
+    DEFAULT_VERSION,
+    KIND,
+    Application,
+    EnvSource,
+    HelmSource,
+    JsonnetSource,
+    KfDef,
+    KfDefSpec,
+    LiteralSource,
+    Metadata,
+    SecretSource,
+    SecretSpec,
 )
 from kfdeploy.spec.platform import (
-    PLATFORM_KINDS, Accelerator, Autoscaling, EksCluster, EksNodeGroup, EksPlatform, EksScaling,
-    EksVpc, ExistingPlatform, GkeCluster, GkeNodePool, GkePlatform, KindPlatform, KwokNodePool,
-    KwokPlatform, MinikubePlatform, Platform, PlatformKind, PlatformSettings,
+    PLATFORM_KINDS,
+    Accelerator,
+    Autoscaling,
+    EksCluster,
+    EksNodeGroup,
+    EksPlatform,
+    EksScaling,
+    EksVpc,
+    ExistingPlatform,
+    GkeCluster,
+    GkeNodePool,
+    GkePlatform,
+    KindPlatform,
+    KwokNodePool,
+    KwokPlatform,
+    MinikubePlatform,
+    Platform,
+    PlatformKind,
+    PlatformSettings,
 )
 
 __all__ = [

@@ -8,7 +8,8 @@ component library (unknown components, params, dependsOn names) belong to the re
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from kfdeploy.graph import find_cycle
 from kfdeploy.spec.yamlio import YamlDoc, format_path
@@ -23,7 +24,6 @@ POOL_LISTS: tuple[Loc, ...] = (
 
 def document_problems(doc: YamlDoc) -> list[str]:
     """Every cross-field problem of the document."""
-    data = doc.data
     problems = _unique_names(doc, ("spec", "applications"), "application")
     problems += _unique_names(doc, ("spec", "secrets"), "secret")
     for loc in POOL_LISTS:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr, SecretStr, model_validator
 
@@ -163,7 +164,7 @@ class KfDef(SpecModel):
         platform = self.spec.platform
         data["spec"]["platform"][BLOCK_NAMES[platform.kind]] = platform.settings.model_dump(
             mode="json", by_alias=True)
-        for raw, secret in zip(data["spec"]["secrets"], self.spec.secrets):
+        for raw, secret in zip(data["spec"]["secrets"], self.spec.secrets, strict=True):
             literal = secret.secret_source.literal_source
             if literal is not None:
                 raw["secretSource"]["literalSource"]["value"] = literal.value.get_secret_value()

@@ -7,12 +7,18 @@ live in ``platforms/<kind>.yaml``; a field left out here means "use that default
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
 from kfdeploy.spec.base import (
-    DnsLabel, Labels, NonNegative, Quantity, SpecModel, Taint, rule_error,
+    DnsLabel,
+    Labels,
+    NonNegative,
+    Quantity,
+    SpecModel,
+    Taint,
+    rule_error,
 )
 
 PlatformKind = Literal["gke", "eks", "kind", "minikube", "kwok", "existing"]
@@ -178,8 +184,8 @@ class ExistingPlatform(SpecModel):
                                    "default: $KUBECONFIG or ~/.kube/config.")
 
 
-PlatformSettings = Union[GkePlatform, EksPlatform, KindPlatform, MinikubePlatform, KwokPlatform,
-                         ExistingPlatform]
+PlatformSettings = (GkePlatform | EksPlatform | KindPlatform | MinikubePlatform | KwokPlatform
+                    | ExistingPlatform)
 _OPTIONAL_BLOCKS = {"kind": KindPlatform, "minikube": MinikubePlatform, "kwok": KwokPlatform}
 
 
@@ -197,12 +203,13 @@ class Platform(SpecModel):
     @property
     def settings(self) -> PlatformSettings:
         """The active block; kind, minikube and kwok may leave it out (all defaults)."""
-        block = getattr(self, _attr(self.kind))
+        block: PlatformSettings | None = getattr(self, _attr(self.kind))
         if block is None and self.kind in _OPTIONAL_BLOCKS:
-            return _OPTIONAL_BLOCKS[self.kind]()
+            default: PlatformSettings = _OPTIONAL_BLOCKS[self.kind]()
+            return default
         if block is None:
             raise ValueError(f"platform kind {self.kind!r} needs a {BLOCK_NAMES[self.kind]} block")
-        return block  # type: ignore[no-any-return]
+        return block
 
     @model_validator(mode="after")
     def _block_matches_kind(self) -> Platform:

@@ -13,6 +13,7 @@ from typing import Any
 
 from kfdeploy.spec.model import KfDef
 
+
 def kfdef_schema() -> dict[str, Any]:
     """The schema as a dict, YAML (camelCase) names, descriptions on every field."""
     body = KfDef.model_json_schema(by_alias=True, mode="validation")

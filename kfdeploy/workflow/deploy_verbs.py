@@ -16,7 +16,7 @@ import click
 from kfdeploy.errors import KfdeployError, UsageError
 from kfdeploy.kube.client import Cluster
 from kfdeploy.kube.diff import render_diff
-from kfdeploy.kube.engine import AppResult, ApplyOptions, Engine, SpecPlan
+from kfdeploy.kube.engine import ApplyOptions, AppResult, Engine, SpecPlan
 from kfdeploy.kube.inventory import Inventory, Record
 from kfdeploy.kube.live import LiveIndex, kinds_to_list
 from kfdeploy.kube.order import WEBHOOK_KINDS, delete_order, describe_key, object_key

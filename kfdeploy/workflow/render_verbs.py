@@ -8,9 +8,10 @@ Secret objects carry their real values (they are the product); nothing else prin
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 
@@ -82,7 +83,7 @@ def build(opts: Options, out_dir: str = "build", **kw: Any) -> BuildResult:
     directory = Path(out_dir)
     directory.mkdir(parents=True, exist_ok=True)
     names = file_names(rendered.names())
-    for name, app in zip(names, rendered.applications):
+    for name, app in zip(names, rendered.applications, strict=True):
         content = HEADER + yaml_stream(app.objects)
         target = directory / name
         if not target.exists() or target.read_text() != content:
@@ -90,7 +91,7 @@ def build(opts: Options, out_dir: str = "build", **kw: Any) -> BuildResult:
     removed = stale_files(directory, set(names))
     for path in removed:
         path.unlink()
-    files = [(a.name, n, len(a.objects)) for n, a in zip(names, rendered.applications)]
+    files = [(a.name, n, len(a.objects)) for n, a in zip(names, rendered.applications, strict=True)]
     return BuildResult(str(directory), files, [p.name for p in removed])
 
 
