@@ -3,7 +3,7 @@ PY ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup tools run test test-unit bench clean
+.PHONY: setup tools run test test-unit lint bench clean
 
 $(BIN)/kfdeploy: pyproject.toml
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -25,8 +25,13 @@ test: setup tools
 test-unit: setup
 	$(BIN)/python -m pytest -m 'not cluster'
 
+lint: setup
+	$(BIN)/ruff check kfdeploy tests bench
+	$(BIN)/mypy kfdeploy
+
 bench: setup tools
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/evaluators.py
+	$(BIN)/python bench/apply.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache
