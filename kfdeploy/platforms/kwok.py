@@ -121,9 +121,17 @@ class KwokPlatform:
             if port:
                 raise port_in_use_error(name, port) from None
             raise
-        if not self._wait_answers(spec, READY_TIMEOUT):
-            port = Kwokctl.port_conflict_in_logs(name)
-            raise port_in_use_error(name, port) if port else not_ready(name, READY_TIMEOUT)
+        answers = self._wait_answers(spec, READY_TIMEOUT)
+        dead = Kwokctl.dead_components(name)
+        if answers and not dead:
+            return
+        port = Kwokctl.port_conflict_in_logs(name)
+        if port:
+            raise port_in_use_error(name, port)
+        if dead:
+            raise PlatformError(f"kwok cluster {name}: {', '.join(dead)} exited after start",
+                                hint=f"read `kwokctl logs {dead[0]} --name {name}`")
+        raise not_ready(name, READY_TIMEOUT)
 
     def _reconcile(self, api: client.ApiClient, spec: KfDef, progress: Progress) -> int:
         """Make nodes and storage match the spec; returns the number of nodes wanted."""

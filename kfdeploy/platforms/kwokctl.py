@@ -7,12 +7,14 @@ anything, and the controller-manager gets the hostPath provisioner so claims bin
 
 from __future__ import annotations
 
+import itertools
 import os
+import random
 import re
 import socket
 import subprocess
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +38,17 @@ COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-schedul
 # ClusterIP, and simulated pods serve nothing, so such calls must fail at once on this host
 # (connection refused) instead of leaving the machine for a private-range address.
 SERVICE_CIDR = "127.96.0.0/16"
+# kwokctl hands out ports downwards from 32767, so two clusters created at the same moment get
+# the same ones, and one cluster's kube-apiserver can end up on the other's etcd. kfdeploy
+# picks them itself, from a random place in a range below kwokctl's.
+PORT_OPTIONS = ("kubeApiserverPort", "etcdPort", "etcdPeerPort", "kubeControllerManagerPort",
+                "kubeSchedulerPort", "kwokControllerPort")
+PORT_RANGE = range(20000, 32000)
 PORT_IN_USE = re.compile(r"(?:listen tcp|bind)[^\n]*?:(\d{2,5})[^\n]*address already in use")
 
 
-def kwokctl_config(binaries: Mapping[str, str], versions: Mapping[str, str]) -> dict[str, Any]:
+def kwokctl_config(binaries: Mapping[str, str], versions: Mapping[str, str],
+                   ports: Mapping[str, int] | None = None) -> dict[str, Any]:
     """The KwokctlConfiguration for a local, download-free, fast-starting cluster."""
     options: dict[str, Any] = {
         "runtime": "binary",
@@ -50,6 +59,7 @@ def kwokctl_config(binaries: Mapping[str, str], versions: Mapping[str, str]) -> 
         "kwokVersion": versions.get("KWOK_VERSION", ""),
     }
     options.update({BINARY_OPTIONS[tool]: path for tool, path in sorted(binaries.items())})
+    options.update(ports or {})
     return {
         "apiVersion": "config.kwok.x-k8s.io/v1alpha1",
         "kind": "KwokctlConfiguration",
@@ -99,6 +109,29 @@ def component_ports(config: Mapping[str, Any]) -> list[tuple[str, int]]:
             if p.get("port")]
 
 
+def pick_ports(count: int, start: int, free: Callable[[int], bool]) -> list[int]:
+    """``count`` free ports of PORT_RANGE, the first ones at or after ``start`` (wrapping)."""
+    span = len(PORT_RANGE)
+    offset = (start - PORT_RANGE.start) % span
+    candidates = (PORT_RANGE.start + (offset + i) % span for i in range(span))
+    ports = list(itertools.islice((p for p in candidates if free(p)), count))
+    if len(ports) < count:
+        raise PlatformError(f"no {count} free TCP ports in {PORT_RANGE.start}-"
+                            f"{PORT_RANGE.stop - 1} on 127.0.0.1 for a kwok cluster",
+                            hint="stop some local servers or delete unused kwok clusters")
+    return ports
+
+
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    """True when ``host:port`` can be bound now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def port_busy(port: int, host: str = "127.0.0.1") -> bool:
     """True when something already listens on host:port."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -142,7 +175,9 @@ class Kwokctl:
     def create(self, name: str, timeout: float) -> None:
         """Create the cluster; the config names every local binary."""
         binaries = {tool: find_tool(tool) for tool in BINARY_OPTIONS}
-        config = kwokctl_config(binaries, tool_versions())
+        start = random.randrange(PORT_RANGE.start, PORT_RANGE.stop)
+        ports = dict(zip(PORT_OPTIONS, pick_ports(len(PORT_OPTIONS), start, port_free)))
+        config = kwokctl_config(binaries, tool_versions(), ports)
         with tempfile.NamedTemporaryFile("w", suffix=".yaml", prefix="kwokctl-") as f:
             yaml.safe_dump(config, f)
             f.flush()
@@ -177,6 +212,12 @@ class Kwokctl:
         pids = workdir() / "clusters" / name / "pids"
         return [(c, p) for c, p in component_ports(config)
                 if not _pid_alive(pids / f"{c}.pid") and port_busy(p)]
+
+    @staticmethod
+    def dead_components(name: str) -> list[str]:
+        """Components whose process is gone, e.g. etcd that lost a port race at start-up."""
+        pids = workdir() / "clusters" / name / "pids"
+        return [c for c in COMPONENTS if not _pid_alive(pids / f"{c}.pid")]
 
     @staticmethod
     def port_conflict_in_logs(name: str) -> str | None:

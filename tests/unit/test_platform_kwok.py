@@ -13,8 +13,10 @@ import pytest
 
 from kfdeploy.platforms.kwok import node_pools
 from kfdeploy.platforms.kwok_objects import node_manifests, stale_nodes, storage_class
-from kfdeploy.platforms.kwokctl import (BINARY_OPTIONS, clear_stale_pid_files, component_ports,
-                                        explain_failure, kwokctl_config, port_busy)
+from kfdeploy.errors import PlatformError
+from kfdeploy.platforms.kwokctl import (BINARY_OPTIONS, PORT_OPTIONS, clear_stale_pid_files,
+                                        component_ports, explain_failure, kwokctl_config,
+                                        pick_ports, port_busy)
 from kfdeploy.spec import KfDef, parse_spec
 
 GPU_POOL = {"name": "gpu", "count": 1, "cpu": "8", "memory": "61Gi", "gpus": 4,
@@ -166,3 +168,23 @@ def test_stale_pid_files_are_cleared(tmp_path: Path, monkeypatch: pytest.MonkeyP
     finally:
         running.kill()
         running.wait()
+
+
+@pytest.mark.parametrize(("start", "taken", "expected"), [
+    (25000, set(), [25000, 25001, 25002]),
+    (25000, {25001}, [25000, 25002, 25003]),
+    (31999, set(), [31999, 20000, 20001]),
+], ids=["consecutive", "skips-taken", "wraps-around"])
+def test_pick_ports(start: int, taken: set[int], expected: list[int]) -> None:
+    assert pick_ports(3, start, lambda p: p not in taken) == expected
+
+
+def test_pick_ports_says_when_none_are_free() -> None:
+    with pytest.raises(PlatformError, match="no 2 free TCP ports in 20000-31999"):
+        pick_ports(2, 20000, lambda p: False)
+
+
+def test_kwokctl_config_takes_the_picked_ports() -> None:
+    ports = dict(zip(PORT_OPTIONS, range(25000, 25006)))
+    options = kwokctl_config({}, {}, ports)["options"]
+    assert {k: options[k] for k in PORT_OPTIONS} == ports
