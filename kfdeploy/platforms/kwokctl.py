@@ -182,7 +182,7 @@ class Kwokctl:
             yaml.safe_dump(config, f)
             f.flush()
             self.run("create", "cluster", "--config", f.name, "--kubeconfig", "",
-                     "--timeout", f"{int(timeout)}s", "--wait", f"{int(timeout)}s",
+                     "--timeout", f"{int(timeout)}s",
                      name=name, timeout=timeout + 30)
 
     def start(self, name: str, timeout: float) -> None:
