@@ -20,12 +20,20 @@ import yaml
 
 from kfdeploy.errors import PlatformError
 from kfdeploy.platforms import ClusterInfo, Progress
-from kfdeploy.platforms.localcli import (Failure, explain, find_cli, kubeconfig_file,
-                                         platform_defaults, run, run_streaming, write_private)
+from kfdeploy.platforms.localcli import (
+    Failure,
+    explain,
+    find_cli,
+    kubeconfig_file,
+    platform_defaults,
+    run,
+    run_streaming,
+    write_private,
+)
+from kfdeploy.spec.platform import KindPlatform as KindSettings
 
 if TYPE_CHECKING:
     from kfdeploy.spec import KfDef
-    from kfdeploy.spec.platform import KindPlatform as KindSettings
 
 CREATE_TIMEOUT = 900.0
 QUERY_TIMEOUT = 60.0
@@ -89,7 +97,9 @@ def cluster_name(spec: KfDef) -> str:
 
 
 def settings_of(spec: KfDef) -> KindSettings:
-    return spec.spec.platform.settings  # type: ignore[return-value]
+    """The kindCluster block (all defaults when it is left out)."""
+    settings = spec.spec.platform.settings
+    return settings if isinstance(settings, KindSettings) else KindSettings()
 
 
 def node_image(settings: KindSettings, defaults: Mapping[str, Any]) -> str | None:
