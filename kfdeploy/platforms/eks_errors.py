@@ -12,8 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from botocore.exceptions import (BotoCoreError, ClientError, EndpointConnectionError,
-                                 NoCredentialsError, NoRegionError)
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError, NoRegionError
 
 from kfdeploy.errors import PlatformError
 
@@ -85,6 +84,20 @@ def aws_find(client: Any, method: str, ctx: Ctx, missing: Sequence[str], **param
                                 client.meta.region_name, ctx) from e
     except BotoCoreError as e:
         raise from_botocore_error(e, ctx) from e
+
+
+def aws_pages(client: Any, method: str, ctx: Ctx, key: str, **params: Any) -> list[Any]:
+    """Every ``key`` item of a paginated call, with errors mapped like ``aws_call``."""
+    items: list[Any] = []
+    try:
+        for page in client.get_paginator(method).paginate(**params):
+            items += page.get(key, [])
+    except ClientError as e:
+        raise from_client_error(e, client.meta.service_model.signing_name,
+                                client.meta.region_name, ctx) from e
+    except BotoCoreError as e:
+        raise from_botocore_error(e, ctx) from e
+    return items
 
 
 def error_code(e: ClientError) -> str:

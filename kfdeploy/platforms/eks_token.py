@@ -15,7 +15,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 CLUSTER_ID_HEADER = "x-k8s-aws-id"
@@ -70,7 +70,7 @@ def get_token(session: Any, cluster: str, region: str) -> str:
 def exec_credential(token: str, now: datetime, api_version: str = EXEC_API_VERSION
                     ) -> dict[str, Any]:
     """The ExecCredential a kubeconfig exec plugin prints."""
-    expires = (now + TOKEN_LIFETIME).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    expires = (now + TOKEN_LIFETIME).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return {"kind": "ExecCredential", "apiVersion": api_version, "spec": {},
             "status": {"expirationTimestamp": expires, "token": token}}
 
@@ -98,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               "  hint: check the AWS credentials with `aws sts get-caller-identity`",
               file=sys.stderr)
         return 1
-    credential = exec_credential(token, datetime.now(timezone.utc),
+    credential = exec_credential(token, datetime.now(UTC),
                                  requested_api_version(dict(os.environ)))
     print(json.dumps(credential))
     return 0
