@@ -21,9 +21,11 @@
   allVerbs:: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
   readVerbs:: ['get', 'list', 'watch'],
 
+  // No rules = leave `rules` out: an aggregated role's rules belong to the aggregation controller.
   clusterRole(name, rules, labels={}):: {
     apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole',
-    metadata: $.meta(name, null, labels), rules: rules,
+    metadata: $.meta(name, null, labels),
+    [if std.length(rules) > 0 then 'rules']: rules,
   },
   role(name, ns, rules):: {
     apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role',

@@ -255,6 +255,13 @@ def service_problems(objects: list[Obj], _: Catalog) -> list[str]:
     return problems
 
 
+def aggregated_role_problems(objects: list[Obj], _: Catalog) -> list[str]:
+    """An aggregated ClusterRole's rules belong to the aggregation controller: a manifest that sets
+    them (even to []) fights it on every server-side apply."""
+    return [f"ClusterRole {o['metadata']['name']} has an aggregationRule and also sets rules; leave rules out"
+            for o in of_kind(objects, "ClusterRole") if "aggregationRule" in o and "rules" in o]
+
+
 def subject_problems(binding: Obj, accounts: set[tuple[str, str]]) -> list[str]:
     problems = []
     for subject in binding.get("subjects") or []:
@@ -377,6 +384,7 @@ RULES: list[tuple[str, Callable[[str], Rule]]] = [
     ("workload-selectors", lambda _: workload_selector_problems),
     ("services", lambda _: service_problems),
     ("rbac", lambda _: rbac_problems),
+    ("aggregated-roles", lambda _: aggregated_role_problems),
     ("webhooks", lambda _: webhook_problems),
     ("custom-resources", lambda _: custom_resource_problems),
     ("crd-contract", lambda _: crd_contract_problems),
@@ -503,6 +511,10 @@ RULE_CASES: list[tuple[str, Rule, list[Obj], str]] = [
     ("crd-conversion-webhook", crd_contract_problems, [crd(conversion="Webhook")], "conversion webhooks"),
     ("apiservice", crd_contract_problems,
      [{"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService", "metadata": meta("v1.x", None)}], "APIService"),
+    ("aggregated-role-ok", aggregated_role_problems,
+     [{"kind": "ClusterRole", "metadata": meta("r", None), "aggregationRule": {}}], ""),
+    ("aggregated-role-with-rules", aggregated_role_problems,
+     [{"kind": "ClusterRole", "metadata": meta("r", None), "aggregationRule": {}, "rules": []}], "leave rules out"),
     ("containers-ok", container_problems_for("t"), [deployment()], ""),
     ("containers-no-probe", container_problems_for("t"), [deployment(containers=[container(probe=False)])], "no readinessProbe"),
     ("containers-no-requests", container_problems_for("t"), [deployment(containers=[container(requests=False)])], "lacks resources"),

@@ -30,7 +30,6 @@ local aggregateTo(role) = { ['rbac.authorization.kubeflow.org/aggregate-to-' + r
 local userRoles = [
   k.clusterRole('kubeflow-training-admin', [], aggregateTo('kubeflow-admin')) + {
     aggregationRule: { clusterRoleSelectors: [{ matchLabels: aggregateTo('kubeflow-training-admin') }] },
-    rules: [],
   },
   k.clusterRole('kubeflow-training-edit', [
     k.rule(['kubeflow.org'], plurals, ['get', 'list', 'watch', 'create', 'delete', 'deletecollection', 'patch', 'update']),
