@@ -260,7 +260,7 @@ class GkePlatform:
                 t = ctx.target
                 raise PlatformError(
                     f"{what}: operation {op.name} still {op.status.name} after "
-                    f"{elapsed / 60:.0f}m; GKE goes on with it",
+                    f"{timeout / 60:.0f}m; GKE goes on with it",
                     hint=f"follow it with `gcloud container operations describe {op.name} "
                          f"--location {t.location} --project {t.project}`, re-run when it is done")
             progress(f"{what} ... {elapsed:.0f}s")

@@ -1,10 +1,10 @@
 """A local fake of the GKE API (container v1 REST), just what kfdeploy's gke platform calls.
 
 It keeps clusters in memory, records every request (method name, path, JSON body), finishes an
-operation on its first poll (applying its effect only then, as GKE does), and can be told to
-fail: an HTTP error for the next call of a method, or an error for the next operation a method
-starts (how GKE reports stock-outs). Paths and verbs are those of
-``google.cloud.container_v1`` REST transport (``/v1/{name=projects/*/locations/*/clusters/*}``...).
+operation on its first poll (``polls_to_finish``), applying its effect only then as GKE does, and
+can be told to fail: an HTTP error for the next call of a method, or an error for the next
+operation a method starts (how GKE reports stock-outs). Paths and verbs are those of the
+``google.cloud.container_v1`` REST transport (``/v1/{name=projects/*/locations/*/clusters/*}``).
 """
 
 from __future__ import annotations
@@ -64,6 +64,7 @@ class PendingOp:
     effect: Callable[[], None]
     on_error: Callable[[], None]
     error: dict[str, Any] | None = None
+    polls: int = 0
 
 
 @dataclass
@@ -76,6 +77,8 @@ class FakeGke:
     op_failures: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     ops: dict[str, PendingOp] = field(default_factory=dict)
     url: str = ""
+    polls_to_finish: int = 1
+    held: dict[str, list[Any]] = field(default_factory=dict)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -87,6 +90,10 @@ class FakeGke:
     def fail_operation(self, method: str, code: int, message: str) -> None:
         """The next operation ``method`` starts finishes with this google.rpc.Status."""
         self.op_failures.setdefault(method, []).append({"code": code, "message": message})
+
+    def hold_status(self, cluster: str, status: str, reads: int) -> None:
+        """The cluster reports ``status`` for its next ``reads`` reads (another operation)."""
+        self.held[cluster] = [status, reads]
 
     def calls(self, method: str) -> list[Recorded]:
         return [r for r in self.requests if r.method == method]
@@ -110,6 +117,10 @@ class FakeGke:
         found = self.clusters.get(f"{parent}/clusters/{cluster}")
         if found is None:
             return _not_found(f"{parent}/clusters/{cluster}")
+        held = self.held.get(f"{parent}/clusters/{cluster}")
+        if held and held[1] > 0:
+            held[1] -= 1
+            return 200, {**found, "status": held[0]}
         return 200, found
 
     def _create_cluster(self, parent: str, body: dict[str, Any]) -> tuple[int, Any]:
@@ -173,7 +184,8 @@ class FakeGke:
         pending = self.ops.get(op)
         if pending is None:
             return _not_found(f"{parent}/operations/{op}")
-        if pending.op["status"] != "DONE":
+        pending.polls += 1
+        if pending.op["status"] != "DONE" and pending.polls >= self.polls_to_finish:
             pending.op["status"] = "DONE"
             if pending.error is None:
                 pending.effect()
@@ -231,7 +243,7 @@ class GkeServer:
         handler = type("Handler", (_Handler,), {"fake": self.fake})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.fake.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
     def __enter__(self) -> FakeGke:
         self._thread.start()
