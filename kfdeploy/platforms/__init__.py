@@ -7,6 +7,7 @@ kfdeploy only ever sees a kubeconfig file and a context. Cloud SDK calls and clu
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,14 +57,20 @@ class Platform(Protocol):
         ...
 
 
+# spec.platform.kind -> "module:Class"; imported on use so cloud SDKs load only when needed.
+PLATFORMS: dict[str, str] = {
+    "kwok": "kfdeploy.platforms.kwok:KwokPlatform",
+    "existing": "kfdeploy.platforms.existing:ExistingPlatform",
+}
+
+
 def get_platform(kind: str) -> Platform:
     """The implementation of ``spec.platform.kind``."""
-    if kind == "kwok":
-        from kfdeploy.platforms.kwok import KwokPlatform
-        return KwokPlatform()
-    if kind == "existing":
-        from kfdeploy.platforms.existing import ExistingPlatform
-        return ExistingPlatform()
-    raise NotImplementedYet(
-        f"platform {kind!r} is not implemented yet; use platform.kind kwok (local) or existing "
-        "(any reachable kubeconfig context)")
+    target = PLATFORMS.get(kind)
+    if target is None:
+        raise NotImplementedYet(
+            f"platform {kind!r} is not implemented yet; use platform.kind kwok (local) or "
+            "existing (any reachable kubeconfig context)")
+    module, _, name = target.partition(":")
+    platform: Platform = getattr(importlib.import_module(module), name)()
+    return platform

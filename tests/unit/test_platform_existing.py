@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 from kfdeploy.errors import NotImplementedYet, PlatformError
-from kfdeploy.platforms import get_platform, no_progress
+from kfdeploy.platforms import PLATFORMS, get_platform, no_progress
 from kfdeploy.platforms.existing import ExistingPlatform, resolve_kubeconfig
-from kfdeploy.spec import KfDef, parse_spec
+from kfdeploy.spec import PLATFORM_KINDS, KfDef, parse_spec
 from kfdeploy.workflow.cluster_verbs import summary_text
 
 
@@ -78,8 +78,15 @@ def test_existing_platform_never_deletes_the_cluster(tmp_path: Path) -> None:
         ExistingPlatform().delete_cluster(existing_spec(tmp_path, "dead"))
 
 
-@pytest.mark.parametrize("kind", ["gke", "eks", "kind", "minikube"])
-def test_later_platforms_say_so(kind: str) -> None:
+@pytest.mark.parametrize("kind", sorted(PLATFORMS))
+def test_every_registered_platform_has_the_interface(kind: str) -> None:
+    platform = get_platform(kind)
+    assert all(callable(getattr(platform, m, None))
+               for m in ("ensure_cluster", "kubeconfig", "delete_cluster", "describe"))
+
+
+@pytest.mark.parametrize("kind", sorted({*PLATFORM_KINDS, "nomad"} - PLATFORMS.keys()))
+def test_unregistered_platforms_say_so(kind: str) -> None:
     with pytest.raises(NotImplementedYet, match=f"platform '{kind}' is not implemented yet"):
         get_platform(kind)
 
