@@ -200,6 +200,7 @@ class KindPlatform:
         facts = {"name": name, "image": image or "(kind's default)", "gpus": settings.gpus}
         if settings.gpus > 0:
             self._check_nvidia_runtime(settings.gpus)
+        path.parent.mkdir(parents=True, exist_ok=True)
         progress(f"creating kind cluster {name} (image {facts['image']}"
                  f"{f', {settings.gpus} GPU(s)' if settings.gpus else ''}) ...")
         with tempfile.NamedTemporaryFile("w", suffix=".yaml", prefix="kind-config-") as f:
