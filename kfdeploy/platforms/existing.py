@@ -18,6 +18,7 @@ from kfdeploy.platforms import ClusterInfo, Progress
 from kfdeploy.platforms import _kube as kube
 
 if TYPE_CHECKING:
+    from kfdeploy.spec import ExistingPlatform as ExistingSettings
     from kfdeploy.spec import KfDef
 
 REACH_TIMEOUT = 5.0
@@ -37,12 +38,10 @@ class ExistingPlatform:
     """``Platform`` for ``spec.platform.kind: existing``."""
 
     def kubeconfig(self, spec: KfDef) -> Path:
-        settings = spec.spec.platform.settings
-        return resolve_kubeconfig(getattr(settings, "kubeconfig", None), spec.base_dir,
-                                  dict(os.environ))
+        return resolve_kubeconfig(_settings(spec).kubeconfig, spec.base_dir, dict(os.environ))
 
     def context(self, spec: KfDef) -> str:
-        return str(spec.spec.platform.settings.context)
+        return _settings(spec).context
 
     def ensure_cluster(self, spec: KfDef, progress: Progress) -> ClusterInfo:
         path, context = self.kubeconfig(spec), self.context(spec)
@@ -95,6 +94,16 @@ class ExistingPlatform:
                 f"cannot reach the cluster of context {context!r} (kubeconfig {path}): {reason}",
                 hint=f"check that it is running and that `kubectl --kubeconfig {path} "
                      f"--context {context} version` works") from e
+
+
+def _settings(spec: KfDef) -> ExistingSettings:
+    """``spec.platform.existing`` (the spec model guarantees it when kind is existing)."""
+    from kfdeploy.spec import ExistingPlatform as ExistingSettings
+    settings = spec.spec.platform.settings
+    if not isinstance(settings, ExistingSettings):
+        raise PlatformError(f"{spec.source}: spec.platform.kind is {spec.spec.platform.kind!r}, "
+                            "not existing")
+    return settings
 
 
 def _contexts(path: Path) -> list[str]:

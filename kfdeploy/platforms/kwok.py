@@ -105,9 +105,9 @@ class KwokPlatform:
             return e.message.splitlines()[0]
         if self._wait_answers(spec, RESTART_TIMEOUT):
             return None
-        port = Kwokctl.port_conflict_in_logs(name)
-        if port:
-            return f"port {port} is in use by another process"
+        taken = Kwokctl.port_conflict_in_logs(name)
+        if taken:
+            return f"port {taken} is in use by another process"
         return f"its kube-apiserver did not answer within {RESTART_TIMEOUT:.0f}s"
 
     def _create(self, kwokctl: Kwokctl, spec: KfDef) -> None:

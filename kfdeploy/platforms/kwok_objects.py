@@ -19,21 +19,32 @@ HOSTPATH_PROVISIONER = "kubernetes.io/host-path"
 
 
 class TaintLike(Protocol):
-    key: str
-    value: str
-    effect: str
+    @property
+    def key(self) -> str: ...
+    @property
+    def value(self) -> str: ...
+    @property
+    def effect(self) -> str: ...
 
 
 class PoolLike(Protocol):
-    """What a node pool of the spec (``spec.platform.kwok.nodePools[]``) provides."""
+    """What a node pool of the spec (``spec.platform.kwok.nodePools[]``) provides; read-only
+    properties, so the spec model and ``NodePool`` both satisfy it."""
 
-    name: str
-    count: int
-    cpu: str
-    memory: str
-    gpus: int
-    taints: Sequence[TaintLike]
-    labels: Mapping[str, str]
+    @property
+    def name(self) -> str: ...
+    @property
+    def count(self) -> int: ...
+    @property
+    def cpu(self) -> str: ...
+    @property
+    def memory(self) -> str: ...
+    @property
+    def gpus(self) -> int: ...
+    @property
+    def taints(self) -> Sequence[TaintLike]: ...
+    @property
+    def labels(self) -> Mapping[str, str]: ...
 
 
 @dataclass(frozen=True)
