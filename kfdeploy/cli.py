@@ -25,9 +25,10 @@ def common(fn: Callable[..., Any]) -> Callable[..., Any]:
     decorators = [
         click.option("-f", "--file", "file", default="kfdef.yaml", show_default=True,
                      help="The KfDef spec to read."),
-        click.option("--kubeconfig", envvar="KUBECONFIG", default=None,
-                     help="Kubeconfig file (default: the platform's, else $KUBECONFIG)."),
-        click.option("--context", default=None, help="Kubeconfig context to use."),
+        click.option("--kubeconfig", default=None,
+                     help="Use this kubeconfig instead of the platform's (skips creating the cluster)."),
+        click.option("--context", default=None, help="Kubeconfig context to use (with --kubeconfig, or "
+                     "instead of the platform's)."),
         click.option("-o", "--output", type=click.Choice(["text", "json", "yaml"]), default="text",
                      show_default=True, help="Output format."),
         click.option("-v", "--verbose", count=True, help="More detail; repeat for more."),

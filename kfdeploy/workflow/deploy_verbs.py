@@ -17,7 +17,7 @@ from kfdeploy.errors import KfdeployError, UsageError
 from kfdeploy.kube.client import Cluster
 from kfdeploy.kube.diff import render_diff
 from kfdeploy.kube.engine import ApplyOptions, AppResult, Engine, SpecPlan
-from kfdeploy.kube.inventory import Inventory, Record
+from kfdeploy.kube.inventory import Inventory, Record, stamp
 from kfdeploy.kube.live import LiveIndex, kinds_to_list
 from kfdeploy.kube.order import WEBHOOK_KINDS, delete_order, describe_key, object_key
 from kfdeploy.kube.prune import PruneRules, protection
@@ -51,11 +51,6 @@ def _connect(opts: Options, spec: KfDef, printer: Printer, create: bool) -> Clus
             cluster = Cluster.connect(platform.kubeconfig(spec), context)
     cluster.version()
     return cluster
-
-
-def _render(spec: KfDef, only: tuple[str, ...] = ()) -> Rendered:
-    rendered = render(spec, only=only)
-    return rendered
 
 
 def _desired(rendered: Rendered) -> list[tuple[str, list[dict[str, Any]], list[str]]]:
@@ -109,7 +104,7 @@ class PlanResult:
 def _plan(opts: Options, spec: KfDef, cluster: Cluster, printer: Printer, only: tuple[str, ...],
           **kw: Any) -> tuple[Engine, SpecPlan]:
     engine = _engine(opts, spec, cluster, printer, **kw)
-    rendered = _render(spec, only)
+    rendered = render(spec, only=only)
     spec_plan = engine.plan(_desired(rendered))
     if only:  # a partial plan never prunes other applications
         spec_plan.removed = []
@@ -164,7 +159,7 @@ def apply(opts: Options, skip_cluster: bool = False, **kw: Any) -> Any:
     dry_run = opts.dry_run
     spec = load_spec(opts.file)
     printer = _printer(opts)
-    rendered = _render(spec)  # render errors surface before the cluster is touched
+    rendered = render(spec)  # render errors surface before the cluster is touched
     cluster = _connect(opts, spec, printer, create=not skip_cluster and not dry_run)
     engine = _engine(opts, spec, cluster, printer, **kw)
     spec_plan = engine.plan(_desired(rendered))
@@ -208,10 +203,9 @@ class StatusResult:
 
 def status(opts: Options) -> StatusResult:
     spec = load_spec(opts.file)
-    rendered = _render(spec)
+    rendered = render(spec)
     cluster = _connect(opts, spec, _printer(opts), create=False)
     inventory = Inventory(cluster, spec.metadata.name)
-    from kfdeploy.kube.inventory import stamp
     apps = [(a.name, [stamp(o, inventory.id) for o in a.objects]) for a in rendered.applications]
     index = LiveIndex.fetch(cluster, inventory.id,
                             kinds_to_list([o for _, objs in apps for o in objs], inventory.records().values()))
@@ -294,7 +288,7 @@ def _delete_owned(cluster: Cluster, spec: KfDef, rules: PruneRules, printer: Pri
     inventory = Inventory(cluster, spec.metadata.name)
     records = inventory.records()
     try:
-        apps_rendered = _render(spec).applications
+        apps_rendered = render(spec).applications
     except KfdeployError:
         apps_rendered = []
     order = [a.name for a in apps_rendered]
