@@ -292,3 +292,20 @@ def test_image_version(image: str | None, version: str | None) -> None:
 
 def test_kind_config_without_gpus_has_no_mounts() -> None:
     assert kind_config(0)["nodes"] == [{"role": "control-plane"}]
+
+
+def test_cluster_verbs_kubeconfig_and_delete(fake: FakeKind, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's cluster verbs drive this platform (get_platform patched: registration is elsewhere)."""
+    from kfdeploy.options import Options
+    from kfdeploy.workflow import cluster_verbs
+    monkeypatch.setattr(cluster_verbs, "get_platform", lambda kind: KindPlatform())
+    spec_file = tmp_path / "kfdef.yaml"
+    spec_file.write_text("apiVersion: kfdef.apps.kubeflow.org/v1\nkind: KfDef\nmetadata: {name: kf}\n"
+                         "spec:\n  platform: {kind: kind}\n")
+    opts = Options(file=str(spec_file))
+    create(kind_spec())
+    assert cluster_verbs.kubeconfig(opts).to_data()["current-context"] == "kind-kf"
+    assert cluster_verbs.delete(opts).to_data() == {"name": "kf", "platform": "kind", "deleted": True}
+    assert cluster_verbs.delete(opts).to_data()["deleted"] is False
+    assert fake.clusters() == []
