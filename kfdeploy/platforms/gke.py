@@ -29,10 +29,20 @@ from kfdeploy.errors import PlatformError
 from kfdeploy.library import default_root
 from kfdeploy.platforms import ClusterInfo, Progress, no_progress
 from kfdeploy.platforms.gke_errors import Context, Failure, to_platform_error
-from kfdeploy.platforms.gke_model import (AUTH_PLUGIN, AUTH_PLUGIN_HINT, CLOUD_PLATFORM_SCOPE,
-                                          Target, autoscaling, cluster_message, gke_settings,
-                                          kubeconfig_dict, node_pool, plan_pools,
-                                          platform_defaults, wanted_pools)
+from kfdeploy.platforms.gke_model import (
+    AUTH_PLUGIN,
+    AUTH_PLUGIN_HINT,
+    CLOUD_PLATFORM_SCOPE,
+    Target,
+    autoscaling,
+    cluster_message,
+    gke_settings,
+    kubeconfig_dict,
+    node_pool,
+    plan_pools,
+    platform_defaults,
+    wanted_pools,
+)
 from kfdeploy.spec.platform import GkeNodePool
 
 if TYPE_CHECKING:

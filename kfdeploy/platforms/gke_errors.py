@@ -4,7 +4,7 @@ A failure reaches kfdeploy either as an HTTP error of a call or as the error of 
 long-running operation (a GPU stock-out usually arrives that way, minutes after the call). Both
 are reduced to one ``Failure`` (status name, message, reason) and classified by the rules below,
 in order: the message decides before the status code, because GKE reports a quota shortfall as
-403 as often as 429.
+403 as often as 429, and a stock-out with the same RESOURCE_EXHAUSTED status as a quota.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ class Failure:
 def _payload_status(e: api.GoogleAPICallError) -> str:
     """The ``error.status`` of a REST error body, when the response is at hand."""
     try:
-        return str(e.response.json()["error"]["status"])  # type: ignore[union-attr]
+        return str(e.response.json()["error"]["status"])
     except Exception:  # noqa: BLE001 - any unreadable body just means "unknown"
         return ""
 
@@ -192,6 +192,6 @@ def field_for(message: str, settings: GkeSettings) -> str:
     return next((path for word, path in candidates if word in lowered), FIELD)
 
 
-RULES: tuple[Rule, ...] = (_quota, _stockout, _api_disabled, _permission, _unauthenticated,
+RULES: tuple[Rule, ...] = (_stockout, _quota, _api_disabled, _permission, _unauthenticated,
                            _not_found, _busy, _invalid)
 

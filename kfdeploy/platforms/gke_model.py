@@ -25,12 +25,12 @@ if TYPE_CHECKING:
 
 FIELD = "spec.platform.gke"
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
-TAINT_EFFECTS: Mapping[str, gke.NodeTaint.Effect] = {
+TAINT_EFFECTS: Mapping[str, int] = {
     "NoSchedule": gke.NodeTaint.Effect.NO_SCHEDULE,
     "PreferNoSchedule": gke.NodeTaint.Effect.PREFER_NO_SCHEDULE,
     "NoExecute": gke.NodeTaint.Effect.NO_EXECUTE,
 }
-DRIVER_VERSIONS: Mapping[str, gke.GPUDriverInstallationConfig.GPUDriverVersion] = {
+DRIVER_VERSIONS: Mapping[str, int] = {
     "default": gke.GPUDriverInstallationConfig.GPUDriverVersion.DEFAULT,
     "latest": gke.GPUDriverInstallationConfig.GPUDriverVersion.LATEST,
     "disabled": gke.GPUDriverInstallationConfig.GPUDriverVersion.INSTALLATION_DISABLED,

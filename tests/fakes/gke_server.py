@@ -108,7 +108,9 @@ class FakeGke:
                     if failures:
                         failure = failures.pop(0)
                         return failure.http, failure.body()
-                    return getattr(self, "_" + method)(body=body, **match.groupdict())
+                    answer: tuple[int, dict[str, Any]] = getattr(self, "_" + method)(
+                        body=body, **match.groupdict())
+                    return answer
         return 404, HttpFailure(404, "NOT_FOUND", f"no route {verb} {path}").body()
 
     # -- the methods -------------------------------------------------------------------------
@@ -177,8 +179,9 @@ class FakeGke:
         if key not in self.clusters:
             return _not_found(key)
         self.clusters[key]["status"] = "STOPPING"
-        return 200, self._start("delete_cluster", "DELETE_CLUSTER", parent, key,
-                                lambda: self.clusters.pop(key, None), lambda: None)
+        def done() -> None:
+            self.clusters.pop(key, None)
+        return 200, self._start("delete_cluster", "DELETE_CLUSTER", parent, key, done, lambda: None)
 
     def _get_operation(self, parent: str, op: str, body: dict[str, Any]) -> tuple[int, Any]:
         pending = self.ops.get(op)

@@ -1,75 +1,22 @@
 """The gke platform against a local fake of the GKE REST API: what it sends, what it writes,
 that re-runs change nothing, how it reconciles, and how each API failure reads."""
 
+# ruff: noqa: F401, F811 (pytest fixtures are imported from fakes.gke_testing, used as parameters)
 from __future__ import annotations
 
-import stat
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from fakes.gke_server import CA_DATA, ENDPOINT_IP, FakeGke, GkeServer
+from fakes.gke_server import CA_DATA, ENDPOINT_IP, FakeGke
+from fakes.gke_testing import CLUSTER, CPU, GPU, PARENT, Clock, clock, fake, gke_spec, platform, run
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import container_v1 as gke
 from kubernetes import config as kube_config
 
 from kfdeploy.errors import PlatformError
-from kfdeploy.platforms.gke import ENDPOINT_ENV, GkePlatform, default_credentials
-from kfdeploy.spec import KfDef, parse_spec
-
-PARENT = "projects/proj-1/locations/us-central1-a"
-CLUSTER = f"{PARENT}/clusters/demo"
-CPU = {"name": "cpu", "machineType": "e2-standard-8", "autoscaling": {"min": 1, "max": 5}}
-GPU = {"name": "gpu", "machineType": "n1-standard-8", "diskSizeGb": 200, "spot": True,
-       "accelerators": [{"type": "nvidia-tesla-t4", "count": 2, "driverVersion": "latest"}],
-       "autoscaling": {"min": 0, "max": 4}, "labels": {"pool": "gpu"},
-       "taints": [{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}]}
-
-
-class Clock:
-    """A clock that moves only when the code under test sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
-def gke_spec(tmp_path: Path, pools: list[dict[str, Any]], version: str | None = None) -> KfDef:
-    cluster: dict[str, Any] = {"nodePools": pools}
-    if version:
-        cluster["version"] = version
-    data = {"apiVersion": "kfdef.apps.kubeflow.org/v1", "kind": "KfDef",
-            "metadata": {"name": "demo"},
-            "spec": {"platform": {"kind": "gke", "gke": {
-                "project": "proj-1", "location": "us-central1-a", "cluster": cluster}}}}
-    return parse_spec(data, "kfdef.yaml", tmp_path)
-
-
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGke]:
-    with GkeServer() as served:
-        monkeypatch.setenv(ENDPOINT_ENV, served.url)
-        yield served
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def platform(fake: FakeGke, tmp_path: Path, clock: Clock) -> GkePlatform:
-    return GkePlatform(AnonymousCredentials, kube_dir=tmp_path / "kube", poll_interval=10,
-                       sleep=clock.sleep, clock=lambda: clock.now, which=lambda _: "/bin/plugin")
-
-
-def run(platform: GkePlatform, spec: KfDef) -> tuple[Any, list[str]]:
-    lines: list[str] = []
-    return platform.ensure_cluster(spec, lines.append), lines
+from kfdeploy.platforms.gke import GkePlatform
 
 
 def created_pools(fake: FakeGke) -> dict[str, dict[str, Any]]:
@@ -120,8 +67,8 @@ def test_driver_version_and_taint_effect_names(platform: GkePlatform, fake: Fake
     config = created_pools(fake)["gpu"]["config"]
     driver_enum = gke.GPUDriverInstallationConfig.GPUDriverVersion
     assert config["accelerators"][0]["gpuDriverInstallationConfig"]["gpuDriverVersion"] == \
-        driver_enum[want_driver]
-    assert config["taints"][0]["effect"] == gke.NodeTaint.Effect[want_effect]
+        getattr(driver_enum, want_driver)
+    assert config["taints"][0]["effect"] == getattr(gke.NodeTaint.Effect, want_effect)
 
 
 @pytest.mark.parametrize(("mins", "expected"), [
@@ -247,3 +194,75 @@ def test_provisioning_cluster_is_waited_for(platform: GkePlatform, fake: FakeGke
     assert lines[:3] == ["cluster demo is RECONCILING; waiting ... 0s",
                          "cluster demo is RECONCILING; waiting ... 10s",
                          "reusing GKE cluster demo in us-central1-a (RUNNING, version 1.33.5-gke.1200)"]
+
+
+# -- kubeconfig and delete -------------------------------------------------------------------
+
+def test_kubeconfig_reaches_the_endpoint_with_the_auth_plugin(platform: GkePlatform,
+                                                              fake: FakeGke, tmp_path: Path) -> None:
+    info, _ = run(platform, gke_spec(tmp_path, [CPU]))
+    assert info.kubeconfig == tmp_path / "kube" / "kfdeploy-demo.yaml"
+    assert platform.kubeconfig(gke_spec(tmp_path, [CPU])) == info.kubeconfig
+    assert info.kubeconfig.stat().st_mode & 0o777 == 0o600
+    config = yaml.safe_load(info.kubeconfig.read_text())
+    name = "gke_proj-1_us-central1-a_demo"
+    assert config["current-context"] == name
+    assert config["clusters"] == [{"name": name, "cluster": {
+        "server": f"https://{ENDPOINT_IP}", "certificate-authority-data": CA_DATA}}]
+    assert config["contexts"] == [{"name": name, "context": {"cluster": name, "user": name}}]
+    [user] = config["users"]
+    exec_ = user["user"]["exec"]
+    assert (exec_["command"], exec_["apiVersion"], exec_["provideClusterInfo"]) == \
+        ("gke-gcloud-auth-plugin", "client.authentication.k8s.io/v1beta1", True)
+    assert "gcloud components install gke-gcloud-auth-plugin" in exec_["installHint"]
+    contexts, active = kube_config.list_kube_config_contexts(str(info.kubeconfig))
+    assert active["name"] == name and [c["name"] for c in contexts] == [name]
+
+
+def test_missing_auth_plugin_is_a_warning_with_the_install_command(fake: FakeGke,
+                                                                   tmp_path: Path) -> None:
+    bare = GkePlatform(AnonymousCredentials, kube_dir=tmp_path, poll_interval=0,
+                       sleep=lambda _: None, which=lambda _: None)
+    _, lines = run(bare, gke_spec(tmp_path, [CPU]))
+    assert lines[-1].startswith("warning: gke-gcloud-auth-plugin is not on PATH")
+    assert "gcloud components install gke-gcloud-auth-plugin" in lines[-1]
+
+
+def test_kubeconfig_of_a_missing_cluster_says_create_it(platform: GkePlatform, fake: FakeGke,
+                                                        tmp_path: Path) -> None:
+    with pytest.raises(PlatformError, match="GKE cluster demo does not exist in project proj-1, "
+                                            "location us-central1-a") as err:
+        platform.kubeconfig(gke_spec(tmp_path, [CPU]))
+    assert err.value.hint == "create it first: `kfdeploy cluster create`"
+
+
+def test_delete_removes_cluster_and_kubeconfig(platform: GkePlatform, fake: FakeGke,
+                                               tmp_path: Path) -> None:
+    spec = gke_spec(tmp_path, [CPU])
+    info, _ = run(platform, spec)
+    platform.delete_cluster(spec)
+    [call] = fake.calls("delete_cluster")
+    assert call.path == f"/v1/{CLUSTER}"
+    assert CLUSTER not in fake.clusters
+    assert not info.kubeconfig.exists()
+    assert platform.describe(spec)["exists"] is False
+
+
+def test_deleting_a_missing_cluster_is_not_an_error(platform: GkePlatform, fake: FakeGke,
+                                                    tmp_path: Path) -> None:
+    platform.delete_cluster(gke_spec(tmp_path, [CPU]))
+    assert [r.method for r in fake.requests] == ["delete_cluster"]
+
+
+def test_describe_reports_state_and_pools(platform: GkePlatform, fake: FakeGke,
+                                          tmp_path: Path) -> None:
+    spec = gke_spec(tmp_path, [CPU, GPU])
+    run(platform, spec)
+    data = platform.describe(spec)
+    assert {k: data[k] for k in ("exists", "status", "version", "endpoint", "nodes")} == \
+        {"exists": True, "status": "RUNNING", "version": "1.33.5-gke.1200",
+         "endpoint": ENDPOINT_IP, "nodes": 1}
+    assert data["nodePools"][1] == {
+        "name": "gpu", "machineType": "n1-standard-8", "status": "RUNNING",
+        "autoscaling": {"enabled": True, "min": 0, "max": 4},
+        "accelerators": [{"type": "nvidia-tesla-t4", "count": 2}]}
