@@ -28,7 +28,7 @@ WORKLOAD_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "Job", "Re
 class Backoff:
     """Poll interval that starts short (fast clusters answer fast) and settles at ``cap``."""
 
-    def __init__(self, start: float = 0.25, cap: float = 2.0) -> None:
+    def __init__(self, start: float = 0.25, cap: float = 1.0) -> None:
         self.delay, self.cap = start, cap
 
     def sleep(self) -> None:
