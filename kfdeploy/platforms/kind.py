@@ -57,6 +57,11 @@ FAILURES: tuple[Failure, ...] = (
             "Docker is not running (kind runs the node as a Docker container)",
             "start Docker (`sudo systemctl start docker`, or open Docker Desktop), check that "
             "`docker info` works, then run `kfdeploy cluster create` again"),
+    Failure(r"container \S+ is not running",
+            "the node container of kind cluster {name} is not running (Docker restarted or the "
+            "machine rebooted without restarting it)",
+            "start it with `docker start {name}-control-plane`, or delete the cluster "
+            "(`kfdeploy cluster delete`) and create it again"),
     Failure(r"node\(s\) already exist for a cluster with the name|container name \S+ is already in use",
             "a kind cluster or container named {name} already exists",
             "delete it with `kind delete cluster --name {name}`, or set "

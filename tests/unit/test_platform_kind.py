@@ -240,6 +240,19 @@ def test_gpus_need_nvidia_default_runtime(fake: FakeKind, monkeypatch: pytest.Mo
     assert fake.creates() == [], "nothing is created when GPUs could not reach the node"
 
 
+def test_stopped_node_container_is_named(fake: FakeKind, monkeypatch: pytest.MonkeyPatch) -> None:
+    create(kind_spec())
+    monkeypatch.setenv("FAKE_KIND_FAIL", "get kubeconfig")
+    monkeypatch.setenv("FAKE_KIND_STDERR", 'ERROR: failed to get cluster internal kubeconfig: command '
+                       '"docker exec --privileged kf-control-plane cat /etc/kubernetes/admin.conf" '
+                       "failed with error: exit status 1\nCommand Output: Error response from "
+                       "daemon: container 3f2a is not running")
+    with pytest.raises(PlatformError) as caught:
+        create(kind_spec())
+    assert "node container of kind cluster kf is not running" in caught.value.message
+    assert "docker start kf-control-plane" in (caught.value.hint or "")
+
+
 def test_timeout_stops_kind(fake: FakeKind, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FAKE_KIND_SLEEP", "60")
     with pytest.raises(PlatformError) as caught:
