@@ -58,6 +58,10 @@ BUSY = (gke.Cluster.Status.PROVISIONING, gke.Cluster.Status.RECONCILING)
 CredentialsSource = Callable[[], ga_credentials.Credentials]
 
 
+class OperationTimeout(PlatformError):
+    """A GKE operation outlived its deadline; it goes on in GKE and may still succeed."""
+
+
 def default_credentials() -> ga_credentials.Credentials:
     """Application Default Credentials, as gcloud and every Google client library use them."""
     try:
@@ -155,7 +159,14 @@ class GkePlatform:
         ctx = Context(target, settings, f"creating GKE cluster {target.name}", "create")
         request = {"parent": target.parent, "cluster": cluster_message(target, version, pools)}
         op = self._call(ctx, "create_cluster", request)
-        self._wait(op, ctx, f"creating cluster {target.name}", CREATE_TIMEOUT, progress)
+        try:
+            self._wait(op, ctx, f"creating cluster {target.name}", CREATE_TIMEOUT, progress)
+        except OperationTimeout:
+            raise
+        except PlatformError as e:
+            e.hint = (f"{e.hint}; the failed cluster stays in state ERROR: remove it with "
+                      "`kfdeploy cluster delete` before re-running")
+            raise
 
     def _reconcile(self, target: Target, settings: GkeSettings, cluster: gke.Cluster,
                    pools: Sequence[GkeNodePool], progress: Progress) -> None:
@@ -268,7 +279,7 @@ class GkePlatform:
             elapsed = self._clock() - start
             if elapsed > timeout:
                 t = ctx.target
-                raise PlatformError(
+                raise OperationTimeout(
                     f"{what}: operation {op.name} still {op.status.name} after "
                     f"{timeout / 60:.0f}m; GKE goes on with it",
                     hint=f"follow it with `gcloud container operations describe {op.name} "

@@ -266,3 +266,35 @@ def test_describe_reports_state_and_pools(platform: GkePlatform, fake: FakeGke,
         "name": "gpu", "machineType": "n1-standard-8", "status": "RUNNING",
         "autoscaling": {"enabled": True, "min": 0, "max": 4},
         "accelerators": [{"type": "nvidia-tesla-t4", "count": 2}]}
+
+
+# -- through the CLI (get_platform is the lead's to wire; patched here) ----------------------
+
+def test_cli_cluster_verbs_with_the_gke_platform(platform: GkePlatform, fake: FakeGke,
+                                                 tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from kfdeploy.cli import cli
+    from kfdeploy.workflow import cluster_verbs
+    spec_file = tmp_path / "kfdef.yaml"
+    spec_file.write_text(
+        "apiVersion: kfdef.apps.kubeflow.org/v1\nkind: KfDef\nmetadata: {name: demo}\n"
+        "spec:\n  platform:\n    kind: gke\n"
+        "    gke: {project: proj-1, location: us-central1-a}\n")
+    monkeypatch.setattr(cluster_verbs, "get_platform", lambda kind: platform)
+    run(platform, gke_spec(tmp_path, [CPU]))
+
+    def cli_run(*args: str) -> tuple[int, str, str]:
+        result = CliRunner().invoke(cli, [*args, "-f", str(spec_file)])
+        return result.exit_code, result.stdout, result.stderr
+
+    code, out, _ = cli_run("cluster", "kubeconfig")
+    assert code == 0 and f"server: https://{ENDPOINT_IP}" in out
+    fake.fail("get_cluster", 403, "PERMISSION_DENIED", "Required container.clusters.get.")
+    code, _, err = cli_run("cluster", "kubeconfig")
+    assert code == 1 and "permission denied while looking up GKE cluster demo" in err
+    assert "Traceback" not in err
+    code, out, _ = cli_run("cluster", "delete")
+    assert (code, out.strip()) == (0, "cluster demo deleted")
+    assert CLUSTER not in fake.clusters

@@ -57,7 +57,8 @@ HTTP_CASES = {
     "stockout-http": Case(
         "create_cluster", 503, "UNAVAILABLE", STOCKOUT,
         "us-central1-a has no capacity right now for e2-standard-8, n1-standard-8, nvidia-tesla-t4",
-        "set spec.platform.gke.location to another zone"),
+        "set spec.platform.gke.location to another zone that offers them (GPU zones: "
+        "https://cloud.google.com/compute/docs/gpus/gpu-regions-zones)"),
     "invalid-accelerator": Case(
         "create_cluster", 400, "INVALID_ARGUMENT",
         'Accelerator type "nvidia-tesla-t4" does not exist in zone us-central1-a.',
@@ -95,7 +96,8 @@ def test_http_errors_read_plainly(platform: GkePlatform, fake: FakeGke, tmp_path
 
 OPERATION_CASES = {
     "stockout-cluster": ("create_cluster", 8, STOCKOUT, "us-central1-a has no capacity right now",
-                         "GPU zones: https://cloud.google.com/compute/docs/gpus/gpu-regions-zones"),
+                         "the failed cluster stays in state ERROR: remove it with `kfdeploy "
+                         "cluster delete` before re-running"),
     "quota-node-pool": ("create_node_pool", 8, QUOTA_T4, "quota exceeded while creating node pool "
                         "gpu: NVIDIA_T4_GPUS", "IAM & Admin > Quotas"),
     "busy": ("set_node_pool_autoscaling", 9, "Cluster is running incompatible operation "
