@@ -61,6 +61,8 @@ class Platform(Protocol):
 PLATFORMS: dict[str, str] = {
     "kwok": "kfdeploy.platforms.kwok:KwokPlatform",
     "existing": "kfdeploy.platforms.existing:ExistingPlatform",
+    "kind": "kfdeploy.platforms.kind:KindPlatform",
+    "minikube": "kfdeploy.platforms.minikube:MinikubePlatform",
 }
 
 
