@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from kfdeploy.spec.platform import GkePlatform as GkeSettings
 
 ENDPOINT_ENV = "KFDEPLOY_GKE_ENDPOINT"
+KUBECONFIG_DIR_ENV = "KFDEPLOY_KUBECONFIG_DIR"
 CREATE_TIMEOUT = 45 * 60.0
 POOL_TIMEOUT = 30 * 60.0
 DELETE_TIMEOUT = 30 * 60.0
@@ -90,7 +91,7 @@ class GkePlatform:
                  delete_progress: Progress = no_progress) -> None:
         self._credentials = credentials
         self._endpoint = endpoint
-        self._kube_dir = kube_dir or Path.home() / ".kube"
+        self._kube_dir = kube_dir
         self._defaults_file = defaults_file or default_root() / "platforms" / "gke.yaml"
         self._poll_interval, self._sleep, self._clock = poll_interval, sleep, clock
         self._which = which
@@ -295,7 +296,10 @@ class GkePlatform:
     # -- kubeconfig ------------------------------------------------------------------------
 
     def _kubeconfig_path(self, target: Target) -> Path:
-        return self._kube_dir / f"kfdeploy-{target.name}.yaml"
+        """``~/.kube/kfdeploy-<name>.yaml``, like the local platforms; never ~/.kube/config."""
+        env_dir = os.environ.get(KUBECONFIG_DIR_ENV)
+        directory = self._kube_dir or (Path(env_dir).expanduser() if env_dir else None)
+        return (directory or Path.home() / ".kube") / f"kfdeploy-{target.name}.yaml"
 
     def _write_kubeconfig(self, target: Target, cluster: gke.Cluster) -> Path:
         """Write (owner-only, atomically) the kubeconfig of a cluster that has an endpoint."""
