@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -90,7 +91,7 @@ def kubeconfig_data(name: str, region: str, cluster: dict[str, Any], profile: st
     """A kubeconfig for ``cluster`` (a describe_cluster ``cluster``) whose user runs
     ``<this python> -m kfdeploy.platforms.eks_token``."""
     context = f"eks-{name}"
-    env = [{"name": "AWS_PROFILE", "value": profile}] if profile else None
+    exec_env = {"env": [{"name": "AWS_PROFILE", "value": profile}]} if profile else {}
     return {
         "apiVersion": "v1", "kind": "Config", "preferences": {}, "current-context": context,
         "clusters": [{"name": cluster["arn"], "cluster": {
@@ -101,7 +102,7 @@ def kubeconfig_data(name: str, region: str, cluster: dict[str, Any], profile: st
             "apiVersion": "client.authentication.k8s.io/v1beta1",
             "command": str(Path(sys.executable).absolute()),
             "args": ["-m", "kfdeploy.platforms.eks_token", "--cluster", name, "--region", region],
-            "env": env, "interactiveMode": "Never", "provideClusterInfo": False}}}],
+            **exec_env, "interactiveMode": "Never", "provideClusterInfo": False}}}],
     }
 
 
@@ -133,9 +134,9 @@ class EksPlatform:
             self._check_existing(current, settings, version, progress)
         cluster = self._wait_cluster(aws, name, progress)
         subnets = list(cluster["resourcesVpcConfig"]["subnetIds"])
-        nodes.reconcile(aws.eks, name, plans, subnets,
-                        lambda: infra.ensure_role(aws.iam, name, infra.NODE_ROLE, aws.partition,
-                                                  progress)[0], self._poller, progress)
+        node_role = cache(lambda: infra.ensure_role(aws.iam, name, infra.NODE_ROLE,
+                                                    aws.partition, progress)[0])
+        nodes.reconcile(aws.eks, name, plans, subnets, node_role, self._poller, progress)
         path = self._write_kubeconfig(spec, aws, cluster)
         progress(f"kubeconfig {path} (context {self.context(spec)})")
         return ClusterInfo(name=name, kubeconfig=path, context=self.context(spec),

@@ -237,8 +237,13 @@ def delete_network(ec2: Any, cluster: str, progress: Progress,
               f"subnet {s['SubnetId']}")
     for t in aws_call(ec2, "describe_route_tables", ctx,
                       Filters=[{"Name": "vpc-id", "Values": [vpc]}])["RouteTables"]:
-        if not any(a.get("Main") for a in t.get("Associations", [])):
-            aws_call(ec2, "delete_route_table", ctx, RouteTableId=t["RouteTableId"])
+        associations = t.get("Associations", [])
+        if any(a.get("Main") for a in associations):
+            continue
+        for a in associations:
+            aws_find(ec2, "disassociate_route_table", ctx, ["InvalidAssociationID.NotFound"],
+                     AssociationId=a["RouteTableAssociationId"])
+        aws_call(ec2, "delete_route_table", ctx, RouteTableId=t["RouteTableId"])
     for gw in aws_call(ec2, "describe_internet_gateways", ctx, Filters=[
             {"Name": "attachment.vpc-id", "Values": [vpc]}])["InternetGateways"]:
         aws_call(ec2, "detach_internet_gateway", ctx, InternetGatewayId=gw["InternetGatewayId"],

@@ -111,12 +111,12 @@ def _with_disk(plan: NodeGroupPlan, disk: int | None) -> NodeGroupPlan:
 
 def desired_size(plan: NodeGroupPlan, current: int | None = None) -> int:
     """The spec's desired size; else keep the current size (the cluster autoscaler may have
-    moved it) clamped into [min, max]; else min, but at least one node to start with."""
+    moved it) clamped into [min, max]; else min, as the spec documents."""
     if plan.desired is not None:
         return plan.desired
     if current is not None:
         return min(max(current, plan.min), plan.max)
-    return max(plan.min, 1) if plan.max >= 1 else 0
+    return plan.min
 
 
 def create_request(plan: NodeGroupPlan, cluster: str, subnets: Sequence[str], node_role: str,
