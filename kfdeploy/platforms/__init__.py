@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from kfdeploy.errors import NotImplementedYet
+from kfdeploy.errors import NotImplementedYet, PlatformError
 
 if TYPE_CHECKING:
     from kfdeploy.spec import KfDef
@@ -75,5 +75,10 @@ def get_platform(kind: str) -> Platform:
             f"platform {kind!r} is not implemented yet; use platform.kind kwok (local) or "
             "existing (any reachable kubeconfig context)")
     module, _, name = target.partition(":")
-    platform: Platform = getattr(importlib.import_module(module), name)()
+    try:
+        loaded = importlib.import_module(module)
+    except ImportError as e:  # cloud SDKs are an optional extra
+        raise PlatformError(f"platform {kind!r} needs the Python package {e.name!r}, which is not installed",
+                            hint="pip install 'kfdeploy[cloud]'") from e
+    platform: Platform = getattr(loaded, name)()
     return platform

@@ -101,3 +101,19 @@ def test_unregistered_platforms_say_so(kind: str) -> None:
 ], ids=["gpu", "cpu-only", "not-ready"])
 def test_summary_text(summary: dict[str, int], text: str) -> None:
     assert summary_text("kubeflow", summary, Path("/k.yaml")) == text
+
+
+def test_a_platform_whose_sdk_is_missing_says_which_extra_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+    real_import = builtins.__import__
+
+    def no_google(name: str, *args: object, **kwargs: object) -> object:
+        if name.startswith("google"):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.delitem(__import__("sys").modules, "kfdeploy.platforms.gke", raising=False)
+    monkeypatch.setattr(builtins, "__import__", no_google)
+    with pytest.raises(PlatformError, match="needs the Python package") as err:
+        get_platform("gke")
+    assert "kfdeploy[cloud]" in str(err.value)
