@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -39,11 +39,10 @@ if TYPE_CHECKING:
     from kfdeploy.spec import KfDef
     from kfdeploy.spec.platform import EksPlatform as EksSettings
 
-T = TypeVar("T")
 CLUSTER_TIMEOUT = 30 * 60.0
 DEPENDENCY_TIMEOUT = 10 * 60.0
 POLL_INTERVAL = 15.0
-ROLE_RETRIES = 8
+ROLE_PROPAGATION_TIMEOUT = 2 * 60.0
 NOT_FOUND = ["ResourceNotFoundException"]
 
 
@@ -128,14 +127,15 @@ class EksPlatform:
         plans = self.node_group_plans(spec)
         version = settings.cluster.version or load_defaults(self.defaults_file)[0]
         current = self._find_cluster(aws, name)
+        node_role = cache(lambda: infra.ensure_role(aws.iam, name, infra.NODE_ROLE,
+                                                    aws.partition, progress)[0])
         if current is None:
+            node_role()  # made now, IAM has propagated it by the time node groups need it
             self._create_cluster(aws, spec, version, plans, progress)
         else:
             self._check_existing(current, settings, version, progress)
         cluster = self._wait_cluster(aws, name, progress)
         subnets = list(cluster["resourcesVpcConfig"]["subnetIds"])
-        node_role = cache(lambda: infra.ensure_role(aws.iam, name, infra.NODE_ROLE,
-                                                    aws.partition, progress)[0])
         nodes.reconcile(aws.eks, name, plans, subnets, node_role, self._poller, progress)
         path = self._write_kubeconfig(spec, aws, cluster)
         progress(f"kubeconfig {path} (context {self.context(spec)})")
@@ -245,8 +245,9 @@ class EksPlatform:
         if version:
             params["version"] = version
         ctx = Ctx(f"creating EKS cluster {name}", field="spec.platform.eks.cluster")
-        self._retry_new_role(lambda: aws_call(aws.eks, "create_cluster", ctx, **params),
-                             role_created)
+        self._poller.retry(lambda: aws_call(aws.eks, "create_cluster", ctx, **params),
+                           role_not_yet_visible if role_created else lambda _: False,
+                           ROLE_PROPAGATION_TIMEOUT)
 
     def _check_existing(self, cluster: dict[str, Any], settings: EksSettings, version: str | None,
                         progress: Progress) -> None:
@@ -293,32 +294,22 @@ class EksPlatform:
 
     # -- retrying ---------------------------------------------------------------------------
 
-    def _retry_new_role(self, call: Callable[[], T], role_created: bool) -> T:
-        """IAM is eventually consistent: EKS may not see a role made seconds ago."""
-        for attempt in range(ROLE_RETRIES if role_created else 1):
-            try:
-                return call()
-            except PlatformError as e:
-                if attempt + 1 >= ROLE_RETRIES or not role_created or \
-                        "assume" not in e.message.lower():
-                    raise
-                self._poller.sleep(self._poller.interval)
-        raise AssertionError("unreachable")
-
     def _retry_dependency(self, call: Callable[[], Any], what: str) -> Any:
         """Retry while AWS says ``what`` still has dependents (ENIs of a deleted cluster)."""
-        start = self._poller.clock()
-        while True:
-            try:
-                return call()
-            except PlatformError as e:
-                if not infra.is_dependency_violation(e) or \
-                        self._poller.clock() - start >= DEPENDENCY_TIMEOUT:
-                    raise PlatformError(f"cannot delete {what}: {e.message}",
-                                        hint="something outside kfdeploy still uses it (a load "
-                                             "balancer, a network interface); delete that and "
-                                             "re-run `kfdeploy cluster delete`") from e
-                self._poller.sleep(self._poller.interval)
+        try:
+            return self._poller.retry(call, infra.is_dependency_violation, DEPENDENCY_TIMEOUT)
+        except PlatformError as e:
+            if not infra.is_dependency_violation(e):
+                raise
+            raise PlatformError(f"cannot delete {what}: {e.message}",
+                                hint="something outside kfdeploy still uses it (a load balancer, "
+                                     "a network interface); delete that and re-run `kfdeploy "
+                                     "cluster delete`") from e
+
+
+def role_not_yet_visible(e: PlatformError) -> bool:
+    """EKS's answer when IAM has not yet propagated a role made seconds ago."""
+    return "assume" in e.message.lower()
 
 
 def _summary(ng: dict[str, Any]) -> dict[str, Any]:

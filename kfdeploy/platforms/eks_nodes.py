@@ -48,6 +48,18 @@ class Poller:
             progress(f"{text} ... {elapsed:.0f}s")
             self.sleep(self.interval)
 
+    def retry(self, call: Callable[[], T], transient: Callable[[PlatformError], bool],
+              timeout: float) -> T:
+        """``call()`` again while it fails with a transient error, for up to ``timeout``."""
+        start = self.clock()
+        while True:
+            try:
+                return call()
+            except PlatformError as e:
+                if not transient(e) or self.clock() - start >= timeout:
+                    raise
+            self.sleep(self.interval)
+
 
 def names(eks: Any, cluster: str) -> list[str]:
     return [str(n) for n in aws_pages(eks, "list_nodegroups",

@@ -85,21 +85,31 @@ def moto_url() -> Iterator[str]:
             yield url
 
 
+@pytest.fixture(scope="module")
+def sessions(moto_url: str) -> tuple[Calls, boto3.Session, tuple[Any, ...]]:
+    """One recorded session for the platform and unrecorded clients to look at moto's state
+    (sessions are slow to make; the calls are cleared for every test)."""
+    calls = Calls()
+    look = boto3.Session(region_name=REGION, aws_access_key_id="testing",
+                         aws_secret_access_key="testing")
+    return calls, recording_session(calls), tuple(look.client(s, endpoint_url=moto_url)
+                                                  for s in ("eks", "iam", "ec2"))
+
+
 @pytest.fixture
-def aws(moto_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Aws:
+def aws(moto_url: str, sessions: tuple[Calls, boto3.Session, tuple[Any, ...]],
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Aws:
     """Each test gets its own cluster name: moto's state is shared by the module (resetting it
     reloads every IAM managed policy, seconds per test), and kfdeploy finds resources by name
     and tag, so tests cannot see each other's."""
     for key, value in FAKE_ENV.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv(ENDPOINT_ENV, moto_url)
-    calls = Calls()
-    platform = EksPlatform(recording_session(calls), kubeconfig_dir=tmp_path / "kube",
-                           sleep=lambda _: None, poll_interval=0)
-    look = boto3.Session(region_name=REGION)
-    name = f"t{next(NAMES)}"
-    return Aws(name, platform, calls, [], *(look.client(s, endpoint_url=moto_url)
-                                            for s in ("eks", "iam", "ec2")))
+    calls, session, look = sessions
+    calls.clear()
+    platform = EksPlatform(session, kubeconfig_dir=tmp_path / "kube", sleep=lambda _: None,
+                           poll_interval=0)
+    return Aws(f"t{next(NAMES)}", platform, calls, [], *look)
 
 
 def attached(iam: Any, role: str) -> list[str]:
@@ -365,6 +375,24 @@ def test_create_cluster_errors(aws: Aws, code: str, message: str, fields: dict[s
             aws.platform.ensure_cluster(aws.spec([CPU]), aws.progress)
     assert err.value.message.startswith(says.format(name=aws.name))
     assert hint.format(name=aws.name) in (err.value.hint or "")
+
+
+def test_create_cluster_waits_for_a_new_role_to_propagate(aws: Aws) -> None:
+    sleeps: list[float] = []
+    platform = EksPlatform(aws.platform._session, sleep=sleeps.append, poll_interval=10)
+    with Stubber(platform.aws(REGION).eks) as stub:
+        stub.add_client_error("describe_cluster", "ResourceNotFoundException", "No cluster", 404)
+        stub.add_client_error("create_cluster", "InvalidParameterException",
+                              f"Role with arn: arn:aws:iam::123456789012:role/kfdeploy-{aws.name}"
+                              "-cluster, could not be assumed because it does not exist or the "
+                              "trusted entity is not correct", 400)
+        stub.add_response("create_cluster", {})
+        stub.add_client_error("describe_cluster", "ResourceNotFoundException", "No cluster", 404)
+        with pytest.raises(PlatformError) as err:
+            platform.ensure_cluster(aws.spec([CPU]), aws.progress)
+    assert aws.calls.ops("CreateCluster") == ["eks:CreateCluster", "eks:CreateCluster"]
+    assert sleeps == [10]
+    assert err.value.message == f"EKS cluster {aws.name} is gone instead of ACTIVE"
 
 
 def active_cluster(aws: Aws) -> dict[str, Any]:

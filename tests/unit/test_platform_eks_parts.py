@@ -26,6 +26,7 @@ from kfdeploy.platforms.eks_nodegroups import (
     plan_from_defaults,
     plan_from_spec,
 )
+from kfdeploy.platforms.eks_nodes import Poller
 from kfdeploy.platforms.eks_token import (
     ENDPOINT_ENV,
     exec_credential,
@@ -156,6 +157,52 @@ def test_role_names_fit_iam() -> None:
     long_a, long_b = "a" * 60 + "-one", "a" * 60 + "-two"
     names = {role_name(n, "cluster") for n in (long_a, long_b)}
     assert len(names) == 2 and all(len(n) <= 64 for n in names)
+
+
+class FakeTime:
+    """A clock that moves only when the code under test sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_poller_reports_elapsed_time_until_done() -> None:
+    time, lines = FakeTime(), []
+    states = iter(["CREATING", "CREATING", "ACTIVE"])
+    poller = Poller(time.sleep, lambda: time.now, 15)
+    assert poller.until(lambda: next(states), lambda s: s == "ACTIVE", "creating node group gpu",
+                        600, lines.append) == "ACTIVE"
+    assert lines == ["creating node group gpu ... 0s", "creating node group gpu ... 15s"]
+
+
+def test_poller_gives_up_after_the_timeout() -> None:
+    time = FakeTime()
+    poller = Poller(time.sleep, lambda: time.now, 60)
+    with pytest.raises(PlatformError) as err:
+        poller.until(lambda: "CREATING", lambda s: s == "ACTIVE", "creating EKS cluster demo",
+                     600, lambda _: None)
+    assert err.value.message == "creating EKS cluster demo: not done after 10 minutes"
+
+
+def test_poller_retries_only_transient_errors() -> None:
+    time, attempts = FakeTime(), []
+
+    def call() -> str:
+        attempts.append(time.now)
+        if len(attempts) < 3:
+            raise PlatformError("role could not be assumed")
+        return "ok"
+
+    poller = Poller(time.sleep, lambda: time.now, 10)
+    assert poller.retry(call, lambda e: "assumed" in e.message, 120) == "ok"
+    assert attempts == [0, 10, 20]
+    with pytest.raises(PlatformError):
+        poller.retry(lambda: (_ for _ in ()).throw(PlatformError("denied")),
+                     lambda e: "assumed" in e.message, 120)
+    assert time.now == 20  # a permanent error is raised at once
 
 
 # -- the token ----------------------------------------------------------------------------------
