@@ -170,7 +170,7 @@ class FakeTime:
 
 
 def test_poller_reports_elapsed_time_until_done() -> None:
-    time, lines = FakeTime(), []
+    time, lines = FakeTime(), list[str]()
     states = iter(["CREATING", "CREATING", "ACTIVE"])
     poller = Poller(time.sleep, lambda: time.now, 15)
     assert poller.until(lambda: next(states), lambda s: s == "ACTIVE", "creating node group gpu",
@@ -188,7 +188,7 @@ def test_poller_gives_up_after_the_timeout() -> None:
 
 
 def test_poller_retries_only_transient_errors() -> None:
-    time, attempts = FakeTime(), []
+    time, attempts = FakeTime(), list[float]()
 
     def call() -> str:
         attempts.append(time.now)
