@@ -37,17 +37,20 @@ FAKE_SUBNETS = ["subnet-0aa11", "subnet-0bb22"]
 CREATES = ("Create", "Attach", "Associate", "Modify", "Update", "Delete", "Detach", "Tag")
 
 
-def eks_spec(groups: list[dict[str, Any]] | None = None, *, version: str | None = None,
-             subnets: list[str] | None = None, name: str = "demo") -> KfDef:
+def spec_data(groups: list[dict[str, Any]] | None = None, *, version: str | None = None,
+              subnets: list[str] | None = None, name: str = "demo") -> dict[str, Any]:
     cluster: dict[str, Any] = {"nodeGroups": groups if groups is not None else [CPU, GPU]}
     if version:
         cluster["version"] = version
     if subnets:
         cluster["vpc"] = {"subnetIds": subnets}
-    data = {"apiVersion": "kfdef.apps.kubeflow.org/v1", "kind": "KfDef",
+    return {"apiVersion": "kfdef.apps.kubeflow.org/v1", "kind": "KfDef",
             "metadata": {"name": name},
             "spec": {"platform": {"kind": "eks", "eks": {"region": REGION, "cluster": cluster}}}}
-    return parse_spec(data, "kfdef.yaml", Path("."))
+
+
+def eks_spec(groups: list[dict[str, Any]] | None = None, **kw: Any) -> KfDef:
+    return parse_spec(spec_data(groups, **kw), "kfdef.yaml", Path("."))
 
 
 @dataclass
@@ -336,6 +339,26 @@ def test_describe_lists_node_groups(aws: Aws) -> None:
     assert (data["exists"], data["status"], data["version"]) == (True, "ACTIVE", "1.33")
     assert {g["name"]: g["amiType"] for g in data["nodeGroups"]} == {
         "cpu": "AL2023_x86_64_STANDARD", "gpu": "AL2023_x86_64_NVIDIA"}
+
+
+def test_cli_kubeconfig_and_delete(aws: Aws, monkeypatch: pytest.MonkeyPatch,
+                                   tmp_path: Path) -> None:
+    """The click layer reaches this platform (get_platform is the lead's to wire up)."""
+    from click.testing import CliRunner
+
+    from kfdeploy.cli import cli
+    from kfdeploy.workflow import cluster_verbs
+    spec_file = tmp_path / "kfdef.yaml"
+    spec_file.write_text(yaml.safe_dump(spec_data([CPU], subnets=FAKE_SUBNETS, name=aws.name)))
+    aws.platform.ensure_cluster(aws.spec([CPU]), aws.progress)
+    monkeypatch.setattr(cluster_verbs, "get_platform", lambda kind: aws.platform)
+    shown = CliRunner().invoke(cli, ["cluster", "kubeconfig", "-f", str(spec_file)])
+    assert shown.exit_code == 0, shown.output
+    assert yaml.safe_load(shown.output)["current-context"] == f"eks-{aws.name}"
+    deleted = CliRunner().invoke(cli, ["cluster", "delete", "-f", str(spec_file)])
+    assert deleted.exit_code == 0, deleted.output
+    assert f"cluster {aws.name} deleted" in deleted.output
+    assert aws.name not in aws.eks.list_clusters()["clusters"]
 
 
 # -- AWS errors in plain words ----------------------------------------------------------------
