@@ -133,7 +133,7 @@ class EksPlatform:
             node_role()  # made now, IAM has propagated it by the time node groups need it
             self._create_cluster(aws, spec, version, plans, progress)
         else:
-            self._check_existing(current, settings, version, progress)
+            self._check_existing(current, settings, settings.cluster.version, progress)
         cluster = self._wait_cluster(aws, name, progress)
         subnets = list(cluster["resourcesVpcConfig"]["subnetIds"])
         nodes.reconcile(aws.eks, name, plans, subnets, node_role, self._poller, progress)
