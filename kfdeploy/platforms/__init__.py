@@ -61,6 +61,7 @@ class Platform(Protocol):
 PLATFORMS: dict[str, str] = {
     "kwok": "kfdeploy.platforms.kwok:KwokPlatform",
     "existing": "kfdeploy.platforms.existing:ExistingPlatform",
+    "eks": "kfdeploy.platforms.eks:EksPlatform",
     "gke": "kfdeploy.platforms.gke:GkePlatform",
     "kind": "kfdeploy.platforms.kind:KindPlatform",
     "minikube": "kfdeploy.platforms.minikube:MinikubePlatform",
