@@ -70,10 +70,13 @@ def kubectl_round(spec_path: Path, manifests: Path) -> tuple[float, float, int]:
             break
         if tries == 10:
             raise SystemExit(f"kubectl apply kept failing:\n{done.stderr[-2000:]}")
-    for kind in ("deployment", "statefulset"):
-        run([*kubectl, "wait", "--for=condition=Available" if kind == "deployment" else "--for=jsonpath={.status.readyReplicas}=1",
-             kind, "--all", "-A", "--timeout=300s"])
-    run([*kubectl, "rollout", "status", "daemonset", "-A", "--timeout=300s"])
+    run([*kubectl, "wait", "--for=condition=Available", "deployment", "--all", "-A", "--timeout=300s"])
+    listed = run([*kubectl, "get", "statefulsets,daemonsets", "-A", "-o",
+                  "jsonpath={range .items[*]}{.kind} {.metadata.namespace} {.metadata.name}{\"\\n\"}{end}"])
+    for line in listed.stdout.split("\n"):
+        if line.strip():
+            kind, ns, name = line.split()
+            run([*kubectl, "rollout", "status", f"{kind.lower()}/{name}", "-n", ns, "--timeout=300s"])
     fresh = time.perf_counter() - start
     noop, _ = timed(apply)
     return fresh, noop, tries

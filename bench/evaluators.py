@@ -14,9 +14,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable
 
 from kfdeploy.errors import RenderError
 from kfdeploy.library import Component, default_root, load_component

@@ -48,7 +48,7 @@ class Platform(Protocol):
         """A kubeconfig file usable by the kubernetes client and kubectl."""
         ...
 
-    def delete_cluster(self, spec: KfDef) -> None:
+    def delete_cluster(self, spec: KfDef, progress: Progress = no_progress) -> None:
         """Delete the cluster; deleting one that does not exist is not an error."""
         ...
 

@@ -14,7 +14,7 @@ from kubernetes import client, config
 from kubernetes.config.config_exception import ConfigException
 
 from kfdeploy.errors import PlatformError
-from kfdeploy.platforms import ClusterInfo, Progress
+from kfdeploy.platforms import ClusterInfo, Progress, no_progress
 from kfdeploy.platforms import _kube as kube
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ class ExistingPlatform:
         return ClusterInfo(name=spec.metadata.name, kubeconfig=path, context=context,
                            created=False, nodes=nodes)
 
-    def delete_cluster(self, spec: KfDef) -> None:
+    def delete_cluster(self, spec: KfDef, progress: Progress = no_progress) -> None:
         raise PlatformError(
             f"platform existing: kfdeploy does not delete the cluster of context "
             f"{self.context(spec)}, which it did not create",

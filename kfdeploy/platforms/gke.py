@@ -87,15 +87,13 @@ class GkePlatform:
                  defaults_file: Path | None = None, poll_interval: float = 10.0,
                  sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.monotonic,
-                 which: Callable[[str], str | None] = shutil.which,
-                 delete_progress: Progress = no_progress) -> None:
+                 which: Callable[[str], str | None] = shutil.which) -> None:
         self._credentials = credentials
         self._endpoint = endpoint
         self._kube_dir = kube_dir
         self._defaults_file = defaults_file or default_root() / "platforms" / "gke.yaml"
         self._poll_interval, self._sleep, self._clock = poll_interval, sleep, clock
         self._which = which
-        self._delete_progress = delete_progress
         self._client: gke.ClusterManagerClient | None = None
 
     # -- the Platform interface ------------------------------------------------------------
@@ -128,13 +126,12 @@ class GkePlatform:
         return ClusterInfo(name=target.name, kubeconfig=path, context=target.context,
                            created=created, nodes=cluster.current_node_count)
 
-    def delete_cluster(self, spec: KfDef) -> None:
+    def delete_cluster(self, spec: KfDef, progress: Progress = no_progress) -> None:
         target, settings = Target.of(spec), gke_settings(spec)
         ctx = Context(target, settings, f"deleting GKE cluster {target.name}", "delete")
         op = self._call(ctx, "delete_cluster", {"name": target.cluster_path}, missing_ok=True)
         if op is not None:
-            self._wait(op, ctx, f"deleting cluster {target.name}", DELETE_TIMEOUT,
-                       self._delete_progress)
+            self._wait(op, ctx, f"deleting cluster {target.name}", DELETE_TIMEOUT, progress)
         self._kubeconfig_path(target).unlink(missing_ok=True)
 
     def describe(self, spec: KfDef) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from kfdeploy.errors import PlatformError
-from kfdeploy.platforms import ClusterInfo, Progress
+from kfdeploy.platforms import ClusterInfo, Progress, no_progress
 from kfdeploy.platforms.localcli import (
     Failure,
     explain,
@@ -180,7 +180,7 @@ class KindPlatform:
         return ClusterInfo(name=name, kubeconfig=path, context=self.context(spec), created=created,
                            nodes=len(self._nodes(name)))
 
-    def delete_cluster(self, spec: KfDef) -> None:
+    def delete_cluster(self, spec: KfDef, progress: Progress = no_progress) -> None:
         name = cluster_name(spec)
         if name not in self._clusters():
             return

@@ -15,10 +15,9 @@ from typing import TYPE_CHECKING, Any
 from kubernetes import client
 
 from kfdeploy.errors import PlatformError
-from kfdeploy.platforms import ClusterInfo, Progress
+from kfdeploy.platforms import ClusterInfo, Progress, no_progress
 from kfdeploy.platforms import _kube as kube
-from kfdeploy.platforms.kwok_objects import (PoolLike, node_manifests, stale_nodes,
-                                             storage_class)
+from kfdeploy.platforms.kwok_objects import PoolLike, node_manifests, stale_nodes, storage_class
 from kfdeploy.platforms.kwokctl import COMPONENTS, Kwokctl, port_in_use_error
 
 if TYPE_CHECKING:
@@ -59,7 +58,7 @@ class KwokPlatform:
         return ClusterInfo(name=name, kubeconfig=self.kubeconfig(spec),
                            context=self.context(spec), created=created, nodes=count)
 
-    def delete_cluster(self, spec: KfDef) -> None:
+    def delete_cluster(self, spec: KfDef, progress: Progress = no_progress) -> None:
         kwokctl = Kwokctl()
         if spec.metadata.name in kwokctl.clusters():
             kwokctl.delete(spec.metadata.name)

@@ -176,7 +176,7 @@ class Kwokctl:
         """Create the cluster; the config names every local binary."""
         binaries = {tool: find_tool(tool) for tool in BINARY_OPTIONS}
         start = random.randrange(PORT_RANGE.start, PORT_RANGE.stop)
-        ports = dict(zip(PORT_OPTIONS, pick_ports(len(PORT_OPTIONS), start, port_free)))
+        ports = dict(zip(PORT_OPTIONS, pick_ports(len(PORT_OPTIONS), start, port_free), strict=True))
         config = kwokctl_config(binaries, tool_versions(), ports)
         with tempfile.NamedTemporaryFile("w", suffix=".yaml", prefix="kwokctl-") as f:
             yaml.safe_dump(config, f)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kfdeploy.errors import PlatformError
-from kfdeploy.platforms import ClusterInfo, Progress
+from kfdeploy.platforms import ClusterInfo, Progress, no_progress
 from kfdeploy.platforms.localcli import (
     Failure,
     explain,
@@ -243,7 +243,7 @@ class MinikubePlatform:
                            context=self.context(spec), created=existing is None,
                            nodes=profile.nodes if profile else 1)
 
-    def delete_cluster(self, spec: KfDef) -> None:
+    def delete_cluster(self, spec: KfDef, progress: Progress = no_progress) -> None:
         profile = profile_name(spec)
         if profile in self._profiles():
             self._minikube(["delete", "-p", profile], spec, timeout=QUERY_TIMEOUT * 5)

@@ -90,13 +90,13 @@ def create(opts: Options, progress: Progress = stderr_progress) -> CreateResult:
     return CreateResult(info=info, summary=summary)
 
 
-def delete(opts: Options) -> DeleteResult:
+def delete(opts: Options, progress: Progress = stderr_progress) -> DeleteResult:
     """Delete the spec's cluster (a missing one is reported, not an error)."""
     spec = _load(opts)
     platform = get_platform(spec.spec.platform.kind)
     existed = bool(platform.describe(spec).get("exists", True))
     if existed:
-        platform.delete_cluster(spec)
+        platform.delete_cluster(spec, progress)
     return DeleteResult(name=spec.metadata.name, platform=spec.spec.platform.kind,
                         existed=existed)
 

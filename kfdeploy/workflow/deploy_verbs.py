@@ -277,7 +277,7 @@ def delete(opts: Options, delete_cluster: bool = False, keep_pvcs: bool = True,
     if delete_cluster:
         from kfdeploy.platforms import get_platform
         printer.line("deleting the cluster")
-        get_platform(spec.spec.platform.kind).delete_cluster(spec)
+        get_platform(spec.spec.platform.kind).delete_cluster(spec, printer.line)
         result.cluster_deleted = True
     result.seconds = time.monotonic() - start
     return result

@@ -49,8 +49,9 @@ def test_every_library_object_is_accepted_by_the_api_server(cluster: Any, tmp_pa
     # Namespaces and CRDs for real (dry-run objects need them), the rest as a server-side dry-run.
     for obj in (o for o in objects if o["kind"] in ("Namespace", "CustomResourceDefinition")):
         kube.apply(obj)
-    from kfdeploy.kube.wait import wait_established
     import time
+
+    from kfdeploy.kube.wait import wait_established
     crds = [o for o in objects if o["kind"] == "CustomResourceDefinition"]
     assert wait_established(kube, crds, time.monotonic() + 60) == []
     rejected = []

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from kfdeploy.kube.client import Cluster
-from kfdeploy.kube.engine import AppResult, ApplyOptions, Engine
+from kfdeploy.kube.engine import ApplyOptions, AppResult, Engine
 from kfdeploy.kube.prune import PruneRules
 
 GROUP = "widgets.test.kfdeploy.io"

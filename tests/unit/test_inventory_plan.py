@@ -7,8 +7,17 @@ import hashlib
 
 import pytest
 
-from kfdeploy.kube.inventory import (HASH, PART_OF, Record, applyset_id, group_kind, key_parse,
-                                     key_str, object_hash, stamp)
+from kfdeploy.kube.inventory import (
+    HASH,
+    PART_OF,
+    Record,
+    applyset_id,
+    group_kind,
+    key_parse,
+    key_str,
+    object_hash,
+    stamp,
+)
 from kfdeploy.kube.live import LiveIndex, kinds_to_list
 from kfdeploy.kube.plan import AppPlan, Change, desired_changes, prune_candidates
 

@@ -11,12 +11,19 @@ from typing import Any
 
 import pytest
 
+from kfdeploy.errors import PlatformError
 from kfdeploy.platforms.kwok import node_pools
 from kfdeploy.platforms.kwok_objects import node_manifests, stale_nodes, storage_class
-from kfdeploy.errors import PlatformError
-from kfdeploy.platforms.kwokctl import (BINARY_OPTIONS, PORT_OPTIONS, clear_stale_pid_files,
-                                        component_ports, explain_failure, kwokctl_config,
-                                        pick_ports, port_busy)
+from kfdeploy.platforms.kwokctl import (
+    BINARY_OPTIONS,
+    PORT_OPTIONS,
+    clear_stale_pid_files,
+    component_ports,
+    explain_failure,
+    kwokctl_config,
+    pick_ports,
+    port_busy,
+)
 from kfdeploy.spec import KfDef, parse_spec
 
 GPU_POOL = {"name": "gpu", "count": 1, "cpu": "8", "memory": "61Gi", "gpus": 4,
@@ -185,6 +192,6 @@ def test_pick_ports_says_when_none_are_free() -> None:
 
 
 def test_kwokctl_config_takes_the_picked_ports() -> None:
-    ports = dict(zip(PORT_OPTIONS, range(25000, 25006)))
+    ports = dict(zip(PORT_OPTIONS, range(25000, 25006), strict=True))
     options = kwokctl_config({}, {}, ports)["options"]
     assert {k: options[k] for k in PORT_OPTIONS} == ports

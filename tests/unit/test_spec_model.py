@@ -10,8 +10,14 @@ import pytest
 
 from kfdeploy.errors import SpecError
 from kfdeploy.spec import (
-    ExistingPlatform, GkePlatform, KfDef, KindPlatform, KwokPlatform, MinikubePlatform,
-    load_spec, parse_spec,
+    ExistingPlatform,
+    GkePlatform,
+    KfDef,
+    KindPlatform,
+    KwokPlatform,
+    MinikubePlatform,
+    load_spec,
+    parse_spec,
 )
 
 ROOT = Path(__file__).resolve().parents[2]

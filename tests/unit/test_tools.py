@@ -8,8 +8,16 @@ from pathlib import Path
 import pytest
 
 from kfdeploy.errors import ToolMissingError
-from kfdeploy.tools import (VERSIONS_FILE, find_tool, parse_versions, tool_env, tool_env_var,
-                            tool_versions, tools_dir, tools_key)
+from kfdeploy.tools import (
+    VERSIONS_FILE,
+    find_tool,
+    parse_versions,
+    tool_env,
+    tool_env_var,
+    tool_versions,
+    tools_dir,
+    tools_key,
+)
 
 
 def executable(path: Path) -> Path:
