@@ -8,7 +8,6 @@ credential plugin is kfdeploy's own token module, so the AWS CLI is not needed.
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -34,6 +33,7 @@ from kfdeploy.platforms.eks_errors import Ctx, aws_call, aws_find
 from kfdeploy.platforms.eks_nodegroups import NodeGroupPlan, desired_size, plan_from_defaults, plan_from_spec
 from kfdeploy.platforms.eks_nodes import Poller
 from kfdeploy.platforms.eks_token import make_client
+from kfdeploy.platforms.kubeconfigs import kubeconfig_file, write_private
 
 if TYPE_CHECKING:
     from kfdeploy.spec import KfDef
@@ -202,8 +202,7 @@ class EksPlatform:
         return f"eks-{spec.metadata.name}"
 
     def kubeconfig_path(self, spec: KfDef) -> Path:
-        base = self._kubeconfig_dir or Path.home() / ".kube"
-        return base / f"kfdeploy-{spec.metadata.name}.yaml"
+        return kubeconfig_file(spec.metadata.name, self._kubeconfig_dir)
 
     def aws(self, region: str) -> Aws:
         """The clients of ``region`` (made once; tests attach botocore Stubbers to them)."""
@@ -286,10 +285,7 @@ class EksPlatform:
         data = kubeconfig_data(spec.metadata.name, aws.region, cluster,
                                profile if profile and profile != "default" else None)
         path = self.kubeconfig_path(spec)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            yaml.safe_dump(data, f, sort_keys=False)
+        write_private(path, yaml.safe_dump(data, sort_keys=False))
         return path
 
     # -- retrying ---------------------------------------------------------------------------

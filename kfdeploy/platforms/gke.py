@@ -43,6 +43,7 @@ from kfdeploy.platforms.gke_model import (
     platform_defaults,
     wanted_pools,
 )
+from kfdeploy.platforms.kubeconfigs import kubeconfig_file, write_private
 from kfdeploy.spec.platform import GkeNodePool
 
 if TYPE_CHECKING:
@@ -50,7 +51,6 @@ if TYPE_CHECKING:
     from kfdeploy.spec.platform import GkePlatform as GkeSettings
 
 ENDPOINT_ENV = "KFDEPLOY_GKE_ENDPOINT"
-KUBECONFIG_DIR_ENV = "KFDEPLOY_KUBECONFIG_DIR"
 CREATE_TIMEOUT = 45 * 60.0
 POOL_TIMEOUT = 30 * 60.0
 DELETE_TIMEOUT = 30 * 60.0
@@ -293,10 +293,7 @@ class GkePlatform:
     # -- kubeconfig ------------------------------------------------------------------------
 
     def _kubeconfig_path(self, target: Target) -> Path:
-        """``~/.kube/kfdeploy-<name>.yaml``, like the local platforms; never ~/.kube/config."""
-        env_dir = os.environ.get(KUBECONFIG_DIR_ENV)
-        directory = self._kube_dir or (Path(env_dir).expanduser() if env_dir else None)
-        return (directory or Path.home() / ".kube") / f"kfdeploy-{target.name}.yaml"
+        return kubeconfig_file(target.name, self._kube_dir)
 
     def _write_kubeconfig(self, target: Target, cluster: gke.Cluster) -> Path:
         """Write (owner-only, atomically) the kubeconfig of a cluster that has an endpoint."""
@@ -305,15 +302,8 @@ class GkePlatform:
                 f"GKE cluster {target.name} has no endpoint yet (status {cluster.status.name})",
                 hint="re-run when the cluster is RUNNING")
         path = self._kubeconfig_path(target)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        text = yaml.safe_dump(kubeconfig_dict(target, cluster.endpoint,
-                                              cluster.master_auth.cluster_ca_certificate),
-                              sort_keys=False)
-        tmp = path.with_name(path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        tmp.replace(path)
+        write_private(path, yaml.safe_dump(kubeconfig_dict(
+            target, cluster.endpoint, cluster.master_auth.cluster_ca_certificate), sort_keys=False))
         return path
 
 

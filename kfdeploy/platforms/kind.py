@@ -20,15 +20,14 @@ import yaml
 
 from kfdeploy.errors import PlatformError
 from kfdeploy.platforms import ClusterInfo, Progress, no_progress
+from kfdeploy.platforms.kubeconfigs import kubeconfig_file, write_private
 from kfdeploy.platforms.localcli import (
     Failure,
     explain,
     find_cli,
-    kubeconfig_file,
     platform_defaults,
     run,
     run_streaming,
-    write_private,
 )
 from kfdeploy.spec.platform import KindPlatform as KindSettings
 

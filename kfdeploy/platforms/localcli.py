@@ -28,7 +28,6 @@ from kfdeploy.library import default_root
 from kfdeploy.platforms import Progress
 from kfdeploy.tools import tool_env_var
 
-KUBECONFIG_DIR_VAR = "KFDEPLOY_KUBECONFIG_DIR"
 HEARTBEAT = 30.0
 """Seconds of silence from the tool after which a "still working" progress line is sent."""
 
@@ -47,24 +46,6 @@ def find_cli(name: str, install_hint: str, env: Mapping[str, str] | None = None)
     if found:
         return found
     raise ToolMissingError(f"{name} not found on PATH (or in {var})", hint=install_hint)
-
-
-def kubeconfig_file(name: str, env: Mapping[str, str] | None = None) -> Path:
-    """``~/.kube/kfdeploy-<name>.yaml``; ``KFDEPLOY_KUBECONFIG_DIR`` moves the directory."""
-    env = os.environ if env is None else env
-    configured = env.get(KUBECONFIG_DIR_VAR)
-    home = Path(env.get("HOME") or Path.home())
-    base = Path(configured).expanduser() if configured else home / ".kube"
-    return base / f"kfdeploy-{name}.yaml"
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write a kubeconfig readable only by its owner (it holds client credentials)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    path.chmod(0o600)
 
 
 def platform_defaults(kind: str, root: Path | None = None) -> dict[str, Any]:

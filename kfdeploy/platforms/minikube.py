@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 from kfdeploy.errors import PlatformError
 from kfdeploy.platforms import ClusterInfo, Progress, no_progress
+from kfdeploy.platforms.kubeconfigs import kubeconfig_file
 from kfdeploy.platforms.localcli import (
     Failure,
     explain,
     find_cli,
-    kubeconfig_file,
     platform_defaults,
     run,
     run_streaming,
