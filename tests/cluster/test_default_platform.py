@@ -129,3 +129,42 @@ def test_unreachable_cluster_is_a_clear_error(tmp_path: Path, args: tuple[str, .
                                       "--kubeconfig", str(kubeconfig)])
     assert result.exit_code == code
     assert "cannot reach the cluster" in result.stderr and "Traceback" not in result.output
+
+
+def test_an_apply_killed_midway_converges_when_re_run(cluster: Any, tmp_path: Path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    spec = spec_file(tmp_path, "killed")
+    kube = Cluster.connect(cluster.kubeconfig, cluster.context)
+    cmd = [sys.executable, "-m", "kfdeploy", "apply", "-f", str(spec), "--yes",
+           "--kubeconfig", str(cluster.kubeconfig)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        # Kill it once a few applications are recorded and others are still in flight.
+        for _ in range(600):
+            records = kube.list("v1", "ConfigMap", namespace="kfdeploy-system",
+                                label_selector="kfdeploy.io/inventory=killed") if kube.get(
+                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kfdeploy-system"}}) else []
+            if len(records) >= 3 or proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, "apply finished before it could be interrupted"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+    code, out, err = kfdeploy(cluster, "apply", "-f", str(spec), "--yes")
+    assert code == 0, err
+    assert "unchanged" in {a["outcome"] for a in out["applications"]}
+    code, plan, _ = kfdeploy(cluster, "plan", "-f", str(spec))
+    assert code == 0, plan
+    code, status, _ = kfdeploy(cluster, "status", "-f", str(spec))
+    assert {c["health"] for c in status["components"]} == {"Healthy"}
+    code, out, err = kfdeploy(cluster, "delete", "-f", str(spec), "--yes", "--delete-pvcs")
+    assert code == 0, err
