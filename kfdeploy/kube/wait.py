@@ -91,6 +91,11 @@ def _pods_of(obj: dict[str, Any], pods: list[dict[str, Any]]) -> list[dict[str, 
         (p["metadata"].get("labels") or {}).get(k) == v for k, v in selector.items())]
 
 
+def pod_selector(app: str) -> str:
+    """Pods carry their template's labels (the renderer adds these), not the ApplySet label."""
+    return f"{COMPONENT}={app},app.kubernetes.io/managed-by=kfdeploy"
+
+
 def wait_healthy(cluster: Cluster, app: str, set_id: str, objs: list[dict[str, Any]],
                  deadline: float, on_round: Callable[[WaitOutcome], None] | None = None) -> WaitOutcome:
     """Poll until every object is Current, one is Failed, or the deadline passes."""
@@ -106,7 +111,7 @@ def wait_healthy(cluster: Cluster, app: str, set_id: str, objs: list[dict[str, A
         for api_version, kind in sorted(kinds):
             for item in _list_or_empty(cluster, api_version, kind, selector):
                 live[object_key(item)] = item
-        pods = _list_or_empty(cluster, "v1", "Pod", selector) if any(
+        pods = _list_or_empty(cluster, "v1", "Pod", pod_selector(app)) if any(
             o["kind"] in WORKLOAD_KINDS for o in pending) else []
         outcome = WaitOutcome(assess_all(objs, live, pods))
         if on_round:

@@ -41,7 +41,8 @@ def configmap(name: str, ns: str, app: str, labels: dict[str, str] | None = None
 
 
 def deployment(name: str, ns: str, app: str, replicas: int = 1, node_selector: dict[str, str] | None = None) -> dict[str, Any]:
-    pod_labels = {"app.kubernetes.io/name": name, "app.kubernetes.io/component": app}
+    pod_labels = {"app.kubernetes.io/name": name, "app.kubernetes.io/component": app,
+                  "app.kubernetes.io/managed-by": "kfdeploy"}
     spec: dict[str, Any] = {"containers": [{"name": "main", "image": "registry.k8s.io/pause:3.10",
                                             "ports": [{"name": "https", "containerPort": 8443}]}]}
     if node_selector:
@@ -198,3 +199,28 @@ def test_a_failed_application_stops_its_dependents_only(kube: Cluster, namespace
     assert results[child].outcome == "skipped" and stuck in results[child].error
     assert results[other].outcome == "applied"
     assert kube.get(configmap("child", namespace, child)) is None
+
+
+def test_a_crash_looping_pod_fails_its_application_fast(kube: Cluster, namespace: str):
+    app = unique("crashy")
+    objs = [deployment("crashy", namespace, app)]
+    assert converge(kube, app, [(app, objs, [])], timeout=60)[app].outcome == "applied"
+    # Simulated pods never crash by themselves: report the container as crash-looping, as the
+    # kubelet would.
+    [pod] = kube.list("v1", "Pod", namespace=namespace, label_selector="app.kubernetes.io/name=crashy")
+    kube.call("PATCH", f"/api/v1/namespaces/{namespace}/pods/{pod['metadata']['name']}/status",
+              content_type="application/merge-patch+json", body={"status": {
+                  "conditions": [{"type": "Ready", "status": "False"},
+                                 {"type": "ContainersReady", "status": "False"}],
+                  "containerStatuses": [{"name": "main", "image": "registry.k8s.io/pause:3.10", "imageID": "",
+                                         "ready": False, "restartCount": 6, "started": False,
+                                         "state": {"waiting": {"reason": "CrashLoopBackOff",
+                                                               "message": "back-off 5m0s restarting"}}}]}})
+    changed = deployment("crashy", namespace, app)
+    changed["metadata"]["annotations"] = {"example.com/revision": "2"}
+    result = converge(kube, app, [(app, [changed], [])], timeout=300)[app]
+    assert result.outcome == "failed"
+    [(obj, reason)] = result.unhealthy
+    assert obj == f"Deployment/{namespace}/crashy"
+    assert "CrashLoopBackOff" in reason and "main" in reason
+    assert "before the timeout" not in result.error  # it failed on the crash, not by waiting out
