@@ -6,6 +6,7 @@ elsewhere (CI logs, pipes, -o json) plain timestamped lines, one per state chang
 
 from __future__ import annotations
 
+import shutil
 import sys
 import threading
 import time
@@ -69,8 +70,9 @@ class Printer:
         if not self.live:
             return
         now = time.monotonic()
+        width = shutil.get_terminal_size().columns - 1  # a wrapped line would break the redraw
         for name, (state, detail, started) in sorted(self._active.items()):
-            text = f"  … {name}: {state} {detail} ({now - started:.0f}s)"
-            self.stream.write(text[:160] + "\n")
+            text = f"  … {name} ({now - started:.0f}s): {state} {detail}"
+            self.stream.write(text[:width] + "\n")
         self._drawn = len(self._active)
         self.stream.flush()

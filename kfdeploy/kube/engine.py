@@ -356,7 +356,7 @@ def _round_detail(outcome: WaitOutcome) -> str:
     total = len(outcome.health)
     ready = sum(h.status == "Current" for h in outcome.health.values())
     first = outcome.pending[:1]
-    return f"{ready}/{total} ready" + (f"; waiting for {first[0][0]}: {first[0][1]}" if first else "")
+    return f"{ready}/{total} ready" + (f"; {first[0][1]}" if first else "")
 
 
 def _result_detail(r: AppResult) -> str:

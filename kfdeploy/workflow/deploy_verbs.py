@@ -87,8 +87,8 @@ class PlanResult:
         for app in self.plan.all():
             lines.append(f"{app.name}: {app.summary()}")
             for c in app.changes:
-                if c.action == "unchanged" and self.verbose < 2:
-                    continue
+                if (c.action == "unchanged" and self.verbose < 2) or (c.action == "create" and not self.verbose):
+                    continue  # new objects are counted above; -v lists them
                 lines.append(f"  {_SYMBOL[c.action]} {c.action:<6} {c.label}"
                              + (f"  ({c.reason})" if c.reason else ""))
                 if c.diff:
@@ -96,6 +96,8 @@ class PlanResult:
         total = {a: sum(p.count(a) for p in self.plan.all()) for a in ("create", "update", "delete", "keep")}
         lines.append("Plan: " + ", ".join(f"{n} to {a}" if a != "keep" else f"{n} kept"
                                           for a, n in total.items()) + ".")
+        if total["create"] and not self.verbose:
+            lines.append("(-v lists the objects to create, -vv also the unchanged ones)")
         if not self.plan.has_changes:
             lines.append("No changes: the cluster matches the spec.")
         return "\n".join(lines)
@@ -168,6 +170,7 @@ def apply(opts: Options, skip_cluster: bool = False, **kw: Any) -> Any:
         return PlanResult(spec_plan, opts.verbose)
     if spec_plan.has_changes and not opts.yes:
         _confirm(PlanResult(spec_plan, opts.verbose))
+        printer.start = time.monotonic()  # time the apply, not the prompt
     results = engine.apply(spec_plan)
     return ApplyResult(results, cluster.requests, time.monotonic() - start)
 
