@@ -29,7 +29,9 @@ import yaml
 from kfdeploy.kube.order import ObjectKey, describe_key, object_key
 
 SERVER_METADATA = ("managedFields", "resourceVersion", "uid", "creationTimestamp", "generation", "selfLink")
-SERVER_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration", "deployment.kubernetes.io/revision")
+# Bookkeeping, not content: kubectl's and the deployment controller's, and kfdeploy's own hash.
+SERVER_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration", "deployment.kubernetes.io/revision",
+                      "kfdeploy.io/hash")
 
 _PROCESS_KEY = os.urandom(16)
 _PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
