@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from kfdeploy.errors import ApplyError, KfdeployError
-from kfdeploy.kube.client import Cluster, KubeApiError
+from kfdeploy.kube.client import FIELD_MANAGER, Cluster, KubeApiError
 from kfdeploy.kube.inventory import Inventory, Key, Record, group_kind, stamp
 from kfdeploy.kube.live import LiveIndex, kinds_to_list
+from kfdeploy.kube.migrate import needs_upgrade, upgraded_managed_fields
 from kfdeploy.kube.order import (
     WEBHOOK_KINDS,
     apply_waves,
@@ -263,14 +264,33 @@ class Engine:
 
     def _apply_one(self, obj: dict[str, Any]) -> dict[str, Any]:
         try:
-            return self.cluster.apply(obj, force=self.options.force_conflicts)
+            live = self.cluster.apply(obj, force=self.options.force_conflicts)
+            if needs_upgrade(live) and self._take_over(live):
+                live = self.cluster.apply(obj, force=self.options.force_conflicts)
+            return live
         except KubeApiError as e:
             what = describe_key(object_key(obj))
+            if e.status == 409 and self._take_over(self.cluster.get(obj)):
+                return self._apply_one(obj)
             if e.status == 409:
                 raise ApplyError(f"{what}: {e.message.split(': ', 1)[-1]}",
                                  hint="another field manager owns these fields; re-run with "
                                       "--force-conflicts to take them over") from None
             raise ApplyError(f"{what} was rejected by the API server: {e.message.split(': ', 1)[-1]}") from None
+
+    def _take_over(self, live: dict[str, Any] | None) -> bool:
+        """Hand fields last written by ``kubectl apply`` to kfdeploy (see kube.migrate)."""
+        if live is None:
+            return False
+        fields = upgraded_managed_fields(live["metadata"].get("managedFields") or [], FIELD_MANAGER)
+        if fields is None:
+            return False
+        res = self.cluster.resource_for(live)
+        meta = live["metadata"]
+        self.cluster.call("PATCH", res.path(meta.get("namespace") if res.namespaced else None, meta["name"]),
+                          body={"metadata": {"managedFields": fields, "resourceVersion": meta["resourceVersion"]}},
+                          content_type="application/merge-patch+json")
+        return True
 
     def _gate(self, objs: list[dict[str, Any]], plan: SpecPlan, deadline: float) -> None:
         """Wait for the backends of webhooks in the cluster (anyone's) that intercept these objects."""

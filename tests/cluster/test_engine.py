@@ -224,3 +224,23 @@ def test_a_crash_looping_pod_fails_its_application_fast(kube: Cluster, namespace
     assert obj == f"Deployment/{namespace}/crashy"
     assert "CrashLoopBackOff" in reason and "main" in reason
     assert "before the timeout" not in result.error  # it failed on the crash, not by waiting out
+
+
+def test_objects_from_kubectl_client_side_apply_are_taken_over(kube: Cluster, cluster: Any, namespace: str):
+    import json
+    import subprocess
+
+    from kfdeploy.tools import find_tool, tool_env
+    legacy = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "legacy", "namespace": namespace},
+              "data": {"mode": "old", "dropped": "yes"}}
+    done = subprocess.run([find_tool("kubectl"), "--kubeconfig", str(cluster.kubeconfig), "apply", "-f", "-"],
+                          input=json.dumps(legacy), capture_output=True, text=True, env=tool_env())
+    assert done.returncode == 0, done.stderr
+    app = unique("adopt")
+    ours = configmap("legacy", namespace, app, mode="new")  # a different value, and "dropped" left out
+    result = converge(kube, app, [(app, [ours], [])])[app]
+    assert result.outcome == "applied", result.error
+    live = kube.get(ours)
+    assert live["data"] == {"mode": "new"}
+    assert "kubectl.kubernetes.io/last-applied-configuration" not in live["metadata"].get("annotations", {})
+    assert {e["manager"] for e in live["metadata"]["managedFields"]} == {"kfdeploy"}

@@ -1,0 +1,47 @@
+"""Taking over objects last written by ``kubectl apply`` (client-side apply).
+
+Such objects carry a ``kubectl.kubernetes.io/last-applied-configuration`` annotation and
+managedFields entries of the manager ``kubectl-client-side-apply``. Server-side applying over
+them leaves that manager co-owning every field (so fields later dropped from the spec are never
+removed) or conflicts where values differ. Like kubectl's own upgrade, kfdeploy hands those
+entries to its field manager as one Apply entry, then applies again: from then on the object is
+kfdeploy's alone and the stale annotation goes away with the next apply.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+CLIENT_SIDE_MANAGERS = frozenset({"kubectl-client-side-apply", "before-first-apply"})
+
+
+def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """Union of two fieldsV1 trees."""
+    out = dict(a)
+    for key, value in b.items():
+        out[key] = _merge(out[key], value) if isinstance(out.get(key), dict) and isinstance(value, dict) else value
+    return out
+
+
+def upgraded_managed_fields(entries: list[dict[str, Any]], manager: str) -> list[dict[str, Any]] | None:
+    """``entries`` with the client-side-apply ones folded into ``manager``'s Apply entry, or None
+    when there is nothing to take over."""
+    csa = [e for e in entries if e.get("manager") in CLIENT_SIDE_MANAGERS
+           and e.get("operation") == "Update" and not e.get("subresource")]
+    if not csa:
+        return None
+    ours = next((e for e in entries if e.get("manager") == manager and e.get("operation") == "Apply"
+                 and not e.get("subresource")), None)
+    fields: dict[str, Any] = {}
+    for entry in [*csa, *([ours] if ours else [])]:
+        fields = _merge(fields, entry.get("fieldsV1") or {})
+    merged = {"manager": manager, "operation": "Apply", "apiVersion": (ours or csa[0]).get("apiVersion"),
+              "fieldsType": "FieldsV1", "fieldsV1": fields}
+    if (ours or csa[0]).get("time"):
+        merged["time"] = (ours or csa[0])["time"]
+    return [e for e in entries if e not in csa and e is not ours] + [merged]
+
+
+def needs_upgrade(live: dict[str, Any] | None) -> bool:
+    entries = ((live or {}).get("metadata") or {}).get("managedFields") or []
+    return any(e.get("manager") in CLIENT_SIDE_MANAGERS and e.get("operation") == "Update" for e in entries)
