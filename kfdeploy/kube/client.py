@@ -107,7 +107,15 @@ class Cluster:
             raise PlatformError(f"cannot reach the cluster ({self.description}) for {method} {path}: {e}",
                                 hint="is the cluster running? `kfdeploy cluster create -f SPEC`") from e
         data = resp.data
-        return json.loads(data) if data else {}
+        if not data:
+            return {}
+        try:
+            return json.loads(data)  # type: ignore[no-any-return]
+        except ValueError:  # plain-text endpoints such as /readyz
+            return {"text": data.decode(errors="replace")}
+
+    def close(self) -> None:
+        self.api.close()
 
     def version(self) -> dict[str, Any]:
         return self.call("GET", "/version", timeout=10)

@@ -10,10 +10,11 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kubernetes import client, config
+from kubernetes import config
 from kubernetes.config.config_exception import ConfigException
 
 from kfdeploy.errors import PlatformError
+from kfdeploy.kube.client import Cluster
 from kfdeploy.platforms import ClusterInfo, Progress, no_progress
 from kfdeploy.platforms import _kube as kube
 
@@ -50,7 +51,7 @@ class ExistingPlatform:
         try:
             version = self._reach(api, path, context)
             progress(f"context {context} answers: Kubernetes {version}")
-            nodes = len(client.CoreV1Api(api).list_node(_request_timeout=REACH_TIMEOUT).items)
+            nodes = kube.node_summary(api)["nodes"]
         finally:
             api.close()
         return ClusterInfo(name=spec.metadata.name, kubeconfig=path, context=context,
@@ -67,7 +68,7 @@ class ExistingPlatform:
                 "kubeconfig": str(self.kubeconfig(spec)), "context": self.context(spec)}
 
     @staticmethod
-    def _api(path: Path, context: str) -> client.ApiClient:
+    def _api(path: Path, context: str) -> Cluster:
         if not path.is_file():
             raise PlatformError(f"kubeconfig {path} does not exist",
                                 hint="set spec.platform.existing.kubeconfig or $KUBECONFIG")
@@ -78,14 +79,14 @@ class ExistingPlatform:
                 hint=f"set spec.platform.existing.context to one of: {', '.join(known)}"
                 if known else "the file has no contexts; is it a kubeconfig?")
         try:
-            return kube.api_client(path, context)
-        except ConfigException as e:
+            return kube.connect(path, context)
+        except PlatformError as e:
             raise PlatformError(f"context {context!r} in kubeconfig {path} is not usable: {e}",
                                 hint=f"check it with `kubectl --kubeconfig {path} --context "
                                      f"{context} version`") from e
 
     @staticmethod
-    def _reach(api: client.ApiClient, path: Path, context: str) -> str:
+    def _reach(api: Cluster, path: Path, context: str) -> str:
         try:
             return kube.server_version(api, timeout=REACH_TIMEOUT)
         except kube.UNREACHABLE as e:

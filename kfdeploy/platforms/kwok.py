@@ -12,9 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kubernetes import client
-
 from kfdeploy.errors import PlatformError
+from kfdeploy.kube.client import Cluster
 from kfdeploy.platforms import ClusterInfo, Progress, no_progress
 from kfdeploy.platforms import _kube as kube
 from kfdeploy.platforms.kwok_objects import PoolLike, node_manifests, stale_nodes, storage_class
@@ -132,7 +131,7 @@ class KwokPlatform:
                                 hint=f"read `kwokctl logs {dead[0]} --name {name}`")
         raise not_ready(name, READY_TIMEOUT)
 
-    def _reconcile(self, api: client.ApiClient, spec: KfDef, progress: Progress) -> int:
+    def _reconcile(self, api: Cluster, spec: KfDef, progress: Progress) -> int:
         """Make nodes and storage match the spec; returns the number of nodes wanted."""
         nodes = node_manifests(node_pools(spec))
         progress(f"applying {len(nodes)} simulated node(s) and StorageClass standard ...")
@@ -153,13 +152,13 @@ class KwokPlatform:
                      "kube-controller-manager's")
         return len(nodes)
 
-    def _api(self, spec: KfDef) -> client.ApiClient:
+    def _api(self, spec: KfDef) -> Cluster:
         path = self.kubeconfig(spec)
         if not path.is_file():
             raise PlatformError(f"kwokctl wrote no kubeconfig at {path}",
                                 hint=f"delete and recreate the cluster: kwokctl delete cluster "
                                      f"--name {spec.metadata.name}")
-        return kube.api_client(path, self.context(spec))
+        return kube.connect(path, self.context(spec))
 
     def _answers(self, spec: KfDef) -> bool:
         if not self.kubeconfig(spec).is_file():

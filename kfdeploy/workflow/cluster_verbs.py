@@ -82,7 +82,7 @@ def create(opts: Options, progress: Progress = stderr_progress) -> CreateResult:
     from kfdeploy.platforms import _kube as kube
     spec = _load(opts)
     info = get_platform(spec.spec.platform.kind).ensure_cluster(spec, progress)
-    api = kube.api_client(info.kubeconfig, info.context)
+    api = kube.connect(info.kubeconfig, info.context)
     try:
         summary = kube.node_summary(api)
     finally:

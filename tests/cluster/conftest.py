@@ -20,11 +20,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from kubernetes import client
+from kubernetes import client, config
 
 from kfdeploy.errors import ToolMissingError
 from kfdeploy.platforms import ClusterInfo
-from kfdeploy.platforms._kube import api_client
 from kfdeploy.platforms.kwok import KwokPlatform
 from kfdeploy.platforms.kwokctl import BINARY_OPTIONS
 from kfdeploy.spec import KfDef, parse_spec
@@ -46,6 +45,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if HERE in item.path.parents:
             item.add_marker(pytest.mark.cluster)
+
+
+def api_client(kubeconfig: Path, context: str | None = None) -> client.ApiClient:
+    """The tests' own observer: the kubernetes package's typed client, independent of the
+    cluster client kfdeploy itself uses."""
+    cfg = client.Configuration()
+    config.load_kube_config(config_file=str(kubeconfig), context=context, client_configuration=cfg,
+                            persist_config=False)
+    return client.ApiClient(cfg)
 
 
 def kwok_spec_data(name: str, pools: list[dict[str, Any]]) -> dict[str, Any]:

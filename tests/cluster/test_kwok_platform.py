@@ -19,12 +19,11 @@ from click.testing import CliRunner, Result
 from kubernetes import client
 
 from kfdeploy.cli import cli
-from kfdeploy.platforms._kube import api_client
 from kfdeploy.platforms.kwok import KwokPlatform
 from kfdeploy.spec import load_spec
 from kfdeploy.tools import find_tool, tool_env
 
-from .conftest import TEST_POOLS, eventually, kwok_spec_data
+from .conftest import TEST_POOLS, api_client, eventually, kwok_spec_data
 
 NAME = "kfdeploy-accept"
 GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
