@@ -143,6 +143,14 @@ def schema(opts: Options, output_file: str | None = None) -> TextResult:
 
 
 def version(opts: Options) -> Any:
+    """kfdeploy's version, the local control-plane tool versions, and where those live."""
     from kfdeploy import __version__
-    return {"kfdeploy": __version__}
+    from kfdeploy.errors import ToolMissingError
+    from kfdeploy.tools import tool_versions, tools_dir
+    try:
+        tools: dict[str, str] = {k.removesuffix("_VERSION").lower(): v for k, v in tool_versions().items()}
+        tools["dir"] = str(tools_dir())
+    except ToolMissingError:
+        tools = {}
+    return {"kfdeploy": __version__, **({"tools": tools} if tools else {})}
 

@@ -114,3 +114,16 @@ def test_schema_prints_and_writes(tmp_path: Path) -> None:
 def test_schema_unwritable(tmp_path: Path) -> None:
     code, _, err = run("schema", "-o", str(tmp_path / "no" / "such" / "dir.json"))
     assert code == 2 and "cannot write" in err
+
+
+def test_version_names_the_pinned_tools() -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from kfdeploy.cli import cli
+    result = CliRunner().invoke(cli, ["version", "-o", "json"])
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data["tools"]["kube"].startswith("v1.")
+    assert {"etcd", "kwok", "helm", "dir"} <= set(data["tools"])
