@@ -261,6 +261,9 @@ def delete(opts: Options, delete_cluster: bool = False, keep_pvcs: bool = True,
     start = time.monotonic()
     spec = load_spec(opts.file)
     printer = _printer(opts)
+    if delete_cluster and spec.spec.platform.kind == "existing":  # refuse before deleting anything
+        raise UsageError("--cluster: platform existing is someone else's cluster; kfdeploy never deletes it",
+                         hint="drop --cluster to remove only what kfdeploy installed")
     if not opts.yes:
         what = "everything kfdeploy installed" + (" and the cluster" if delete_cluster else "")
         if not sys.stdin.isatty():

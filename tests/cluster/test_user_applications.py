@@ -79,3 +79,24 @@ def test_jsonnet_and_helm_applications_with_a_secret(cluster: Any, tmp_path: Pat
     assert {c["health"] for c in json.loads(out)["components"]} == {"Healthy"}
     code, _, err = run(cluster, monkeypatch, "second-pass-Xk4", "delete", "-f", str(spec), "--yes")
     assert code == 0, err
+
+
+def test_the_existing_platform_applies_to_a_named_context(cluster: Any, tmp_path: Path):
+    ns = f"existing-{uuid.uuid4().hex[:6]}"
+    spec = {"apiVersion": "kfdef.apps.kubeflow.org/v1", "kind": "KfDef",
+            "metadata": {"name": ns, "namespace": ns},
+            "spec": {"platform": {"kind": "existing", "existing": {
+                         "kubeconfig": str(cluster.kubeconfig), "context": cluster.context}},
+                     "applications": [{"name": "hello", "jsonnet": {"path": str(FIXTURES / "components" / "hello-list")},
+                                       "params": {"namespace": ns}}]}}
+    path = tmp_path / "kfdef.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    runner = CliRunner()
+    result = runner.invoke(cli, ["apply", "-f", str(path), "--yes", "-o", "json"])
+    assert result.exit_code == 0, result.stderr
+    assert "answers: Kubernetes v1.36" in result.stderr  # the context was checked before any change
+    assert runner.invoke(cli, ["status", "-f", str(path)]).exit_code == 0
+    result = runner.invoke(cli, ["delete", "-f", str(path), "--yes", "--cluster"])
+    assert result.exit_code == 2 and "never deletes it" in result.stderr  # someone else's cluster
+    assert runner.invoke(cli, ["status", "-f", str(path)]).exit_code == 0  # and nothing was removed
+    assert runner.invoke(cli, ["delete", "-f", str(path), "--yes"]).exit_code == 0
