@@ -31,7 +31,8 @@ from kfdeploy.tools import find_tool
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-CLUSTER_NAME = "kfdeploy-test"
+# Parallel checkouts on one machine set their own name so their clusters do not collide.
+CLUSTER_NAME = os.environ.get("KFDEPLOY_TEST_CLUSTER", "kfdeploy-test")
 T = TypeVar("T")
 
 TEST_POOLS = [

@@ -7,6 +7,8 @@ The tests run in file order and build on each other, like a user's session.
 
 from __future__ import annotations
 
+import os
+
 import json
 import subprocess
 from collections.abc import Iterator
@@ -25,7 +27,7 @@ from kfdeploy.tools import find_tool, tool_env
 
 from .conftest import TEST_POOLS, api_client, eventually, kwok_spec_data
 
-NAME = "kfdeploy-accept"
+NAME = os.environ.get("KFDEPLOY_TEST_CLUSTER", "kfdeploy-test").replace("test", "accept", 1)
 GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
 
 
