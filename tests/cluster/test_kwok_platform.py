@@ -27,7 +27,7 @@ from kfdeploy.tools import find_tool, tool_env
 
 from .conftest import TEST_POOLS, api_client, eventually, kwok_spec_data
 
-NAME = os.environ.get("KFDEPLOY_TEST_CLUSTER", "kfdeploy-test").replace("test", "accept", 1)
+NAME = os.environ.get("KFDEPLOY_TEST_CLUSTER", "kfdeploy") + "-accept"
 GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
 
 
@@ -61,7 +61,7 @@ def spec_file(tools: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 def created(spec_file: Path) -> dict[str, Any]:
     result = kfdeploy("cluster", "create", "-f", str(spec_file), "-o", "json")
     assert result.exit_code == 0, result.stderr
-    assert "creating kwok cluster kfdeploy-accept" in result.stderr
+    assert f"creating kwok cluster {NAME}" in result.stderr
     data: dict[str, Any] = json.loads(result.stdout)
     return data
 
@@ -151,7 +151,7 @@ def test_job_completes(api: client.ApiClient, ns: str) -> None:
 def test_second_create_reuses_the_cluster(spec_file: Path, created: dict[str, Any]) -> None:
     result = kfdeploy("cluster", "create", "-f", str(spec_file))
     assert result.exit_code == 0, result.stderr
-    assert "reusing running kwok cluster kfdeploy-accept" in result.stderr
+    assert f"reusing running kwok cluster {NAME}" in result.stderr
     assert result.stdout.strip() == (f"cluster {NAME} ready: 3 nodes (1 GPU node, 4 GPUs), "
                                      f"kubeconfig {created['kubeconfig']}")
 
