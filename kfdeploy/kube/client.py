@@ -20,6 +20,7 @@ import kubernetes.config
 from kubernetes.client.exceptions import ApiException
 
 from kfdeploy.errors import ApplyError, PlatformError
+from kfdeploy.kube.retry import DEFAULT_RETRY, NO_RETRY, GaveUp, RetryPolicy, call_with_retry
 
 FIELD_MANAGER = "kfdeploy"
 _AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"
@@ -63,11 +64,14 @@ def split_api_version(api_version: str) -> tuple[str, str]:
 
 
 class Cluster:
-    """A connection to one cluster. Thread-safe: the engine applies and polls from threads."""
+    """A connection to one cluster. Thread-safe: the engine applies and polls from threads.
+    Requests that fail transiently are repeated under ``retry`` (see ``kfdeploy.kube.retry``)."""
 
-    def __init__(self, api: kubernetes.client.ApiClient, description: str = "") -> None:
+    def __init__(self, api: kubernetes.client.ApiClient, description: str = "",
+                 retry: RetryPolicy = DEFAULT_RETRY) -> None:
         self.api = api
         self.description = description
+        self.retry = retry
         self._resources: dict[tuple[str, str], Resource] | None = None
         self._lock = threading.Lock()
         self.requests = 0
@@ -84,41 +88,47 @@ class Cluster:
                 f"cannot load kubeconfig {kubeconfig or '(default)'} context {context or '(current)'}: {e}",
                 hint="check --kubeconfig/--context, or run `kfdeploy cluster create` first") from e
         cfg.connection_pool_maxsize = 16
+        cfg.retries = False  # urllib3 would repeat any write at once; kfdeploy.kube.retry decides
         return cls(kubernetes.client.ApiClient(cfg), f"{kubeconfig or 'kubeconfig'}:{context or 'current'}")
 
     # -- raw requests -------------------------------------------------------------------------
 
     def call(self, method: str, path: str, *, query: dict[str, Any] | None = None,
              body: Any = None, content_type: str | None = None, accept: str = "application/json",
-             timeout: float = 60) -> dict[str, Any]:
+             timeout: float = 60, retry: RetryPolicy | None = None) -> dict[str, Any]:
+        """One request, repeated on transient faults under ``retry`` (default: the cluster's)."""
         headers = {"Accept": accept}
         if content_type:
             headers["Content-Type"] = content_type
-        with self._lock:
-            self.requests += 1
-        try:
-            resp = self.api.call_api(
+
+        def send() -> Any:
+            with self._lock:
+                self.requests += 1
+            return self.api.call_api(
                 path, method, query_params=list((query or {}).items()), header_params=headers,
                 body=body, auth_settings=["BearerToken"], _preload_content=False,
                 _return_http_data_only=True, _request_timeout=timeout)
-        except ApiException as e:
-            raise _api_error(e, method, path) from None
-        except Exception as e:  # urllib3 connection errors and friends
-            raise PlatformError(f"cannot reach the cluster ({self.description}) for {method} {path}: {e}",
-                                hint="is the cluster running? `kfdeploy cluster create -f SPEC`") from e
-        data = resp.data
-        if not data:
-            return {}
-        try:
-            return json.loads(data)  # type: ignore[no-any-return]
-        except ValueError:  # plain-text endpoints such as /readyz
-            return {"text": data.decode(errors="replace")}
 
+        tried = ""
+        try:
+            resp = call_with_retry(send, method, content_type, retry or self.retry)
+        except GaveUp as gave_up:
+            error, tried = gave_up.error, f" (retried: {gave_up.summary})"
+        except Exception as e:  # noqa: BLE001 - mapped just below
+            error = e
+        else:
+            return _decode(resp.data)
+        if isinstance(error, ApiException):
+            raise _api_error(error, method, path, tried) from None
+        raise PlatformError(f"cannot reach the cluster ({self.description}) for {method} {path}: "
+                            f"{error}{tried}",
+                            hint="is the cluster running? `kfdeploy cluster create -f SPEC`") from error
     def close(self) -> None:
         self.api.close()
 
     def version(self) -> dict[str, Any]:
-        return self.call("GET", "/version", timeout=10)
+        """The server version; not retried, so an unreachable cluster is reported at once."""
+        return self.call("GET", "/version", timeout=10, retry=NO_RETRY)
 
     # -- discovery ----------------------------------------------------------------------------
 
@@ -241,11 +251,20 @@ class Cluster:
             raise
 
 
-def _api_error(e: ApiException, method: str, path: str) -> KubeApiError:
+def _decode(data: bytes | None) -> dict[str, Any]:
+    if not data:
+        return {}
+    try:
+        return json.loads(data)  # type: ignore[no-any-return]
+    except ValueError:  # plain-text endpoints such as /readyz
+        return {"text": data.decode(errors="replace")}
+
+
+def _api_error(e: ApiException, method: str, path: str, tried: str = "") -> KubeApiError:
     try:
         status = json.loads(e.body or "{}")
     except ValueError:
         status = {}
     message = status.get("message") or e.reason or str(e)
-    return KubeApiError(e.status or 0, status.get("reason", e.reason or ""), f"{method} {path}: {message}",
+    return KubeApiError(e.status or 0, status.get("reason", e.reason or ""), f"{method} {path}: {message}{tried}",
                         status.get("details"))

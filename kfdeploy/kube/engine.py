@@ -5,6 +5,7 @@ no longer renders. A failed application stops its dependents; independent ones c
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import threading
 import time
@@ -29,6 +30,7 @@ from kfdeploy.kube.order import (
 )
 from kfdeploy.kube.plan import AppPlan, Change, desired_changes, prune_candidates
 from kfdeploy.kube.prune import PruneRules, protection
+from kfdeploy.kube.retry import deadline as retry_deadline
 from kfdeploy.kube.wait import WaitOutcome, assess_all, recent_events, wait_endpoints, wait_established, wait_healthy
 
 Outcome = Literal["applied", "unchanged", "failed", "skipped", "pruned"]
@@ -212,8 +214,10 @@ class Engine:
 
     def _guarded(self, app: AppPlan, plan: SpecPlan) -> AppResult:
         start = time.monotonic()
+        what = f"application {app.name} (--timeout {self.options.timeout:.0f}s)"
         try:
-            result = self._apply_app(app, plan)
+            with retry_deadline(start + self.options.timeout, what):
+                result = self._apply_app(app, plan)
         except KfdeployError as e:
             result = AppResult(app.name, "failed", error=str(e))
         result.seconds = time.monotonic() - start
@@ -260,7 +264,8 @@ class Engine:
         """Apply one wave's objects concurrently (they do not depend on each other)."""
         if len(objs) <= 2:
             return [self._apply_one(o) for o in objs]
-        return list(self._pool.map(self._apply_one, objs))
+        contexts = [contextvars.copy_context() for _ in objs]  # the application's retry deadline
+        return list(self._pool.map(lambda c, o: c.run(self._apply_one, o), contexts, objs))
 
     def _apply_one(self, obj: dict[str, Any]) -> dict[str, Any]:
         try:

@@ -10,6 +10,7 @@ from typing import Any
 
 from kfdeploy.errors import PlatformError
 from kfdeploy.kube.client import FIELD_MANAGER, Cluster, KubeApiError
+from kfdeploy.kube.retry import NO_RETRY
 from kfdeploy.platforms.kwok_objects import POOL_LABEL
 
 APPLY = "application/apply-patch+yaml"
@@ -23,15 +24,16 @@ def connect(kubeconfig: Path, context: str | None = None) -> Cluster:
 
 def server_version(api: Cluster, timeout: float = 5.0) -> str:
     """GET /version; raises one of UNREACHABLE when the server does not answer."""
-    return str(api.call("GET", "/version", timeout=timeout).get("gitVersion", ""))
+    return str(api.call("GET", "/version", timeout=timeout, retry=NO_RETRY).get("gitVersion", ""))
 
 
 def is_ready(api: Cluster, timeout: float = 3.0) -> bool:
     """True when /readyz answers ok and the default ServiceAccount exists (the
     controller-manager is running, so Pods can be created)."""
     try:
-        api.call("GET", "/readyz", accept="text/plain", timeout=timeout)
-        api.call("GET", "/api/v1/namespaces/default/serviceaccounts/default", timeout=timeout)
+        api.call("GET", "/readyz", accept="text/plain", timeout=timeout, retry=NO_RETRY)
+        api.call("GET", "/api/v1/namespaces/default/serviceaccounts/default", timeout=timeout,
+                 retry=NO_RETRY)
     except UNREACHABLE:
         return False
     return True
