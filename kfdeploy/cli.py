@@ -246,6 +246,30 @@ def cluster_kubeconfig(**kw: Any) -> None:
     run(cluster_verbs.kubeconfig, make_options(kw))
 
 
+@cli.group("library")
+def library_group() -> None:
+    """Inspect the built-in component library."""
+
+
+@library_group.command("compare")
+@common
+@click.option("--against", required=True, metavar="PATH",
+              help="An upstream build: `kubectl kustomize <manifests>/example` output, or a directory of YAML.")
+def library_compare(**kw: Any) -> None:
+    """Compare the spec's library components with an upstream release, per component.
+
+    \b
+    Reports upstream objects the library lacks (missing), library objects upstream has not
+    (extra), images that differ, and CRDs whose schema is open where upstream's is typed.
+    Upstream objects are matched by identity, then by the rules in kfdeploy/fidelity.py.
+      kubectl kustomize manifests-1.10.2/example > upstream.yaml
+      kfdeploy library compare --against upstream.yaml [-o json]
+    """
+    from kfdeploy.workflow import library_verbs
+    opts = make_options(kw)
+    run(library_verbs.compare, opts, **kw)
+
+
 @cli.command()
 @click.option("-o", "--output", type=click.Choice(["text", "json", "yaml"]), default="text")
 def version(output: str) -> None:
