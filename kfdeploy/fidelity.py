@@ -20,6 +20,7 @@ import yaml
 
 from kfdeploy.errors import UsageError
 from kfdeploy.kube.order import ObjectKey, describe_key, object_key
+from kfdeploy.render import images as image_refs
 
 Obj = dict[str, Any]
 UNASSIGNED = "(unassigned)"
@@ -137,17 +138,9 @@ def assign(obj: Mapping[str, Any], rules: Iterable[Rule] = RULES) -> str:
 # --- images and CRD schemas --------------------------------------------------------------------
 
 
-def images(value: Any) -> Iterator[str]:
-    """Images of every container list anywhere in ``value`` (pod templates, serving runtimes)."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key in ("containers", "initContainers") and isinstance(item, list):
-                yield from (c["image"] for c in item if isinstance(c, dict) and isinstance(c.get("image"), str))
-            else:
-                yield from images(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from images(item)
+def images(objs: Iterable[Obj]) -> set[str]:
+    """Every image the objects name, in containers and in configuration values."""
+    return {use.image for o in objs for use in image_refs.find(o)}
 
 
 def image_name(image: str) -> str:
@@ -185,7 +178,8 @@ def typed(schema: Any) -> bool:
 
 def crd_schemas(crd: Mapping[str, Any]) -> dict[str, Any]:
     versions = (crd.get("spec") or {}).get("versions") or []
-    return {str(v.get("name")): ((v.get("schema") or {}).get("openAPIV3Schema")) for v in versions if isinstance(v, dict)}
+    return {str(v.get("name")): (v.get("schema") or {}).get("openAPIV3Schema")
+            for v in versions if isinstance(v, dict)}
 
 
 def open_crds(library: list[Obj], upstream: list[Obj]) -> list[str]:
@@ -271,7 +265,7 @@ def compare(library: Mapping[str, list[Obj]], upstream: list[Obj], against: str 
             app, len(ups), len(objs),
             missing=_described(upstream_key(o) for o in ups if upstream_key(o) not in mine),
             extra=_described(k for k in mine if k not in upstream_keys),
-            images=image_differences(set(images(objs)), set(images(ups))),
+            images=image_differences(images(objs), images(ups)),
             open_crds=open_crds(objs, ups)))
     others = {name: len(objs) for name, objs in sorted(by_component.items()) if name not in library}
     return Comparison(against, diffs, others)
