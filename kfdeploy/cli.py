@@ -155,6 +155,25 @@ def show(**kw: Any) -> None:
 
 
 @cli.command()
+@common
+@click.option("--registry", metavar="HOST[/PATH]", default=None,
+              help="Pair each image with its copy in this mirror, as `crane copy SRC DST` lines "
+                   "(default: spec.imageRegistry, when set).")
+def images(**kw: Any) -> None:
+    """List every image the spec deploys (containers and images named in configuration),
+    one line each with the applications using it; -v also names the objects and fields.
+
+    \b
+    Mirror for an air-gapped install:
+      kfdeploy images -f kfdef.yaml --registry registry.corp.example/kubeflow | sh
+    then set spec.imageRegistry: registry.corp.example/kubeflow and apply.
+    """
+    from kfdeploy.workflow import image_verbs
+    opts = make_options(kw)
+    run(image_verbs.list_images, opts, **kw)
+
+
+@cli.command()
 @click.option("-o", "--output", type=click.Choice(["text", "json", "yaml"]), default="text")
 def components(output: str) -> None:
     """List the component library with each component's params."""

@@ -1,7 +1,8 @@
 """Render a KfDef into plain Kubernetes objects, one list per application, in dependency order.
 
 The stages, in the order data flows: ``params`` (which applications, with which params) ->
-``jsonnet`` / ``helm`` (evaluate) -> ``process`` (extract, validate, namespace, label, sort).
+``jsonnet`` / ``helm`` (evaluate) -> ``process`` (extract, validate, namespace, label, sort) ->
+``images`` (every image moved to ``spec.imageRegistry`` when one is set).
 Rendering is deterministic: the same spec and library give the same objects in the same order.
 """
 
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from kfdeploy.errors import RenderError
 from kfdeploy.graph import stable_order
 from kfdeploy.library import Library, choices_text, suggest
-from kfdeploy.render import helm, jsonnet, process
+from kfdeploy.render import helm, images, jsonnet, process
 from kfdeploy.render.params import AppPlan, check_applications, plan_applications, resolve_secrets
 
 if TYPE_CHECKING:
@@ -91,9 +92,17 @@ def extract(name: str, value: Any) -> list[dict[str, Any]]:
         raise RenderError(f"application '{name}': {e.message}") from None
 
 
+def to_registry(objects: list[dict[str, Any]], registry: str | None) -> list[dict[str, Any]]:
+    """Every image of the objects, in containers and configuration alike, pulled from ``registry``."""
+    if not registry:
+        return objects
+    return [images.rewrite(o, lambda image: images.mirror(image, registry)) for o in objects]
+
+
 def render(spec: KfDef, library: Library | None = None, only: Iterable[str] = (),
-           env: Mapping[str, str] | None = None) -> Rendered:
-    """Render the applied applications (or ``only`` these) in dependency order."""
+           env: Mapping[str, str] | None = None, mirror: bool = True) -> Rendered:
+    """Render the applied applications (or ``only`` these) in dependency order; images move to
+    ``spec.imageRegistry`` unless ``mirror`` is False (the sources, for ``kfdeploy images``)."""
     library = library or Library.load()
     plans, problems = plan_applications(spec, library)
     if problems:
@@ -107,7 +116,7 @@ def render(spec: KfDef, library: Library | None = None, only: Iterable[str] = ()
     for name in order:
         plan = by_name[name]
         ctx = process.Context(name, plan.namespace, spec.spec.version, cluster_kinds)
-        apps.append(RenderedApp(name, process.process(raw[name], ctx), list(plan.depends_on),
-                                plan.namespace, plan.params_hash()))
+        objects = to_registry(process.process(raw[name], ctx), spec.spec.image_registry if mirror else None)
+        apps.append(RenderedApp(name, objects, list(plan.depends_on), plan.namespace, plan.params_hash()))
     process.check_duplicates({a.name: a.objects for a in apps})
     return Rendered(apps)

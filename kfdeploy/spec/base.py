@@ -18,6 +18,9 @@ QUANTITY = r"^([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][0-9]+|m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|
 _DNS_PREFIX = r"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
 LABEL_KEY = "^" + _DNS_PREFIX + r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+_HOST = r"[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?)*(:[0-9]+)?"
+_REPO_COMPONENT = r"[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*"
+REGISTRY = f"^{_HOST}(/{_REPO_COMPONENT})*$"
 
 PATTERN_HINTS = {
     DNS_LABEL: "a DNS-1123 label: lowercase letters, digits and '-', starting and ending "
@@ -25,6 +28,8 @@ PATTERN_HINTS = {
     QUANTITY: "a Kubernetes quantity such as \"16\", \"500m\", \"64Gi\"",
     LABEL_KEY: "a Kubernetes label or taint key such as \"nvidia.com/gpu\"",
     ENV_NAME: "an environment variable name (letters, digits and '_', not starting with a digit)",
+    REGISTRY: "a registry host with an optional port and path, such as \"registry.corp.example/kubeflow\""
+              " (no scheme, path in lower case)",
 }
 
 

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import Field, PrivateAttr, SecretStr, model_validator
 
 from kfdeploy.errors import SpecError
-from kfdeploy.spec.base import ENV_NAME, DnsLabel, SpecModel, rule_error
+from kfdeploy.spec.base import ENV_NAME, REGISTRY, DnsLabel, SpecModel, rule_error
 from kfdeploy.spec.platform import BLOCK_NAMES, Platform
 
 API_VERSION = "kfdef.apps.kubeflow.org/v1"
@@ -120,6 +120,9 @@ class KfDefSpec(SpecModel):
         {}, description='Param overrides: "*" for every component that has the param, or an '
         "application name.")
     secrets: list[SecretSpec] = Field([], description="Secret values for components.")
+    image_registry: str | None = Field(
+        None, pattern=REGISTRY, description="HOST[/PATH] of a mirror registry: every image of every "
+        "application is pulled from there (its path kept; `kfdeploy images --registry` lists the copies).")
     applications: list[Application] = Field(
         [], description="What to deploy, in any order (dependsOn decides the order); "
         "empty = the library's default components.")

@@ -282,3 +282,61 @@ def test_override_from_a_kustomize_entry_applies_to_containers_only() -> None:
     c = images.rewrite(dep, lambda im: images.override(im, [o]), config=False)["spec"]["template"]["spec"]["containers"][0]
     assert c["image"] == "ghcr.io/kubeflow/kfp-api-server:2.5.1"
     assert c["env"][0]["value"] == "ghcr.io/kubeflow/kfp-api-server:2.5.0"
+
+
+# --- the render step and the images verb, over the real library ------------------------------
+
+def library_spec(tmp_path: Any, registry: str | None) -> Any:
+    from pathlib import Path
+
+    from kfdeploy.spec import load_spec
+    doc = yaml.safe_load((Path(__file__).resolve().parents[2] / "kfdef.yaml").read_text())
+    if registry:
+        doc["spec"]["imageRegistry"] = registry
+    path = tmp_path / "kfdef.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return load_spec(path)
+
+
+def test_image_registry_moves_every_image_of_every_application(tmp_path: Any) -> None:
+    from kfdeploy.render import render
+    plain = render(library_spec(tmp_path, None))
+    moved = render(library_spec(tmp_path, "registry.corp.example/kf"))
+    before = {u.image for o in plain.objects for u in images.find(o)}
+    after = {u.image for o in moved.objects for u in images.find(o)}
+    assert any(not u.in_config for o in plain.objects for u in images.find(o))
+    assert any(u.in_config for o in plain.objects for u in images.find(o))
+    assert after == {images.mirror(i, "registry.corp.example/kf") for i in before}
+    assert all(i.startswith("registry.corp.example/kf/") for i in after)
+    assert [len(a.objects) for a in moved.applications] == [len(a.objects) for a in plain.applications]
+
+
+def test_images_verb_lists_sources_and_mirror_pairs(tmp_path: Any) -> None:
+    from click.testing import CliRunner
+
+    from kfdeploy.cli import cli
+    library_spec(tmp_path, "registry.corp.example/kf")
+    spec_file = str(tmp_path / "kfdef.yaml")
+    listed = CliRunner().invoke(cli, ["images", "-f", spec_file, "-o", "json"])
+    assert listed.exit_code == 0, listed.output
+    data = json.loads(listed.output)["images"]
+    assert data and all(not d["image"].startswith("registry.corp.example") for d in data)
+    assert all(d["mirror"] == images.mirror(d["image"], "registry.corp.example/kf") for d in data)
+    assert len({d["image"] for d in data}) == len(data)
+    pairs = CliRunner().invoke(cli, ["images", "-f", spec_file, "--registry", "m.io:5000/x"])
+    lines = pairs.output.splitlines()
+    assert len(lines) == len(data)
+    assert all(line.startswith("crane copy ") and line.split()[3].startswith("m.io:5000/x/") for line in lines)
+    assert {line.split()[2] for line in lines} == {images.expand(d["image"]) for d in data}
+    bad = CliRunner().invoke(cli, ["images", "-f", spec_file, "--registry", "https://m.io"])
+    assert bad.exit_code == 2 and "registry host" in bad.output
+
+
+@pytest.mark.parametrize("value", ["https://reg.corp", "reg.corp/Kubeflow", "reg corp", ""])
+def test_image_registry_must_be_host_and_path(tmp_path: Any, value: str) -> None:
+    from kfdeploy.errors import SpecError
+    from kfdeploy.spec import parse_spec
+    doc = {"apiVersion": "kfdef.apps.kubeflow.org/v1", "kind": "KfDef", "metadata": {"name": "x"},
+           "spec": {"platform": {"kind": "kwok"}, "imageRegistry": value}}
+    with pytest.raises(SpecError, match=r"spec\.imageRegistry.*registry host"):
+        parse_spec(doc, "kfdef.yaml", tmp_path)
