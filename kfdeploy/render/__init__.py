@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING, Any
 from kfdeploy.errors import RenderError
 from kfdeploy.graph import stable_order
 from kfdeploy.library import Library, choices_text, suggest
-from kfdeploy.render import helm, images, jsonnet, process
+from kfdeploy.render import helm, images, jsonnet, kustomize, process
+from kfdeploy.render.customize import customize
 from kfdeploy.render.params import AppPlan, check_applications, plan_applications, resolve_secrets
+from kfdeploy.render.repos import RepoResolver
 
 if TYPE_CHECKING:
-    from kfdeploy.spec import KfDef
+    from kfdeploy.spec import KfDef, KustomizeSource
 
 __all__ = ["Rendered", "RenderedApp", "render", "check_applications", "dependency_order"]
 
@@ -69,9 +71,12 @@ def select(order: list[str], only: Iterable[str]) -> list[str]:
     return [n for n in order if not only or n in only]
 
 
-def evaluate(plan: AppPlan, spec: KfDef, library: Library, env: Mapping[str, str] | None) -> Any:
-    """The raw evaluated value of one application (jsonnet value or helm documents)."""
+def evaluate(plan: AppPlan, spec: KfDef, library: Library, env: Mapping[str, str] | None,
+             repos: RepoResolver) -> Any:
+    """The raw evaluated value of one application (jsonnet value, helm or kustomize documents)."""
     ref = plan.ref
+    if ref.app is not None and ref.app.kustomize is not None:
+        return kustomize_documents(ref.name, ref.app.kustomize, spec, repos)
     if plan.component is None:
         assert ref.app is not None and ref.app.helm is not None
         values = resolve_secrets(dict(ref.app.helm.values), spec, env)
@@ -83,6 +88,27 @@ def evaluate(plan: AppPlan, spec: KfDef, library: Library, env: Mapping[str, str
     except RenderError as e:
         raise RenderError(f"application '{ref.name}' (component {plan.component.path.name}):"
                           f" {e.message}", hint=e.hint) from None
+
+
+def kustomize_documents(name: str, source: KustomizeSource, spec: KfDef, repos: RepoResolver) -> list[Any]:
+    """Each kustomize path built on its own, in the order listed."""
+    if source.repo is None:
+        root, label = spec.base_dir, ""
+    else:
+        repo = next(r for r in spec.spec.repos if r.name == source.repo)  # the spec checked it exists
+        root, label = repos.root(repo), f"{source.repo}:"
+    return [d for p in source.paths for d in kustomize.build(name, (root / p).resolve(), label + p)]
+
+
+def source_objects(plan: AppPlan, spec: KfDef, library: Library, env: Mapping[str, str] | None,
+                   repos: RepoResolver) -> list[dict[str, Any]]:
+    """One application's objects as its source rendered them, customizations applied."""
+    objects = extract(plan.name, evaluate(plan, spec, library, env, repos))
+    app = plan.ref.app
+    if app is None or plan.component is not None:
+        return objects
+    params = resolve_secrets(plan.params, spec, env)
+    return customize(objects, app, plan.ref.where, spec, plan.namespace, library.jpath, params)
 
 
 def extract(name: str, value: Any) -> list[dict[str, Any]]:
@@ -110,7 +136,8 @@ def render(spec: KfDef, library: Library | None = None, only: Iterable[str] = ()
                           + "\n  - ".join(problems))
     by_name = {p.name: p for p in plans}
     order = select(dependency_order({p.name: p.depends_on for p in plans}), only)
-    raw = {name: extract(name, evaluate(by_name[name], spec, library, env)) for name in order}
+    repos = RepoResolver(spec.base_dir)
+    raw = {name: source_objects(by_name[name], spec, library, env, repos) for name in order}
     cluster_kinds = process.cluster_scoped_kinds(o for objs in raw.values() for o in objs)
     apps = []
     for name in order:

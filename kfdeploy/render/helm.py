@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from kfdeploy.errors import RenderError, ToolMissingError
+from kfdeploy.render.manifests import load_documents
 from kfdeploy.tools import find_tool
 
 ENV_HELM = "KFDEPLOY_HELM"
@@ -54,10 +55,7 @@ def template_args(helm: Path, release: str, chart: str, namespace: str, values_f
 
 def split_stream(text: str, release: str) -> list[Any]:
     """Documents of a YAML stream, empty ones dropped."""
-    try:
-        return [d for d in yaml.safe_load_all(text) if d is not None]
-    except yaml.YAMLError as e:
-        raise RenderError(f"helm application '{release}': helm printed invalid YAML: {e}") from e
+    return load_documents(text, f"helm application '{release}': helm")
 
 
 def template(release: str, source: Any, namespace: str, base_dir: Path,

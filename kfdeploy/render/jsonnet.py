@@ -46,9 +46,9 @@ class Engine:
     name: str
     module: Any
 
-    def run(self, main_file: Path, params_json: str, jpath: list[Path]) -> str:
+    def run(self, main_file: Path, tla_codes: dict[str, str], jpath: list[Path]) -> str:
         return str(self.module.evaluate_file(str(main_file), jpathdir=[str(p) for p in jpath],
-                                             tla_codes={"params": params_json}))
+                                             tla_codes=tla_codes))
 
 
 def available_engines() -> dict[str, Engine]:
@@ -91,12 +91,12 @@ def parse_error(message: str) -> tuple[str, str | None]:
     return PREFIX.sub("", LOCATION.sub("", first)).strip(" :\t") or first, location
 
 
-def locate(main_file: Path, params_json: str, jpath: list[Path], failed: str) -> str | None:
+def locate(main_file: Path, tla_codes: dict[str, str], jpath: list[Path], failed: str) -> str | None:
     """Ask another installed evaluator where the error is, for messages without a location."""
     engines = available_engines()
     for other in (engines[n] for n in LOCATE_ORDER if n in engines and n != failed):
         try:
-            other.run(main_file, params_json, jpath)
+            other.run(main_file, tla_codes, jpath)
         except RuntimeError as e:
             return parse_error(str(e))[1]
         return None
@@ -105,13 +105,18 @@ def locate(main_file: Path, params_json: str, jpath: list[Path], failed: str) ->
 
 def evaluate(main_file: Path, params: dict[str, Any], jpath: list[Path], engine_name: str | None = None) -> Any:
     """Evaluate ``main_file`` (a function of ``params``) and return the parsed JSON value."""
+    return call(main_file, {"params": params}, jpath, engine_name)
+
+
+def call(main_file: Path, args: dict[str, Any], jpath: list[Path], engine_name: str | None = None) -> Any:
+    """Evaluate ``main_file``, a function whose named arguments are ``args`` (as JSON)."""
     eng = engine(engine_name)
-    params_json = json.dumps(params, sort_keys=True)
+    tla_codes = {name: json.dumps(value, sort_keys=True) for name, value in args.items()}
     try:
-        text = eng.run(main_file, params_json, jpath)
+        text = eng.run(main_file, tla_codes, jpath)
     except RuntimeError as e:
         summary, location = parse_error(str(e))
         if location is None:
-            location = locate(main_file, params_json, jpath, eng.name)
+            location = locate(main_file, tla_codes, jpath, eng.name)
         raise JsonnetError(summary, location, str(e)) from None
     return json.loads(text)

@@ -23,7 +23,7 @@ from kfdeploy.library import Component, Library, choices_text, load_component, m
 if TYPE_CHECKING:
     from kfdeploy.spec import Application, KfDef
 
-SourceKind = Literal["library", "jsonnet", "helm"]
+SourceKind = Literal["library", "jsonnet", "helm", "kustomize"]
 SECRET_REF = "secretRef"
 
 
@@ -89,8 +89,8 @@ def applied_refs(spec: KfDef, library: Library) -> list[AppRef]:
 
 
 def component_for(ref: AppRef, spec: KfDef, library: Library) -> Component | None:
-    """The component behind an application (None for helm charts)."""
-    if ref.source_kind == "helm":
+    """The component behind an application (None for helm charts and kustomize folders)."""
+    if ref.source_kind in ("helm", "kustomize"):
         return None
     if ref.source_kind == "jsonnet":
         assert ref.app is not None and ref.app.jsonnet is not None
@@ -193,11 +193,7 @@ def plan_application(ref: AppRef, spec: KfDef, library: Library) -> tuple[AppPla
         return None, [e.message]
     default_ns = spec.metadata.namespace
     if comp is None:
-        assert ref.app is not None and ref.app.helm is not None
-        problems = [f"{ref.where}: a helm application takes its values in helm.values, not {k}"
-                    for k in ("params", "overlays") if getattr(ref.app, k)]
-        deps = tuple(ref.app.depends_on or ())
-        return AppPlan(ref, None, {}, deps, ref.app.helm.namespace or default_ns), problems
+        return plan_external(ref, default_ns, {s.name for s in spec.spec.secrets})
     layers, problems = layers_for(ref, spec, library)
     params, merge_problems = merge_layers(comp, layers)
     if not comp.typed:
@@ -209,6 +205,22 @@ def plan_application(ref: AppRef, spec: KfDef, library: Library) -> tuple[AppPla
     ns = params.get("namespace")
     namespace = ns if isinstance(ns, str) and ns else default_ns
     return AppPlan(ref, comp, params, deps, namespace, tuple(layers)), problems
+
+
+def plan_external(ref: AppRef, default_ns: str, secret_names: set[str]) -> tuple[AppPlan, list[str]]:
+    """A helm or kustomize application: no component; params are its postRender's."""
+    app = ref.app
+    assert app is not None
+    kind = app.source_kind
+    problems = [f"{ref.where}.overlays: overlays set component params; a {kind} application has none"
+                ] if app.overlays else []
+    if app.params and not app.post_render:
+        where = "helm.values" if kind == "helm" else "patches, images, replicas or postRender"
+        problems.append(f"{ref.where}.params: a {kind} application has no component params; use {where}"
+                        " (params are passed to postRender when it is set)")
+    problems += secret_ref_problems(app.params, f"{ref.where}.params", secret_names)
+    namespace = (app.helm.namespace if app.helm else None) or default_ns
+    return AppPlan(ref, None, dict(app.params), tuple(app.depends_on or ()), namespace), problems
 
 
 def spec_params_problems(spec: KfDef, refs: list[AppRef]) -> list[str]:

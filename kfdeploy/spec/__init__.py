@@ -42,6 +42,7 @@ from kfdeploy.spec.platform import (
     PlatformKind,
     PlatformSettings,
 )
+from kfdeploy.spec.sources import ImageOverride, KustomizeSource, Patch, PatchTarget, ReplicaOverride, Repo
 
 __all__ = [
     "API_VERSION", "DEFAULT_VERSION", "KIND", "PLATFORM_KINDS", "Accelerator", "Application",
@@ -50,5 +51,5 @@ __all__ = [
     "JsonnetSource", "KfDef", "KfDefSpec", "KindPlatform", "KwokNodePool", "KwokPlatform",
     "LiteralSource", "Metadata", "MinikubePlatform", "Platform", "PlatformKind",
     "PlatformSettings", "SecretSource", "SecretSpec", "Taint", "load_spec", "parse_spec",
-    "parse_text",
+    "parse_text", "ImageOverride", "KustomizeSource", "Patch", "PatchTarget", "ReplicaOverride", "Repo",
 ]

@@ -28,6 +28,8 @@ def document_problems(doc: YamlDoc) -> list[str]:
     problems += _unique_names(doc, ("spec", "secrets"), "secret")
     for loc in POOL_LISTS:
         problems += _unique_names(doc, loc, "node pool" if "nodePools" in loc else "node group")
+    problems += _unique_names(doc, ("spec", "repos"), "repo")
+    problems += _repo_refs(doc)
     problems += _unique_overlays(doc)
     problems += _depends_on(doc)
     return problems
@@ -64,6 +66,20 @@ def _unique_names(doc: YamlDoc, loc: Loc, what: str) -> list[str]:
             out.append(f"{_at(doc, loc + (i, 'name'))}: duplicate {what} name {name!r} "
                        f"(also {format_path(loc + (first[name],))}); names must be unique")
         first.setdefault(name, i)
+    return out
+
+
+def _repo_refs(doc: YamlDoc) -> list[str]:
+    """Every kustomize.repo names a spec.repos entry."""
+    repos = [name for _, name in _named_items(doc.data, ("spec", "repos"))]
+    out = []
+    for i, _ in _named_items(doc.data, ("spec", "applications")):
+        loc = ("spec", "applications", i, "kustomize", "repo")
+        ref = _get(doc.data, loc)
+        if isinstance(ref, str) and ref not in repos:
+            listed = ", ".join(repos) if repos else "none"
+            out.append(f"{_at(doc, loc)}: no repo named {ref!r} in spec.repos (listed: {listed}); "
+                       "add it to spec.repos, or omit repo for paths relative to the spec")
     return out
 
 

@@ -18,11 +18,14 @@ from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from kfdeploy.errors import SpecError
 from kfdeploy.spec.base import ENV_NAME, REGISTRY, DnsLabel, SpecModel, rule_error
 from kfdeploy.spec.platform import BLOCK_NAMES, Platform
+from kfdeploy.spec.sources import ImageOverride, KustomizeSource, Patch, ReplicaOverride, Repo
 
 API_VERSION = "kfdef.apps.kubeflow.org/v1"
 KIND = "KfDef"
 DEFAULT_VERSION = "1.10"
-SourceKind = Literal["library", "jsonnet", "helm"]
+SourceKind = Literal["library", "jsonnet", "helm", "kustomize"]
+SOURCES = ("jsonnet", "helm", "kustomize")
+CUSTOMIZATIONS = ("patches", "images", "replicas", "post_render")
 
 class Metadata(SpecModel):
     """Identity of the deployment."""
@@ -46,27 +49,47 @@ class HelmSource(SpecModel):
     values_files: list[str] = Field([], description="Values files, relative to the spec file.")
 
 class Application(SpecModel):
-    """One deployed unit: a library component (by name), your jsonnet folder, or a Helm chart."""
+    """One deployed unit: a library component (by name), your jsonnet folder, a Helm chart or
+    kustomize folders."""
 
     name: DnsLabel = Field(description="Application name; the library component of this name "
-                           "unless jsonnet or helm is set.")
+                           "unless jsonnet, helm or kustomize is set.")
     enabled: bool = Field(True, description="false keeps it listed but not deployed (and prunes it).")
-    params: dict[str, Any] = Field({}, description="Component params; highest precedence.")
+    params: dict[str, Any] = Field({}, description="Component params; highest precedence. For helm "
+                                   "and kustomize: the params of postRender.")
     overlays: list[str] = Field([], description="Overlays for this application only.")
     depends_on: list[str] | None = Field(
         None, description="Applications applied and healthy first; default: the component's own.")
     jsonnet: JsonnetSource | None = Field(None, description="Render this jsonnet component folder.")
     helm: HelmSource | None = Field(None, description="Render this Helm chart.")
+    kustomize: KustomizeSource | None = Field(None, description="Render these kustomize folders.")
+    patches: list[Patch] = Field([], description="helm/kustomize: strategic-merge or JSON 6902 "
+                                 "patches, applied to the rendered objects in order.")
+    images: list[ImageOverride] = Field([], description="helm/kustomize: image overrides.")
+    replicas: list[ReplicaOverride] = Field([], description="helm/kustomize: replica counts.")
+    post_render: str | None = Field(None, min_length=1, description="helm/kustomize: a jsonnet file "
+                                    "(relative to the spec) holding function(objects, params) -> "
+                                    "objects, run last.")
 
     @property
     def source_kind(self) -> SourceKind:
-        return "jsonnet" if self.jsonnet else "helm" if self.helm else "library"
+        for kind in SOURCES:
+            if getattr(self, kind) is not None:
+                return kind  # type: ignore[return-value]
+        return "library"
 
     @model_validator(mode="after")
     def _one_source(self) -> Application:
-        if self.jsonnet and self.helm:
-            raise rule_error("helm", "both jsonnet and helm are set; an application has one "
-                             "source: keep jsonnet or helm (or neither, for the library component)")
+        chosen = [k for k in SOURCES if getattr(self, k) is not None]
+        if len(chosen) > 1:
+            raise rule_error(chosen[1], f"both {' and '.join(chosen)} are set; an application has "
+                             f"one source: keep one of them (or none, for the library component)")
+        if self.source_kind in ("library", "jsonnet"):
+            for field in CUSTOMIZATIONS:
+                if getattr(self, field):
+                    alias = "postRender" if field == "post_render" else field
+                    raise rule_error(alias, f"{alias} applies to helm and kustomize applications; "
+                                     "a jsonnet component is changed through its params")
         return self
 
 class EnvSource(SpecModel):
@@ -123,6 +146,7 @@ class KfDefSpec(SpecModel):
     image_registry: str | None = Field(
         None, pattern=REGISTRY, description="HOST[/PATH] of a mirror registry: every image of every "
         "application is pulled from there (its path kept; `kfdeploy images --registry` lists the copies).")
+    repos: list[Repo] = Field([], description="Manifest trees that kustomize applications read from.")
     applications: list[Application] = Field(
         [], description="What to deploy, in any order (dependsOn decides the order); "
         "empty = the library's default components.")

@@ -1,0 +1,100 @@
+"""Applications backed by kustomize folders: ``kubectl kustomize <dir>`` into plain objects.
+
+The kustomize built into the tools' kubectl renders each folder (an argument list, never a
+shell). Renders are offline and reproducible: a kustomization that pulls a remote base
+(``https://github.com/...``, ``github.com/org/repo//dir?ref=v1``) is refused before kustomize
+runs, naming the kustomization file and the URL; kustomize's own remote-fetch errors map to the
+same message for references that only kustomize resolves.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kfdeploy.errors import RenderError
+from kfdeploy.render.manifests import load_documents
+from kfdeploy.tools import find_tool, tool_env
+
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+REFERENCE_FIELDS = ("resources", "bases", "components")
+REMOTE = re.compile(r"^(https?://|git@|ssh://|git::|github\.com/|gitlab\.com/|bitbucket\.org/)"
+                    r"|\?(ref|version|submodules|timeout)=|\.git(//|$)")
+REMOTE_FAILURE = re.compile(r"(git (cmd|fetch|clone)|no 'git' program|fetching remote|"
+                            r"HTTP request|dial tcp|lookup \S+ on|invalid source string)", re.I)
+URL = re.compile(r"(https?://|git@)[^\s'\"]+")
+
+
+def kustomization_file(folder: Path) -> Path | None:
+    return next((folder / n for n in KUSTOMIZATION_FILES if (folder / n).is_file()), None)
+
+
+def references(kfile: Path) -> Iterator[str]:
+    """Entries of resources/bases/components (unreadable files are kustomize's to report)."""
+    try:
+        data = yaml.load(kfile.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return
+    if not isinstance(data, dict):
+        return
+    for field in REFERENCE_FIELDS:
+        entries = data.get(field)
+        yield from (e for e in (entries if isinstance(entries, list) else []) if isinstance(e, str))
+
+
+def remote_references(folder: Path) -> list[tuple[Path, str]]:
+    """``(kustomization file, url)`` of every remote reference reachable from ``folder``."""
+    found: list[tuple[Path, str]] = []
+    seen: set[Path] = set()
+    todo = [folder.resolve()]
+    while todo:
+        current = todo.pop()
+        kfile = kustomization_file(current)
+        if current in seen or kfile is None:
+            continue
+        seen.add(current)
+        for ref in references(kfile):
+            if REMOTE.search(ref):
+                found.append((kfile, ref))
+            elif (current / ref).is_dir():
+                todo.append((current / ref).resolve())
+    return found
+
+
+def remote_error(app: str, kfile: Path | str, url: str) -> RenderError:
+    return RenderError(f"application '{app}': {kfile} references the remote base {url}; kfdeploy"
+                       " renders offline from spec.repos only",
+                       hint="download that base (e.g. its release archive), and point the"
+                            " kustomization at the local copy")
+
+
+def build_failure(app: str, shown: str, message: str) -> RenderError:
+    """kustomize's error, or the remote-base error when kustomize failed fetching a URL."""
+    url = URL.search(message)
+    if url and REMOTE_FAILURE.search(message):
+        return remote_error(app, f"a kustomization under {shown}", url.group(0))
+    return RenderError(f"application '{app}': kustomize build of {shown} failed: {message}",
+                       hint="fix the kustomization; `kubectl kustomize <path>` shows the same error")
+
+
+def build(app: str, folder: Path, shown: str) -> list[Any]:
+    """The documents ``kubectl kustomize folder`` renders; ``shown`` names the path in errors."""
+    if not folder.is_dir():
+        raise RenderError(f"application '{app}': kustomize path {shown} is not a folder",
+                          hint="fix applications[].kustomize.path")
+    if kustomization_file(folder) is None:
+        raise RenderError(f"application '{app}': kustomize path {shown} has no kustomization.yaml",
+                          hint="point kustomize.path at a folder holding a kustomization.yaml")
+    remote = remote_references(folder)
+    if remote:
+        raise remote_error(app, *remote[0])
+    args = [find_tool("kubectl"), "kustomize", str(folder)]
+    done = subprocess.run(args, capture_output=True, text=True, check=False, env=tool_env())
+    if done.returncode != 0:
+        raise build_failure(app, shown, done.stderr.strip() or done.stdout.strip())
+    return load_documents(done.stdout, f"kustomize application '{app}' ({shown})")
