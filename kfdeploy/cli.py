@@ -200,6 +200,9 @@ cli.add_command(plan, name="diff")
 @click.option("--dry-run", is_flag=True, help="Plan only; change nothing.")
 @click.option("--force-conflicts", is_flag=True,
               help="Take over fields owned by another field manager.")
+@click.option("--recreate", is_flag=True,
+              help="Delete and recreate objects whose changes touch immutable fields (plan marks them "
+                   "'recreate'); never PVCs or CRDs.")
 @click.option("--no-prune", is_flag=True, help="Do not delete objects removed from the spec.")
 @click.option("--prune-pvcs", is_flag=True, help="Also prune PersistentVolumeClaims (deletes data).")
 @click.option("--prune-crds", is_flag=True,

@@ -19,14 +19,14 @@ import hmac
 import json
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import yaml
 
-from kfdeploy.kube.order import ObjectKey, describe_key, object_key
+from kfdeploy.kube.order import ObjectKey, describe_key
 
 SERVER_METADATA = ("managedFields", "resourceVersion", "uid", "creationTimestamp", "generation", "selfLink")
 # Bookkeeping, not content: kubectl's and the deployment controller's, and kfdeploy's own hash.
@@ -35,9 +35,6 @@ SERVER_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration", "deplo
 
 _PROCESS_KEY = os.urandom(16)
 _PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-
-Check = Callable[[Mapping[str, Any], Mapping[str, Any]], str | None]
-
 
 @dataclass(frozen=True)
 class FieldChange:
@@ -200,20 +197,7 @@ def render_diff(
     return "".join(lines)
 
 
-# --- immutable fields ------------------------------------------------------------------------
-
-
-def _get(obj: Any, path: str) -> Any:
-    for part in path.split("."):
-        if not isinstance(obj, Mapping):
-            return None
-        obj = obj.get(part)
-    return obj
-
-
-def _contains(live: Any, desired: Any) -> bool:
-    """Whether everything ``desired`` sets is equal in ``live`` (server defaults in live are fine)."""
-    return not drift(live, desired)
+# --- drift ----------------------------------------------------------------------------------
 
 
 def drift(live: Any, desired: Any, path: str = "", limit: int = 5) -> list[str]:
@@ -261,52 +245,6 @@ def object_drift(live: Mapping[str, Any], desired: Mapping[str, Any]) -> list[st
     return drift(live, want)
 
 
-def _exact(field: str) -> Check:
-    def check(live: Mapping[str, Any], desired: Mapping[str, Any]) -> str | None:
-        new = _get(desired, field)
-        old = _get(live, field)
-        if new is None or old is None or old == new:
-            return None
-        return f"{field} changed from {_short(old)} to {_short(new)}"
-
-    return check
-
-
-def _subset(field: str, strip: tuple[str, ...] = ()) -> Check:
-    def check(live: Mapping[str, Any], desired: Mapping[str, Any]) -> str | None:
-        new, old = _strip(_get(desired, field), strip), _strip(_get(live, field), strip)
-        if new is None or old is None or _contains(old, new):
-            return None
-        return f"{field} changed"
-
-    return check
-
-
-def _strip(value: Any, fields: tuple[str, ...]) -> Any:
-    """Drop ``fields`` from each dict of a list (e.g. the status of volumeClaimTemplates)."""
-    if not fields or not isinstance(value, list):
-        return value
-    return [{k: v for k, v in i.items() if k not in fields} if isinstance(i, dict) else i for i in value]
-
-
-def _short(value: Any) -> str:
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"))
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _service_type(live: Mapping[str, Any], desired: Mapping[str, Any]) -> str | None:
-    old, new = _get(live, "spec.type") or "ClusterIP", _get(desired, "spec.type") or "ClusterIP"
-    if old != new and "ExternalName" in (old, new):
-        return f"spec.type changed from {old} to {new}"
-    return None
-
-
-def _service_cluster_ip(live: Mapping[str, Any], desired: Mapping[str, Any]) -> str | None:
-    if not _get(desired, "spec.clusterIP"):
-        return None
-    return _exact("spec.clusterIP")(live, desired)
-
-
 _UNITS: dict[str, int | Decimal] = {
     "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
     "m": Decimal("0.001"), "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
@@ -322,59 +260,3 @@ def parse_quantity(text: Any) -> Decimal | None:
         return Decimal(match.group(1)) * Decimal(_UNITS.get(match.group(2), 1))
     except InvalidOperation:
         return None
-
-
-def _pvc_spec(spec: Any) -> Any:
-    """The PVC spec without requests.storage, the one field that may change (grow)."""
-    spec = copy.deepcopy(spec)
-    requests = _get(spec, "resources.requests")
-    if isinstance(requests, dict):
-        requests.pop("storage", None)
-    return spec
-
-
-def _pvc(live: Mapping[str, Any], desired: Mapping[str, Any]) -> str | None:
-    old, new = _get(live, "spec.resources.requests.storage"), _get(desired, "spec.resources.requests.storage")
-    old_q, new_q = parse_quantity(old), parse_quantity(new)
-    if old_q is not None and new_q is not None and new_q < old_q:
-        return f"spec.resources.requests.storage shrinks from {old} to {new}; volumes can only grow"
-    new_spec, old_spec = _pvc_spec(desired.get("spec")), _pvc_spec(live.get("spec"))
-    if new_spec is not None and old_spec is not None and not _contains(old_spec, new_spec):
-        return "spec changed beyond resources.requests.storage"
-    return None
-
-
-def _crd_scope(live: Mapping[str, Any], desired: Mapping[str, Any]) -> str | None:
-    reason = _exact("spec.scope")(live, desired)
-    return f"{reason}; recreating deletes every custom resource of this CRD" if reason else None
-
-
-IMMUTABLE_RULES: dict[tuple[str, str], tuple[Check, ...]] = {
-    ("apps", "Deployment"): (_exact("spec.selector"),),
-    ("apps", "DaemonSet"): (_exact("spec.selector"),),
-    ("apps", "ReplicaSet"): (_exact("spec.selector"),),
-    ("apps", "StatefulSet"): (
-        _exact("spec.selector"),
-        _exact("spec.serviceName"),
-        _exact("spec.podManagementPolicy"),
-        _subset("spec.volumeClaimTemplates", strip=("status",)),
-    ),
-    ("batch", "Job"): (_exact("spec.selector"), _subset("spec.template")),
-    ("", "Service"): (_service_type, _service_cluster_ip),
-    ("", "PersistentVolumeClaim"): (_pvc,),
-    ("apiextensions.k8s.io", "CustomResourceDefinition"): (_crd_scope,),
-}
-"""(group, kind) -> checks; each returns why the change needs delete-and-recreate, or None.
-A field the desired object does not set is not a change (the server keeps or defaults it)."""
-
-
-def needs_recreate(live: Mapping[str, Any] | None, desired: Mapping[str, Any] | None) -> str | None:
-    """Why applying ``desired`` over ``live`` would be rejected for an immutable field, or None."""
-    if live is None or desired is None:
-        return None
-    group, kind, _, _ = object_key(desired)
-    for check in IMMUTABLE_RULES.get((group, kind), ()):
-        reason = check(live, desired)
-        if reason:
-            return f"{reason} (immutable for {kind}; it must be deleted and recreated)"
-    return None

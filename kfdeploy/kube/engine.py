@@ -15,7 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from kfdeploy.errors import ApplyError, KfdeployError
+from kfdeploy.kube import recreate
 from kfdeploy.kube.client import FIELD_MANAGER, Cluster, KubeApiError
+from kfdeploy.kube.immutable import describe as describe_immutable
+from kfdeploy.kube.immutable import server_causes
 from kfdeploy.kube.inventory import Inventory, Key, Record, group_kind, stamp
 from kfdeploy.kube.live import LiveIndex, kinds_to_list
 from kfdeploy.kube.migrate import needs_upgrade, upgraded_managed_fields
@@ -40,6 +43,7 @@ Progress = Callable[[str, str, str], None]  # (application, state, detail)
 @dataclass(frozen=True)
 class ApplyOptions:
     force_conflicts: bool = False
+    recreate: bool = False
     prune: bool = True
     rules: PruneRules = PruneRules()
     timeout: float = 600.0
@@ -88,6 +92,7 @@ class AppResult:
     outcome: Outcome
     created: int = 0
     updated: int = 0
+    recreated: int = 0
     deleted: int = 0
     kept: list[tuple[str, str]] = field(default_factory=list)
     unhealthy: list[tuple[str, str]] = field(default_factory=list)
@@ -97,7 +102,7 @@ class AppResult:
 
     def to_data(self) -> dict[str, Any]:
         data: dict[str, Any] = {"name": self.name, "outcome": self.outcome, "created": self.created,
-                                "updated": self.updated, "deleted": self.deleted,
+                                "updated": self.updated, "recreated": self.recreated, "deleted": self.deleted,
                                 "seconds": round(self.seconds, 2)}
         if self.kept:
             data["kept"] = [{"object": o, "reason": r} for o, r in self.kept]
@@ -167,18 +172,23 @@ class Engine:
         return protection(self.cluster, ns, self.inventory.id, self.options.rules)
 
     def dry_run_diffs(self, plan: SpecPlan, render_diff: Callable[..., str]) -> None:
-        """Fill each update's field-level diff from a server-side dry-run apply."""
-        for app in plan.apps:
-            for change in app.changes:
-                if change.action != "update" or change.desired is None:
-                    continue
-                try:
-                    after = self.cluster.apply(change.desired, dry_run=True,
-                                               force=self.options.force_conflicts)
-                except KubeApiError as e:
-                    change.diff = f"(server-side dry-run failed: {e.message})"
-                    continue
-                change.diff = render_diff(change.key, change.live, after)
+        """Fill each update's field-level diff from a server-side dry-run apply; an update the
+        server refuses for an immutable field becomes a recreate naming the fields."""
+        updates = [c for app in plan.apps for c in app.changes if c.action == "update" and c.desired]
+        list(self._pool.map(lambda c: self._dry_run(c, render_diff), updates))
+
+    def _dry_run(self, change: Change, render_diff: Callable[..., str]) -> None:
+        assert change.desired is not None
+        try:
+            after = self.cluster.apply(change.desired, dry_run=True, force=self.options.force_conflicts)
+        except KubeApiError as e:
+            immutable = server_causes(e.status, e.details)
+            if immutable:
+                change.action, change.reason = "recreate", describe_immutable(immutable)
+            else:
+                change.diff = f"(server-side dry-run failed: {e.message})"
+            return
+        change.diff = render_diff(change.key, change.live, after)
 
     # -- apply --------------------------------------------------------------------------------
 
@@ -228,7 +238,8 @@ class Engine:
         desired = plan.desired[app.name]
         deadline = time.monotonic() + self.options.timeout
         result = AppResult(app.name, "applied")
-        todo = {c.key: c for c in app.changes if c.action in ("create", "update")}
+        todo = {c.key: c for c in app.changes if c.action in ("create", "update", "recreate")}
+        replaced: list[recreate.Replacement] = []
         if not todo and not app.count("delete"):
             health = assess_all(desired.objects, plan.index.by_key)
             if all(h.status == "Current" for h in health.values()):
@@ -240,10 +251,19 @@ class Engine:
         for wave in apply_waves(desired.objects, in_cluster):
             objs = [o for o in wave.objects if object_key(o) in todo]
             self._gate(objs, plan, deadline)
-            plan.index.update(self._apply_batch(objs))
+            replacing = [recreate.remove(self.cluster, c.live, deadline) for o in objs
+                         if (c := todo[object_key(o)]).action == "recreate" and c.live]
+            applied = self._apply_batch(objs)
+            plan.index.update(applied)
+            new = {object_key(a): a for a in applied}
+            for replacement in replacing:
+                recreate.release_blocking(self.cluster, replacement, new[object_key(replacement.live)])
+            replaced += replacing
             result.created += sum(todo[object_key(o)].action == "create" for o in objs)
             result.updated += sum(todo[object_key(o)].action == "update" for o in objs)
-            self.progress(app.name, "applying", f"{result.created + result.updated}/{len(todo)} applied")
+            result.recreated += len(replacing)
+            done = result.created + result.updated + result.recreated
+            self.progress(app.name, "applying", f"{done}/{len(todo)} applied")
             if wave.wait_for == "established":
                 crds = [o for o in wave.objects if o["kind"] == "CustomResourceDefinition"]
                 pending = wait_established(self.cluster, crds, deadline)
@@ -258,6 +278,8 @@ class Engine:
         self._record(desired, plan, kept=[c.key for c in app.changes if c.action == "keep"])
         if not outcome.ok:
             self._fail(result, outcome)
+        else:
+            recreate.release(self.cluster, replaced)
         return result
 
     def _apply_batch(self, objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -388,6 +410,6 @@ def _result_detail(r: AppResult) -> str:
     if r.outcome == "failed":
         return r.error
     parts = [f"{n} {w}" for n, w in ((r.created, "created"), (r.updated, "updated"),
-                                     (r.deleted, "deleted"), (len(r.kept), "kept")) if n]
+                                     (r.recreated, "recreated"), (r.deleted, "deleted"), (len(r.kept), "kept")) if n]
     return (", ".join(parts) or "no changes") + f" in {r.seconds:.1f}s"
 

@@ -1,6 +1,7 @@
 """What an apply would do, per application: a pure comparison of desired objects with the live
 index (content hashes), plus prune candidates. Field-level diffs are added by the caller from a
-server-side dry-run, only for objects that changed."""
+server-side dry-run, only for objects that changed. A change to an immutable field makes the
+object a ``recreate`` (see ``kube.immutable``)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from kfdeploy.kube.diff import object_drift
+from kfdeploy.kube.immutable import describe, needs_recreate
 from kfdeploy.kube.inventory import HASH, Key, Record
 from kfdeploy.kube.live import LiveIndex
 from kfdeploy.kube.order import kind_rank, object_key
 
-Action = Literal["create", "update", "unchanged", "delete", "keep"]
+Action = Literal["create", "update", "recreate", "unchanged", "delete", "keep"]
 
 
 @dataclass
@@ -49,10 +51,10 @@ class AppPlan:
 
     @property
     def has_changes(self) -> bool:
-        return any(c.action in ("create", "update", "delete") for c in self.changes)
+        return any(c.action in ("create", "update", "recreate", "delete") for c in self.changes)
 
     def summary(self) -> str:
-        parts = [f"{n} {a}" for a in ("create", "update", "delete", "keep")
+        parts = [f"{n} {a}" for a in ("create", "update", "recreate", "delete", "keep")
                  if (n := self.count(a))]
         return ", ".join(parts) if parts else "no changes"
 
@@ -67,7 +69,9 @@ def desired_changes(desired: list[dict[str, Any]], index: LiveIndex) -> list[Cha
         if live is None:
             out.append(Change("create", key, obj))
         elif _hash(live) != _hash(obj):
-            out.append(Change("update", key, obj, live))
+            immutable = needs_recreate(live, obj)
+            out.append(Change("recreate", key, obj, live, describe(immutable)) if immutable
+                       else Change("update", key, obj, live))
         elif drifted := object_drift(live, obj):
             out.append(Change("update", key, obj, live, "changed outside kfdeploy: " + ", ".join(drifted)))
         else:

@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from kfdeploy.errors import KfdeployError, UsageError
+from kfdeploy.kube import recreate
 from kfdeploy.kube.client import Cluster
 from kfdeploy.kube.diff import render_diff
 from kfdeploy.kube.engine import ApplyOptions, AppResult, Engine, SpecPlan
@@ -27,7 +28,7 @@ from kfdeploy.progress import Printer
 from kfdeploy.render import Rendered, render
 from kfdeploy.spec import KfDef, load_spec
 
-_SYMBOL = {"create": "+", "update": "~", "delete": "-", "keep": "!", "unchanged": " "}
+_SYMBOL = {"create": "+", "update": "~", "recreate": "±", "delete": "-", "keep": "!", "unchanged": " "}
 
 
 # -- shared steps ---------------------------------------------------------------------------------
@@ -60,6 +61,7 @@ def _desired(rendered: Rendered) -> list[tuple[str, list[dict[str, Any]], list[s
 def _engine(opts: Options, spec: KfDef, cluster: Cluster, printer: Printer, **kw: Any) -> Engine:
     rules = PruneRules(prune_pvcs=kw.get("prune_pvcs", False), prune_crds=kw.get("prune_crds", False))
     options = ApplyOptions(force_conflicts=kw.get("force_conflicts", False),
+                           recreate=kw.get("recreate", False),
                            prune=not kw.get("no_prune", False), rules=rules,
                            timeout=float(kw.get("timeout", 600)))
     return Engine(cluster, spec.metadata.name, spec.spec_hash(), options, printer.app)
@@ -93,9 +95,12 @@ class PlanResult:
                              + (f"  ({c.reason})" if c.reason else ""))
                 if c.diff:
                     lines.extend("      " + d for d in c.diff.rstrip("\n").splitlines())
-        total = {a: sum(p.count(a) for p in self.plan.all()) for a in ("create", "update", "delete", "keep")}
+        total = {a: sum(p.count(a) for p in self.plan.all())
+                 for a in ("create", "update", "recreate", "delete", "keep")}
         lines.append("Plan: " + ", ".join(f"{n} to {a}" if a != "keep" else f"{n} kept"
-                                          for a, n in total.items()) + ".")
+                                          for a, n in total.items() if n or a != "recreate") + ".")
+        if total["recreate"]:
+            lines.append("(± recreate: immutable fields change; `apply --recreate` deletes and recreates them)")
         if total["create"] and not self.verbose:
             lines.append("(-v lists the objects to create, -vv also the unchanged ones)")
         if not self.plan.has_changes:
@@ -165,9 +170,10 @@ def apply(opts: Options, skip_cluster: bool = False, **kw: Any) -> Any:
     cluster = _connect(opts, spec, printer, create=not skip_cluster and not dry_run)
     engine = _engine(opts, spec, cluster, printer, **kw)
     spec_plan = engine.plan(_desired(rendered))
+    engine.dry_run_diffs(spec_plan, render_diff)  # also the server's word on immutable fields
     if dry_run:
-        engine.dry_run_diffs(spec_plan, render_diff)
         return PlanResult(spec_plan, opts.verbose)
+    recreate.gate((c for p in spec_plan.apps for c in p.changes), engine.options.recreate)
     if spec_plan.has_changes and not opts.yes:
         _confirm(PlanResult(spec_plan, opts.verbose))
         printer.start = time.monotonic()  # time the apply, not the prompt

@@ -1,4 +1,4 @@
-"""Diff: normalization, field changes, Secret masking, rendered plan diffs, immutable fields."""
+"""Diff: normalization, field changes, Secret masking, rendered plan diffs, quantities."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from kfdeploy.kube.diff import (
     FieldChange,
     changed_fields,
     mask_secrets,
-    needs_recreate,
     normalize,
     parse_quantity,
     render_diff,
@@ -245,151 +244,6 @@ def test_render_diff_create_and_delete() -> None:
     created = render_diff("ConfigMap/kubeflow/c", None, {"kind": "ConfigMap", "data": {"a": "1"}})
     deleted = render_diff("ConfigMap/kubeflow/c", {"kind": "ConfigMap", "data": {"a": "1"}}, None)
     assert "+kind: ConfigMap" in created and "-kind: ConfigMap" in deleted
-
-
-# --- needs_recreate --------------------------------------------------------------------------
-
-
-def statefulset(**spec: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "selector": {"matchLabels": {"app": "mysql"}},
-        "serviceName": "mysql",
-        "podManagementPolicy": "OrderedReady",
-        "volumeClaimTemplates": [
-            {
-                "metadata": {"name": "data"},
-                "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "20Gi"}}},
-            }
-        ],
-    }
-    base.update(spec)
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "StatefulSet",
-        "metadata": {"name": "mysql", "namespace": "kubeflow"},
-        "spec": base,
-    }
-
-
-def live_statefulset() -> dict[str, Any]:
-    """As the server returns it: defaults and a status inside each claim template."""
-    live = statefulset()
-    template = live["spec"]["volumeClaimTemplates"][0]
-    template.update({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "status": {"phase": "Pending"}})
-    template["spec"]["volumeMode"] = "Filesystem"
-    return live
-
-
-def pvc(storage: str, **spec: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "PersistentVolumeClaim",
-        "metadata": {"name": "minio-pvc", "namespace": "kubeflow"},
-        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": storage}}, **spec},
-    }
-
-
-def service(**spec: Any) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s", "namespace": "kubeflow"}, "spec": spec}
-
-
-def job(image: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": {"name": "migrate", "namespace": "kubeflow"},
-        "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "m", "image": image}]}}},
-    }
-
-
-def crd(scope: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": "notebooks.kubeflow.org"},
-        "spec": {"group": "kubeflow.org", "scope": scope},
-    }
-
-
-RECREATE_CASES: list[tuple[str, dict[str, Any] | None, dict[str, Any] | None, str | None]] = [
-    ("deployment-image-is-mutable", BASE, deployment(image="x:2"), None),
-    (
-        "deployment-selector",
-        BASE,
-        _with(BASE, ["spec", "selector"], {"matchLabels": {"app": "api"}}),
-        'spec.selector changed from {"matchLabels":{"app":"ml-pipeline"}} to {"matchLabels":{"app":"api"}} '
-        "(immutable for Deployment",
-    ),
-    ("deployment-selector-unset-in-desired", BASE, _with(BASE, ["spec", "selector"], None), None),
-    ("statefulset-same-with-server-defaults", live_statefulset(), statefulset(), None),
-    (
-        "statefulset-service-name",
-        live_statefulset(),
-        statefulset(serviceName="mysql-headless"),
-        "spec.serviceName changed",
-    ),
-    (
-        "statefulset-pod-management",
-        live_statefulset(),
-        statefulset(podManagementPolicy="Parallel"),
-        "spec.podManagementPolicy",
-    ),
-    (
-        "statefulset-claim-size",
-        live_statefulset(),
-        statefulset(
-            volumeClaimTemplates=[
-                {
-                    "metadata": {"name": "data"},
-                    "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "50Gi"}}},
-                }
-            ]
-        ),
-        "spec.volumeClaimTemplates changed (immutable for StatefulSet",
-    ),
-    ("statefulset-replicas-mutable", live_statefulset(), statefulset(replicas=3), None),
-    ("job-template", job("migrate:1"), job("migrate:2"), "spec.template changed (immutable for Job"),
-    ("job-unchanged", job("migrate:1"), job("migrate:1"), None),
-    ("service-cluster-ip", service(clusterIP="10.0.0.5"), service(clusterIP="10.0.0.9"), "spec.clusterIP changed"),
-    ("service-headless", service(clusterIP="10.0.0.5"), service(clusterIP="None"), 'to "None"'),
-    ("service-cluster-ip-unset", service(clusterIP="10.0.0.5"), service(ports=[{"port": 80}]), None),
-    (
-        "service-to-external-name",
-        service(type="ClusterIP"),
-        service(type="ExternalName"),
-        "spec.type changed from ClusterIP to ExternalName",
-    ),
-    ("service-to-node-port", service(type="ClusterIP"), service(type="NodePort"), None),
-    ("pvc-grow", pvc("10Gi"), pvc("20Gi"), None),
-    ("pvc-grow-mixed-units", pvc("1Gi"), pvc("2000M"), None),
-    ("pvc-shrink", pvc("20Gi"), pvc("10Gi"), "storage shrinks from 20Gi to 10Gi"),
-    (
-        "pvc-access-mode",
-        pvc("10Gi"),
-        pvc("10Gi", accessModes=["ReadWriteMany"]),
-        "spec changed beyond resources.requests.storage",
-    ),
-    (
-        "pvc-defaults-from-server",
-        pvc("10Gi", storageClassName="standard", volumeName="pv-1", volumeMode="Filesystem"),
-        pvc("10Gi"),
-        None,
-    ),
-    ("crd-scope", crd("Namespaced"), crd("Cluster"), "recreating deletes every custom resource"),
-    ("crd-same", crd("Namespaced"), crd("Namespaced"), None),
-    ("create", None, BASE, None),
-    ("configmap-never", {"kind": "ConfigMap", "data": {"a": "1"}}, {"kind": "ConfigMap", "data": {"a": "2"}}, None),
-]
-
-
-@pytest.mark.parametrize("live,desired,expected", [c[1:] for c in RECREATE_CASES], ids=[c[0] for c in RECREATE_CASES])
-def test_needs_recreate(live: dict[str, Any] | None, desired: dict[str, Any] | None, expected: str | None) -> None:
-    reason = needs_recreate(live, desired)
-    if expected is None:
-        assert reason is None
-    else:
-        assert reason is not None and expected in reason
-        assert reason.endswith("it must be deleted and recreated)")
 
 
 @pytest.mark.parametrize(
