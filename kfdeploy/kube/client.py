@@ -20,7 +20,7 @@ import kubernetes.config
 from kubernetes.client.exceptions import ApiException
 
 from kfdeploy.errors import ApplyError, PlatformError
-from kfdeploy.kube.retry import DEFAULT_RETRY, NO_RETRY, GaveUp, RetryPolicy, call_with_retry
+from kfdeploy.kube.retry import DEFAULT_RETRY, NO_RETRY, GaveUp, RetryPolicy, bounded_timeout, call_with_retry
 
 FIELD_MANAGER = "kfdeploy"
 _AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"
@@ -100,6 +100,7 @@ class Cluster:
         headers = {"Accept": accept}
         if content_type:
             headers["Content-Type"] = content_type
+        policy = retry or self.retry
 
         def send() -> Any:
             with self._lock:
@@ -107,11 +108,11 @@ class Cluster:
             return self.api.call_api(
                 path, method, query_params=list((query or {}).items()), header_params=headers,
                 body=body, auth_settings=["BearerToken"], _preload_content=False,
-                _return_http_data_only=True, _request_timeout=timeout)
+                _return_http_data_only=True, _request_timeout=bounded_timeout(timeout, policy.clock))
 
         tried = ""
         try:
-            resp = call_with_retry(send, method, content_type, retry or self.retry)
+            resp = call_with_retry(send, method, content_type, policy)
         except GaveUp as gave_up:
             error, tried = gave_up.error, f" (retried: {gave_up.summary})"
         except Exception as e:  # noqa: BLE001 - mapped just below

@@ -98,6 +98,13 @@ def current_deadline() -> tuple[float, str] | None:
     return _DEADLINE.get()
 
 
+def bounded_timeout(timeout: float, clock: Clock) -> float:
+    """A request's own timeout, cut to what is left of the deadline in flight (at least 1s), so
+    a server that accepts connections but never answers cannot outlast the deadline."""
+    bound = current_deadline()
+    return timeout if bound is None else max(1.0, min(timeout, bound[0] - clock.now()))
+
+
 class GaveUp(Exception):  # noqa: N818 - internal signal, never shown to the user
     """Retrying stopped: ``error`` is the last failure, ``summary`` says how long and why."""
 
