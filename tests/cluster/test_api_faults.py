@@ -14,6 +14,7 @@ from typing import Any
 from kfdeploy.kube.client import Cluster
 from kfdeploy.kube.engine import ApplyOptions, Engine
 from kfdeploy.platforms.kwokctl import Kwokctl, workdir
+
 from .conftest import CLUSTER_NAME
 from .test_engine import configmap, deployment, service, unique
 

@@ -7,9 +7,8 @@ The tests run in file order and build on each other, like a user's session.
 
 from __future__ import annotations
 
-import os
-
 import json
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
