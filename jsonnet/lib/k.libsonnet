@@ -9,8 +9,10 @@
     + (if ns != null then { namespace: ns } else {})
     + (if std.length(annotations) > 0 then { annotations: annotations } else {}),
 
-  namespace(name, labels={}):: {
-    apiVersion: 'v1', kind: 'Namespace', metadata: $.meta(name, null, labels),
+  // Every namespace carries its Pod Security Standard level (enforced by the API server).
+  namespace(name, labels={}, podSecurity='restricted'):: {
+    apiVersion: 'v1', kind: 'Namespace',
+    metadata: $.meta(name, null, labels + { 'pod-security.kubernetes.io/enforce': podSecurity }),
   },
 
   serviceAccount(name, ns):: {
@@ -74,7 +76,8 @@
   tcpProbe(port, delay=5):: { tcpSocket: { port: port }, initialDelaySeconds: delay, periodSeconds: 10 },
 
   container(name, image, ports=[], args=[], env=[], resources=$.resources('50m', '64Mi'),
-            probe=null, command=null, volumeMounts=[]):: {
+            probe=null, command=null, volumeMounts=[], runAsUser=null, runAsGroup=null,
+            securityContext=null):: {
     name: name,
     image: image,
     imagePullPolicy: 'IfNotPresent',
@@ -84,7 +87,22 @@
     + (if command != null then { command: command } else {})
     + (if std.length(env) > 0 then { env: env } else {})
     + (if std.length(volumeMounts) > 0 then { volumeMounts: volumeMounts } else {})
-    + (if probe != null then { readinessProbe: probe, livenessProbe: probe } else {}),
+    + (if probe != null then { readinessProbe: probe, livenessProbe: probe } else {})
+    // Hardened unless a container states why it needs more (securityContext).
+    + { securityContext: if securityContext != null then securityContext else $.hardened(runAsUser, runAsGroup) },
+
+  // The restricted Pod Security Standard for one container. Images whose default user is root
+  // get the uid their upstream manifests run them as, so runAsNonRoot holds.
+  hardened(runAsUser=null, runAsGroup=null):: {
+    allowPrivilegeEscalation: false,
+    capabilities: { drop: ['ALL'] },
+    runAsNonRoot: true,
+    seccompProfile: { type: 'RuntimeDefault' },
+  } + (if runAsUser != null then { runAsUser: runAsUser } else {})
+    + (if runAsGroup != null then { runAsGroup: runAsGroup } else {}),
+
+  // The user (and group) an image that defaults to root runs as, on a hardened container.
+  runAs(user, group=null):: { securityContext+: { runAsUser: user } + (if group != null then { runAsGroup: group } else {}) },
 
   gpuTolerations:: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }],
 

@@ -35,7 +35,7 @@ local deployment(params) =
                         ports=[k.port('https-webhook', 4443)],
                         resources=k.resources('20m', '64Mi'),
                         probe=k.tcpProbe('https-webhook'),
-                        volumeMounts=[{ name: certSecret, mountPath: '/etc/webhook/certs', readOnly: true }]);
+                        volumeMounts=[{ name: certSecret, mountPath: '/etc/webhook/certs', readOnly: true }]) + k.runAs(65532);
   k.deployment(deploymentName, params.namespace, [c], params.replicas, name + '-service-account',
                volumes=[{ name: certSecret, secret: { secretName: certSecret } }]);
 

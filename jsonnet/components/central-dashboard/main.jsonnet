@@ -18,7 +18,7 @@ local container(params) =
                 { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
               ],
               resources=k.resources('50m', '128Mi'),
-              probe=k.httpProbe('/healthz', 'http', 10));
+              probe=k.httpProbe('/healthz', 'http', 10)) + k.runAs(1000);
 
 function(params)
   local ns = params.namespace;

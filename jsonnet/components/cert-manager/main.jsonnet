@@ -4,9 +4,7 @@ local crds = import 'crds.libsonnet';
 local rbac = import 'rbac.libsonnet';
 
 local podEnv = [{ name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } }];
-local secure = {
-  securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, readOnlyRootFilesystem: true },
-};
+local secure = { securityContext+: { readOnlyRootFilesystem: true } };
 local podSecurity = { securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } } };
 
 local controller(params) =

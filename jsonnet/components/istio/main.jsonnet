@@ -3,9 +3,13 @@
 local k = import 'k.libsonnet';
 local crds = import 'crds.libsonnet';
 local mesh = import 'mesh.libsonnet';
+local proxy = import 'proxy.libsonnet';
+local cni = import 'cni.libsonnet';
 
 local fieldEnv(name, path) = { name: name, valueFrom: { fieldRef: { fieldPath: path } } };
 local istioGroups = ['networking.istio.io', 'security.istio.io', 'telemetry.istio.io', 'extensions.istio.io'];
+
+local noSidecar = { spec+: { template+: { metadata+: { annotations+: { 'sidecar.istio.io/inject': 'false' } } } } };
 
 local istiodRbac(ns) = [
   k.serviceAccount('istiod', ns),
@@ -45,47 +49,79 @@ local istiod(params) =
                                k.port('https-webhooks', 15017), k.port('http-monitoring', 15014)],
                         args=['discovery', '--monitoringAddr=:15014', '--log_output_level=default:info',
                               '--domain', params.clusterDomain, '--keepaliveMaxServerConnectionAge', '30m'],
-                        env=[k.env('REVISION', 'default'), k.env('PILOT_CERT_PROVIDER', 'istiod'),
+                        env=[k.env('ENABLE_NATIVE_SIDECARS', 'true'), k.env('ENABLE_DEBUG_ON_HTTP', 'false'),
+                             k.env('PILOT_ENABLE_ANALYSIS', 'false'), k.env('ISTIO_CNI_ENABLED', params.istioCni),
+                             k.env('REVISION', 'default'), k.env('PILOT_CERT_PROVIDER', 'istiod'),
                              fieldEnv('POD_NAME', 'metadata.name'), fieldEnv('POD_NAMESPACE', 'metadata.namespace'),
                              fieldEnv('SERVICE_ACCOUNT', 'spec.serviceAccountName'),
                              k.env('ISTIOD_ADDR', 'istiod.' + ns + '.svc:15012'), k.env('CLUSTER_ID', 'Kubernetes'),
                              k.env('INJECTION_WEBHOOK_CONFIG_NAME', 'istio-sidecar-injector')],
                         resources=k.resources('200m', '512Mi'),
+                        securityContext=k.hardened(),
                         volumeMounts=[{ name: 'config-volume', mountPath: '/etc/istio/config' },
                                       { name: 'inject', mountPath: '/var/lib/istio/inject', readOnly: true },
-                                      { name: 'local-certs', mountPath: '/var/run/secrets/istio-dns' }])
-            + { readinessProbe: k.httpProbe('/ready', 8080, 1) };
+                                      { name: 'istio-token', mountPath: '/var/run/secrets/tokens', readOnly: true },
+                                      { name: 'local-certs', mountPath: '/var/run/secrets/istio-dns' },
+                                      { name: 'cacerts', mountPath: '/etc/cacerts', readOnly: true }])
+            + { readinessProbe: k.httpProbe('/ready', 8080, 1) + { periodSeconds: 3, timeoutSeconds: 5 },
+                securityContext+: { readOnlyRootFilesystem: true } };
   [
     k.deployment('istiod', ns, [c], params.replicas, 'istiod', volumes=[
       { name: 'config-volume', configMap: { name: 'istio' } },
       { name: 'inject', configMap: { name: 'istio-sidecar-injector' } },
       { name: 'local-certs', emptyDir: { medium: 'Memory' } },
-    ], labels={ app: 'istiod', istio: 'pilot' }),
+      std.filter(function(v) v.name == 'istio-token', proxy.volumes)[0],
+      // A CA of your own (plug-in certificates); istiod signs with a self-generated root without it.
+      { name: 'cacerts', secret: { secretName: 'cacerts', optional: true } },
+    ], labels={ app: 'istiod', istio: 'pilot' }, podExtra={
+      tolerations: [{ key: 'cni.istio.io/not-ready', operator: 'Exists' }],
+    }) + noSidecar,
     k.service('istiod', ns, [
       k.servicePort('grpc-xds', 15010), k.servicePort('https-dns', 15012),
       k.servicePort('https-webhook', 443, 'https-webhooks'), k.servicePort('http-monitoring', 15014),
     ]),
   ];
 
+// The gateway is an istio-agent + envoy pod of its own (no injection), so it carries the same
+// token, root certificate and bootstrap volumes as an injected sidecar.
 local ingressGateway(params) =
   local ns = params.namespace;
   local name = 'istio-ingressgateway';
   local sa = name + '-service-account';
+  local certs(n) = { name: n, secret: { secretName: 'istio-' + n, optional: true } };
   local c = k.container('istio-proxy', params.hub + '/proxyv2:' + params.istioVersion,
                         ports=[k.port('status-port', 15021), k.port('http2', 8080), k.port('https', 8443),
                                k.port('http-envoy-prom', 15090)],
-                        args=['proxy', 'router', '--domain', ns + '.svc.' + params.clusterDomain,
-                              '--proxyLogLevel=warning', '--log_output_level=default:info'],
-                        env=[fieldEnv('POD_NAME', 'metadata.name'), fieldEnv('POD_NAMESPACE', 'metadata.namespace'),
-                             k.env('ISTIO_META_CLUSTER_ID', 'Kubernetes'), k.env('CA_ADDR', 'istiod.' + ns + '.svc:15012')],
-                        resources=k.resources('100m', '128Mi', limitMemory='1Gi'))
-            + { readinessProbe: k.httpProbe('/healthz/ready', 15021, 1) };
+                        args=['proxy', 'router', '--domain', '$(POD_NAMESPACE).svc.' + params.clusterDomain,
+                              '--proxyLogLevel=warning', '--proxyComponentLogLevel=misc:error',
+                              '--log_output_level=default:info'],
+                        env=proxy.env(params) + [
+                          k.env('ISTIO_META_WORKLOAD_NAME', name),
+                          k.env('ISTIO_META_OWNER', 'kubernetes://apis/apps/v1/namespaces/' + ns + '/deployments/' + name),
+                          k.env('ISTIO_META_UNPRIVILEGED_POD', 'true'),
+                        ],
+                        resources=proxy.resources,
+                        volumeMounts=proxy.volumeMounts + [
+                          { name: 'config-volume', mountPath: '/etc/istio/config' },
+                          { name: 'ingressgateway-certs', mountPath: '/etc/istio/ingressgateway-certs', readOnly: true },
+                          { name: 'ingressgateway-ca-certs', mountPath: '/etc/istio/ingressgateway-ca-certs', readOnly: true },
+                        ],
+                        securityContext=proxy.securityContext)
+            + { readinessProbe: proxy.readinessProbe };
+  local canonical = { 'service.istio.io/canonical-name': name, 'service.istio.io/canonical-revision': 'latest' };
   [
     k.serviceAccount(sa, ns),
     k.role(sa, ns, [k.rule([''], ['secrets'], ['get', 'watch', 'list'])]),
     k.roleBinding(sa, ns, sa, [k.saSubject(sa, ns)]),
     k.deployment(name, ns, [c], params.replicas, sa,
-                 labels={ app: name, istio: 'ingressgateway' }),
+                 volumes=proxy.volumes + [
+                   { name: 'config-volume', configMap: { name: 'istio', optional: true } },
+                   certs('ingressgateway-certs'), certs('ingressgateway-ca-certs'),
+                 ],
+                 labels={ app: name, istio: 'ingressgateway' },
+                 podExtra={ securityContext: { runAsUser: proxy.uid, runAsGroup: proxy.uid, runAsNonRoot: true } })
+    + noSidecar
+    + { spec+: { template+: { metadata+: { labels+: canonical + { 'istio.io/rev': 'default' } } } } },
     k.service(name, ns, [
       k.servicePort('status-port', 15021), k.servicePort('http2', 80, 8080), k.servicePort('https', 443, 8443),
     ], type=params.gatewayServiceType, labels={ app: name, istio: 'ingressgateway' }),
@@ -119,15 +155,18 @@ function(params)
   local ns = params.namespace;
   local kf = params.kubeflowNamespace;
   [
-    k.namespace(ns),
+    k.namespace(ns, { 'istio-injection': 'disabled' }),
+    // baseline, as upstream: injected pods need no capability when istio-cni captures their traffic.
     k.namespace(kf, { 'control-plane': 'kubeflow' }
-                    + (if params.sidecarInjection then { 'istio-injection': 'enabled' } else {})),
+                    + (if params.sidecarInjection then { 'istio-injection': 'enabled' } else {}),
+                podSecurity=if params.istioCni then 'baseline' else 'privileged'),
     crds,
     istiodRbac(ns),
     mesh.configMaps(params),
     istiod(params),
     ingressGateway(params),
     injectorWebhook(params),
+    if params.istioCni then cni(params) else [],
     security(ns),
     {
       apiVersion: 'networking.istio.io/v1', kind: 'Gateway',

@@ -64,7 +64,7 @@ local controller(params) =
     resources=k.resources('100m', '128Mi', limitMemory='512Mi'),
     volumeMounts=[{ name: 'cert', mountPath: '/tmp/cert', readOnly: true },
                   { name: 'katib-config', mountPath: '/katib-config', readOnly: true }],
-  ) + { readinessProbe: k.httpProbe('/readyz', 'healthz', 10), livenessProbe: k.httpProbe('/healthz', 'healthz', 15) };
+  ) + k.runAs(1000) + { readinessProbe: k.httpProbe('/readyz', 'healthz', 10), livenessProbe: k.httpProbe('/healthz', 'healthz', 15) };
   [
     k.controllerRbac('katib-controller', ns, controllerRules),
     k.service('katib-controller', ns, [k.servicePort('webhook', 443, 'webhook'),
@@ -85,7 +85,7 @@ local dbManager(params) =
          k.env('KATIB_MYSQL_DB_PORT', '3306'), k.env('KATIB_MYSQL_DB_DATABASE', 'katib'),
          k.envFrom('DB_PASSWORD', mysqlSecret, 'MYSQL_ROOT_PASSWORD')],
     resources=k.resources('50m', '64Mi', limitMemory='256Mi'),
-  ) + { readinessProbe: { grpc: { port: 6789 }, initialDelaySeconds: 5, periodSeconds: 10 },
+  ) + k.runAs(1000) + { readinessProbe: { grpc: { port: 6789 }, initialDelaySeconds: 5, periodSeconds: 10 },
         livenessProbe: { grpc: { port: 6789 }, initialDelaySeconds: 10, periodSeconds: 60, failureThreshold: 5 } };
   [
     k.service('katib-db-manager', ns, [k.servicePort('api', 6789, 'api')]),
@@ -103,14 +103,15 @@ local mysql(params) =
          k.env('MYSQL_ALLOW_EMPTY_PASSWORD', 'true'), k.env('MYSQL_DATABASE', 'katib')],
     resources=k.resources('250m', '512Mi', limitMemory='1Gi'),
     volumeMounts=[{ name: 'katib-mysql', mountPath: '/var/lib/mysql' }],
-  ) + { readinessProbe: ready, livenessProbe: ready + { initialDelaySeconds: 30, failureThreshold: 10 } };
+  ) + k.runAs(999, 999) + { readinessProbe: ready, livenessProbe: ready + { initialDelaySeconds: 30, failureThreshold: 10 } };
   [
     k.secret(mysqlSecret, ns, { MYSQL_ROOT_PASSWORD: params.mysqlPassword }),
     k.pvc('katib-mysql', ns, params.mysqlStorage,
           storageClass=if params.storageClass != '' then params.storageClass else null),
     k.service('katib-mysql', ns, [k.servicePort('dbapi', 3306, 'dbapi')]),
     k.deployment('katib-mysql', ns, [c], 1,
-                 volumes=[{ name: 'katib-mysql', persistentVolumeClaim: { claimName: 'katib-mysql' } }])
+                 volumes=[{ name: 'katib-mysql', persistentVolumeClaim: { claimName: 'katib-mysql' } }],
+                 podExtra={ securityContext: { fsGroup: 999, fsGroupChangePolicy: 'OnRootMismatch' } })
     + noSidecar + { spec+: { strategy: { type: 'Recreate' } } },
   ];
 
@@ -124,7 +125,7 @@ local ui(params) =
          k.env('APP_DISABLE_AUTH', 'false')],
     resources=k.resources('50m', '64Mi', limitMemory='256Mi'),
     probe=k.httpProbe('/katib/', 'ui', 5),
-  );
+  ) + k.runAs(1000);
   [
     k.controllerRbac('katib-ui', ns, uiRules),
     k.service('katib-ui', ns, [k.servicePort('ui', 80, 'ui')]),

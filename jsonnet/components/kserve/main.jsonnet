@@ -90,7 +90,7 @@ local controller(params) =
     resources=k.resources('100m', '300Mi', limitMemory='1Gi'),
     volumeMounts=[{ name: 'cert', mountPath: '/tmp/k8s-webhook-server/serving-certs', readOnly: true }],
   ) + { readinessProbe: k.httpProbe('/readyz', 'healthz', 10), livenessProbe: k.httpProbe('/healthz', 'healthz', 15),
-        securityContext: { allowPrivilegeEscalation: false, runAsNonRoot: true, capabilities: { drop: ['ALL'] } } };
+        securityContext+: { privileged: false, readOnlyRootFilesystem: true } };
   [
     k.serviceAccount(manager, ns),
     k.clusterRole('kserve-manager-role', managerRules),
@@ -154,7 +154,7 @@ local modelsWebApp(params) =
     name, params.modelsWebAppImage, ports=[k.port('http', 5000)],
     resources=k.resources('50m', '128Mi', limitMemory='512Mi'),
     probe=k.httpProbe('/healthz/readiness', 'http', 5),
-  ) + { envFrom: [{ configMapRef: { name: name + '-config' } }] };
+  ) + k.runAs(1000) + { envFrom: [{ configMapRef: { name: name + '-config' } }] };
   [
     k.serviceAccount(name, ns),
     k.clusterRole(name, [

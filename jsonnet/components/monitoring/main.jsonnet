@@ -90,7 +90,7 @@ local nodeExporter(params) =
                   { name: 'sys', mountPath: '/host/sys', readOnly: true },
                   { name: 'root', mountPath: '/host/root', readOnly: true, mountPropagation: 'HostToContainer' }],
   ) + { readinessProbe: k.httpProbe('/', 'metrics', 5), livenessProbe: k.httpProbe('/', 'metrics', 15),
-        securityContext: { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false } };
+        securityContext+: { readOnlyRootFilesystem: true } };
   [
     k.serviceAccount('node-exporter', ns),
     k.service('node-exporter', ns, [k.servicePort('metrics', 9100, 'metrics')]) + { spec+: { clusterIP: 'None' } },
@@ -114,8 +114,7 @@ local kubeStateMetrics(params) =
           '--metric-labels-allowlist=pods=[app.kubernetes.io/name,app.kubernetes.io/component]'],
     resources=k.resources('20m', '64Mi', limitMemory='256Mi'),
   ) + { readinessProbe: k.httpProbe('/readyz', 'telemetry', 5), livenessProbe: k.httpProbe('/livez', 'http-metrics', 5),
-        securityContext: { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, runAsNonRoot: true,
-                           runAsUser: 65534, capabilities: { drop: ['ALL'] } } };
+        securityContext+: { readOnlyRootFilesystem: true, runAsUser: 65534 } };
   [
     k.controllerRbac('kube-state-metrics', ns, [
       k.rule([''], ['configmaps', 'secrets', 'nodes', 'pods', 'services', 'serviceaccounts', 'resourcequotas',
@@ -141,7 +140,8 @@ local kubeStateMetrics(params) =
 
 function(params)
   [
-    if params.createNamespace then k.namespace(params.namespace) else [],
+    // privileged: node-exporter reads the host's /proc, /sys and network (hostPath, hostNetwork, hostPID).
+    if params.createNamespace then k.namespace(params.namespace, podSecurity='privileged') else [],
     prometheusServer(params),
     grafana(params),
     nodeExporter(params),

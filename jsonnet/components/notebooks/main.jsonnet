@@ -31,7 +31,7 @@ local controller(params) =
                           k.env('IDLENESS_CHECK_PERIOD', params.idlenessCheckPeriod),
                           k.env('ADD_FSGROUP', 'true'),
                         ],
-                        resources=k.resources('50m', '128Mi'))
+                        resources=k.resources('50m', '128Mi')) + k.runAs(1000)
             + { readinessProbe: k.httpProbe('/readyz', 'http-probes'), livenessProbe: k.httpProbe('/healthz', 'http-probes', 15) };
   [
     k.serviceAccount(sa, ns),
@@ -72,7 +72,7 @@ local webApp(params) =
                           k.env('CSRF_SAMESITE', 'Strict'),
                         ],
                         resources=k.resources('50m', '128Mi'),
-                        volumeMounts=[{ name: 'config-volume', mountPath: '/etc/config' }])
+                        volumeMounts=[{ name: 'config-volume', mountPath: '/etc/config' }]) + k.runAs(1000)
             + { readinessProbe: k.httpProbe('/healthz/readiness', 'http'),
                 livenessProbe: k.httpProbe('/healthz/liveness', 'http', 15) };
   [

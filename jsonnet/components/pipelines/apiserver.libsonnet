@@ -52,7 +52,7 @@ local apiServer(params) =
     'ml-pipeline-api-server', c.image(params, 'kfp-api-server'),
     ports=[k.port('http', 8888), k.port('grpc', 8887)], env=env,
     resources=k.resources('250m', '500Mi', limitMemory='1Gi'),
-  ) + c.probes('/apis/v1beta1/healthz', 'http', 3);
+  ) + k.runAs(1000, 0) + c.probes('/apis/v1beta1/healthz', 'http', 3);
   [
     k.serviceAccount('ml-pipeline', ns),
     k.clusterRole('ml-pipeline', [
@@ -81,7 +81,7 @@ local persistenceAgent(params) =
          c.configEnv('LOG_LEVEL', cfg, 'LOG_LEVEL')],
     resources=k.resources('50m', '64Mi', limitMemory='256Mi'),
     volumeMounts=[{ name: tokenVolume.name, mountPath: '/var/run/secrets/kubeflow/tokens' }],
-  ) + { readinessProbe: processAlive, livenessProbe: processAlive };
+  ) + k.runAs(1000, 0) + { readinessProbe: processAlive, livenessProbe: processAlive };
   [
     k.controllerRbac('ml-pipeline-persistenceagent', ns, [
       k.rule(['argoproj.io'], ['workflows'], ['get', 'list', 'watch']),
@@ -101,7 +101,7 @@ local scheduledWorkflow(params) =
          c.configEnv('CRON_SCHEDULE_TIMEZONE', cfg, 'cronScheduleTimezone'),
          c.configEnv('LOG_LEVEL', cfg, 'LOG_LEVEL')],
     resources=k.resources('50m', '64Mi', limitMemory='256Mi'),
-  ) + { readinessProbe: processAlive, livenessProbe: processAlive };
+  ) + k.runAs(1000, 0) + { readinessProbe: processAlive, livenessProbe: processAlive };
   [
     k.crd('kubeflow.org', 'ScheduledWorkflow', 'scheduledworkflows',
           [k.crdVersion('v1beta1', subresources=null)], shortNames=['swf']),

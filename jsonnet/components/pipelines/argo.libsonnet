@@ -85,8 +85,7 @@ local controller(params) =
     env=[c.fieldEnv('LEADER_ELECTION_IDENTITY', 'metadata.name')],
     resources=k.resources('100m', '256Mi', limitMemory='1Gi'),
   ) + c.probes('/healthz', 'healthz', 30)
-    + { securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] },
-                           readOnlyRootFilesystem: true, runAsNonRoot: true } };
+    + { securityContext+: { readOnlyRootFilesystem: true } };
   [
     k.serviceAccount('argo', ns),
     k.clusterRole('argo-cluster-role', controllerRules),

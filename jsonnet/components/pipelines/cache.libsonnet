@@ -26,7 +26,7 @@ local server(params) =
          c.configEnv('CACHE_NODE_RESTRICTIONS', cfg, 'cacheNodeRestrictions')],
     resources=k.resources('20m', '64Mi', limitMemory='256Mi'),
     volumeMounts=[{ name: 'webhook-tls-certs', mountPath: '/etc/webhook/certs', readOnly: true }],
-  ) + { readinessProbe: k.tcpProbe('webhook-api', 3), livenessProbe: k.tcpProbe('webhook-api', 15) };
+  ) + k.runAs(1000, 0) + { readinessProbe: k.tcpProbe('webhook-api', 3), livenessProbe: k.tcpProbe('webhook-api', 15) };
   [
     k.serviceAccount(sa, ns),
     k.clusterRole('kubeflow-pipelines-cache-role', [
@@ -65,7 +65,7 @@ local deployer(params) =
   local container = k.container(
     'main', c.image(params, 'kfp-cache-deployer'), env=[c.fieldEnv('NAMESPACE_TO_WATCH', 'metadata.namespace')],
     resources=k.resources('10m', '32Mi', limitMemory='128Mi'),
-  ) + { readinessProbe: alive, livenessProbe: alive };
+  ) + k.runAs(1000, 0) + { readinessProbe: alive, livenessProbe: alive };
   [
     k.serviceAccount(dsa, ns),
     k.clusterRole('kubeflow-pipelines-cache-deployer-clusterrole', [

@@ -22,7 +22,7 @@ local ui(params) =
     ],
     resources=k.resources('10m', '70Mi', limitMemory='512Mi'),
     volumeMounts=[{ name: 'config-volume', mountPath: '/etc/config', readOnly: true }],
-  ) + c.probes('/apis/v1beta1/healthz', 'http', 3);
+  ) + k.runAs(1000, 0) + c.probes('/apis/v1beta1/healthz', 'http', 3);
   [
     k.serviceAccount('ml-pipeline-ui', ns),
     k.clusterRole('ml-pipeline-ui', [
@@ -49,7 +49,7 @@ local viewer(params) =
     'ml-pipeline-viewer-crd', c.image(params, 'kfp-viewer-crd-controller'),
     env=[k.env('MAX_NUM_VIEWERS', '50'), k.env('NAMESPACE', if params.multiUser then '' else ns)],
     resources=k.resources('20m', '64Mi', limitMemory='256Mi'),
-  ) + { readinessProbe: { exec: { command: ['ls', '/proc/1'] }, initialDelaySeconds: 10, periodSeconds: 30 },
+  ) + k.runAs(1000, 0) + { readinessProbe: { exec: { command: ['ls', '/proc/1'] }, initialDelaySeconds: 10, periodSeconds: 30 },
         livenessProbe: { exec: { command: ['ls', '/proc/1'] }, initialDelaySeconds: 10, periodSeconds: 30 } };
   [
     k.crd('kubeflow.org', 'Viewer', 'viewers', [k.crdVersion('v1beta1', subresources=null)], shortNames=['vi']),
@@ -71,7 +71,7 @@ local visualization(params) =
     'ml-pipeline-visualizationserver', c.image(params, 'kfp-visualization-server'),
     ports=[k.port('http', 8888)],
     resources=k.resources('30m', '500Mi', limitMemory='1Gi'),
-  ) + c.probes('/', 'http', 3);
+  ) + k.runAs(1000, 0) + c.probes('/', 'http', 3);
   [
     k.serviceAccount('ml-pipeline-visualizationserver', ns),
     k.service('ml-pipeline-visualizationserver', ns, [k.servicePort('http', 8888, 'http')]),

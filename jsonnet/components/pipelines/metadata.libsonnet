@@ -18,7 +18,7 @@ local grpc(params) =
          c.configEnv('MYSQL_HOST', 'pipeline-install-config', 'dbHost'),
          c.configEnv('MYSQL_PORT', 'pipeline-install-config', 'dbPort')],
     resources=k.resources('50m', '128Mi', limitMemory='512Mi'),
-  ) + { readinessProbe: k.tcpProbe('grpc-api', 3), livenessProbe: k.tcpProbe('grpc-api', 3) + { timeoutSeconds: 2 } };
+  ) + k.runAs(1000, 0) + { readinessProbe: k.tcpProbe('grpc-api', 3), livenessProbe: k.tcpProbe('grpc-api', 3) + { timeoutSeconds: 2 } };
   [
     k.serviceAccount('metadata-grpc-server', ns),
     k.configMap('metadata-grpc-configmap', ns, {
@@ -36,7 +36,7 @@ local envoy(params) =
     'container', c.image(params, 'kfp-metadata-envoy'),
     ports=[k.port('md-envoy', 9090), k.port('envoy-admin', 9901)],
     resources=k.resources('20m', '64Mi', limitMemory='256Mi'),
-  ) + { readinessProbe: k.tcpProbe('md-envoy', 3), livenessProbe: k.tcpProbe('md-envoy', 10) };
+  ) + k.runAs(1000, 0) + { readinessProbe: k.tcpProbe('md-envoy', 3), livenessProbe: k.tcpProbe('md-envoy', 10) };
   [
     k.service('metadata-envoy-service', ns, [k.servicePort('md-envoy', 9090, 'md-envoy')],
               selectorName='metadata-envoy-deployment'),
@@ -56,7 +56,7 @@ local writer(params) =
     'main', c.image(params, 'kfp-metadata-writer'),
     env=[watch, k.env('DISABLE_ISTIO_SIDECAR', 'false')],
     resources=k.resources('20m', '64Mi', limitMemory='256Mi'),
-  ) + { readinessProbe: alive, livenessProbe: alive };
+  ) + k.runAs(1000, 0) + { readinessProbe: alive, livenessProbe: alive };
   [
     k.controllerRbac('kubeflow-pipelines-metadata-writer', ns, [
       k.rule([''], ['pods'], ['get', 'list', 'watch', 'update', 'patch']),

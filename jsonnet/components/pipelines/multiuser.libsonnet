@@ -39,7 +39,7 @@ local metacontroller(params) =
           '--metrics-address=:9999'],
     resources=k.resources('50m', '128Mi', limitMemory='512Mi'),
   ) + c.probes('/healthz', 'health', 5)
-    + { securityContext: { allowPrivilegeEscalation: false, privileged: false, runAsNonRoot: true } };
+    + { securityContext+: { privileged: false, readOnlyRootFilesystem: true, runAsUser: 1000 } };
   [
     mcCrds,
     k.controllerRbac('meta-controller-service', ns, mcRules),
@@ -57,7 +57,7 @@ local profileController(params) =
          c.secretEnv('MINIO_SECRET_KEY', 'mlpipeline-minio-artifact', 'secretkey')],
     resources=k.resources('10m', '64Mi', limitMemory='256Mi'),
     volumeMounts=[{ name: 'hooks', mountPath: '/hooks', readOnly: true }],
-  ) + { envFrom: [{ configMapRef: { name: name + '-env' } }] } + c.probes('/', 'http', 5);
+  ) + k.runAs(1000, 0) + { envFrom: [{ configMapRef: { name: name + '-env' } }] } + c.probes('/', 'http', 5);
   [
     k.configMap(name + '-code', ns, { 'sync.py': importstr 'sync.py' }),
     k.configMap(name + '-env', ns, {

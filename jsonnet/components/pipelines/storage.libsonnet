@@ -14,7 +14,7 @@ local mysql(params) =
     env=[k.env('MYSQL_ALLOW_EMPTY_PASSWORD', 'true')],
     resources=k.resources('100m', '800Mi', limitMemory='2Gi'),
     volumeMounts=[{ name: 'mysql-persistent-storage', mountPath: '/var/lib/mysql' }],
-  ) + { readinessProbe: probe, livenessProbe: probe + { initialDelaySeconds: 30, failureThreshold: 10 } };
+  ) + k.runAs(999, 999) + { readinessProbe: probe, livenessProbe: probe + { initialDelaySeconds: 30, failureThreshold: 10 } };
   [
     k.serviceAccount('mysql', ns),
     k.secret('mysql-secret', ns, { username: params.mysqlUser, password: params.mysqlPassword }),
@@ -39,12 +39,13 @@ local minio(params) =
          c.secretEnv('MINIO_SECRET_KEY', 'mlpipeline-minio-artifact', 'secretkey')],
     resources=k.resources('20m', '100Mi', limitMemory='1Gi'),
     volumeMounts=[{ name: 'data', mountPath: '/data', subPath: 'minio' }],
-  ) + c.probes('/minio/health/ready', 's3', 5);
+  ) + k.runAs(1000, 0) + c.probes('/minio/health/ready', 's3', 5);
   [
     k.pvc('minio-pvc', ns, params.minioStorage, storageClass=c.storageClass(params)),
     k.service('minio-service', ns, [k.servicePort('http', 9000, 's3')], selectorName='minio'),
     k.deployment('minio', ns, [container], 1,
-                 volumes=[{ name: 'data', persistentVolumeClaim: { claimName: 'minio-pvc' } }])
+                 volumes=[{ name: 'data', persistentVolumeClaim: { claimName: 'minio-pvc' } }],
+                 podExtra={ securityContext: { fsGroup: 1000, fsGroupChangePolicy: 'OnRootMismatch' } })
     + { spec+: { strategy: { type: 'Recreate' } } },
   ];
 
@@ -59,7 +60,7 @@ local seaweedfs(params) =
          c.secretEnv('AWS_SECRET_ACCESS_KEY', 'mlpipeline-minio-artifact', 'secretkey')],
     resources=k.resources('100m', '256Mi', limitMemory='1Gi'),
     volumeMounts=[{ name: 'data', mountPath: '/data' }],
-  ) + c.probes('/cluster/status', 'master', 10);
+  ) + k.runAs(1000, 0) + c.probes('/cluster/status', 'master', 10);
   [
     k.serviceAccount('seaweedfs', ns),
     k.pvc('seaweedfs-pvc', ns, params.minioStorage, storageClass=c.storageClass(params)),

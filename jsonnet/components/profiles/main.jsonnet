@@ -44,6 +44,12 @@ local kfamPolicy(params) = {
   },
 };
 
+// Profile namespaces are sidecar-injected: baseline Pod Security as upstream, privileged when
+// istio-init (no istio-cni) needs NET_ADMIN there. namespaceLabels may set the level itself.
+local namespaceLabels(params) =
+  { 'pod-security.kubernetes.io/enforce': if params.istioCni then 'baseline' else 'privileged' }
+  + params.namespaceLabels;
+
 function(params)
   local ns = params.namespace;
   [
@@ -58,7 +64,7 @@ function(params)
     ]),
     k.roleBinding('profiles-leader-election-rolebinding', ns, 'profiles-leader-election-role', [k.saSubject(sa, ns)]),
     roles,
-    k.configMap('namespace-labels-data', ns, { 'namespace-labels.yaml': std.manifestYamlDoc(params.namespaceLabels, quote_keys=false) }),
+    k.configMap('namespace-labels-data', ns, { 'namespace-labels.yaml': std.manifestYamlDoc(namespaceLabels(params), quote_keys=false) }),
     deployment(params),
     k.service('profiles-kfam', ns, [k.servicePort('http', 8081, 'kfam-http')], selectorName='profiles-deployment'),
     k.virtualService('profiles-kfam', ns, '/kfam/', 'profiles-kfam.' + ns + '.svc.cluster.local', 8081),

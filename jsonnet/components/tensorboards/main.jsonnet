@@ -21,7 +21,7 @@ local controller(params) =
                           k.env('TENSORBOARD_IMAGE', params.tensorboardImage),
                           k.env('RWO_PVC_SCHEDULING', params.rwoPvcScheduling),
                         ],
-                        resources=k.resources('20m', '64Mi'))
+                        resources=k.resources('20m', '64Mi')) + k.runAs(999)
             + { readinessProbe: k.httpProbe('/readyz', 'http-probes'), livenessProbe: k.httpProbe('/healthz', 'http-probes', 15) };
   [
     k.serviceAccount(sa, ns),
@@ -57,7 +57,7 @@ local webApp(params) =
                           k.env('USERID_PREFIX', params.userIdPrefix),
                           k.env('APP_SECURE_COOKIES', 'true'),
                         ],
-                        resources=k.resources('20m', '128Mi'))
+                        resources=k.resources('20m', '128Mi')) + k.runAs(1000)
             + { readinessProbe: k.httpProbe('/healthz/readiness', 'http'),
                 livenessProbe: k.httpProbe('/healthz/liveness', 'http', 15) };
   [

@@ -13,7 +13,7 @@ function(params)
     args=['--port=8500', '--rest_api_port=8501', '--model_name=' + params.modelName,
           '--model_base_path=' + params.modelBasePath, '--file_system_poll_wait_seconds=60'],
     resources=server.resources(params),
-  ) + server.probes('/v1/models/' + params.modelName, 'http')
+  ) + k.runAs(1000) + server.probes('/v1/models/' + params.modelName, 'http')
     + server.credentials(params);
   server.objects(name, params, container, [
     k.servicePort('grpc', 8500, 'grpc'),

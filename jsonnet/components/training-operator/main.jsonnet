@@ -64,10 +64,9 @@ local deployment(params) =
     ],
     resources=k.resources('100m', '128Mi', limitMemory='512Mi'),
     volumeMounts=[{ name: 'cert', mountPath: '/tmp/k8s-webhook-server/serving-certs', readOnly: true }],
-  ) + {
+  ) + k.runAs(65532) + {
     readinessProbe: k.httpProbe('/readyz', 8081, 10),
     livenessProbe: k.httpProbe('/healthz', 8081, 15),
-    securityContext: { allowPrivilegeEscalation: false },
   };
   k.deployment(name, params.namespace, [container], params.replicas, sa=name,
                volumes=[{ name: 'cert', secret: { secretName: webhookSecret, defaultMode: 420 } }],

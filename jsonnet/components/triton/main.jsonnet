@@ -13,7 +13,7 @@ function(params)
           '--load-model=' + params.modelName, '--strict-readiness=true',
           '--http-port=8000', '--grpc-port=8001', '--metrics-port=8002'],
     resources=server.resources(params),
-  ) + server.probes('/v2/health/ready', 'http')
+  ) + k.runAs(1000) + server.probes('/v2/health/ready', 'http')
     + { livenessProbe+: { httpGet+: { path: '/v2/health/live' } } }
     + server.credentials(params);
   server.objects(name, params, container, [

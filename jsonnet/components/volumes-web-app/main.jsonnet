@@ -16,7 +16,7 @@ local container(params) =
                 k.env('APP_SECURE_COOKIES', 'true'),
                 k.env('VOLUME_VIEWER_IMAGE', 'filebrowser/filebrowser:v2.25.0'),
               ],
-              resources=k.resources('20m', '128Mi'))
+              resources=k.resources('20m', '128Mi')) + k.runAs(1000)
   + { readinessProbe: k.httpProbe('/healthz/readiness', 'http'),
       livenessProbe: k.httpProbe('/healthz/liveness', 'http', 15) };
 
