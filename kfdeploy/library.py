@@ -107,6 +107,7 @@ class PlatformDefaults:
     overlays: tuple[str, ...] = ()
     addons: tuple[str, ...] = ()
     defaults: Mapping[str, Any] = field(default_factory=dict)
+    adjust: Mapping[str, Any] = field(default_factory=dict)  # render.adjust rule -> value
 
 
 def _read_yaml(path: Path) -> Any:
@@ -190,16 +191,18 @@ def _load_overlay(path: Path) -> Overlay:
 def _load_platform(path: Path) -> PlatformDefaults:
     raw = _read_yaml(path)
     if not isinstance(raw, dict):
-        raise RenderError(f"{path}: must be a mapping (kubernetesVersion, overlays, addons, defaults)")
+        raise RenderError(f"{path}: must be a mapping (kubernetesVersion, overlays, addons, defaults, adjust)")
     lists = {k: raw.get(k) or [] for k in ("overlays", "addons")}
     for key, value in lists.items():
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise RenderError(f"{path}: {key} must be a list of names")
     version = raw.get("kubernetesVersion")
+    if not isinstance(raw.get("adjust") or {}, dict):
+        raise RenderError(f"{path}: adjust must be a mapping of rule -> value")
     return PlatformDefaults(kind=path.stem, path=path,
                             kubernetes_version=str(version) if version is not None else None,
                             overlays=tuple(lists["overlays"]), addons=tuple(lists["addons"]),
-                            defaults=raw.get("defaults") or {})
+                            defaults=raw.get("defaults") or {}, adjust=raw.get("adjust") or {})
 
 
 def default_root() -> Path:

@@ -249,7 +249,7 @@ class Engine:
         self.progress(app.name, "applying", f"{len(todo)} object(s) to apply")
         in_cluster = {(g, k) for (g, k, _, _) in plan.index.by_key}
         for wave in apply_waves(desired.objects, in_cluster):
-            objs = [o for o in wave.objects if object_key(o) in todo]
+            objs = [todo[k].desired or o for o in wave.objects if (k := object_key(o)) in todo]
             self._gate(objs, plan, deadline)
             replacing = [recreate.remove(self.cluster, c.live, deadline) for o in objs
                          if (c := todo[object_key(o)]).action == "recreate" and c.live]

@@ -2,7 +2,8 @@
 
 One ApplySet per KfDef: the parent is a ConfigMap ``kfdeploy.<name>`` in the ``kfdeploy-system``
 namespace carrying ``applyset.kubernetes.io/id``, ``.../tooling`` and ``.../contains-group-kinds``;
-every applied object carries the label ``applyset.kubernetes.io/part-of: <id>`` and the annotation
+every applied object carries the label ``applyset.kubernetes.io/part-of: <id>``, the application
+label ``kfdeploy.io/application`` (set in render, see kfdeploy.labels) and the annotation
 ``kfdeploy.io/hash`` (hash of what we last applied). Beside the parent, one ConfigMap per
 application records its objects, content hash and the spec hash. The inventory lives outside
 every application's namespace so deleting an application never deletes the record of it.
@@ -20,6 +21,7 @@ from typing import Any
 from kfdeploy import __version__
 from kfdeploy.kube.client import Cluster, KubeApiError
 from kfdeploy.kube.order import object_key
+from kfdeploy.labels import APPLICATION
 
 NAMESPACE = "kfdeploy-system"
 PART_OF = "applyset.kubernetes.io/part-of"
@@ -27,9 +29,8 @@ APPLYSET_ID = "applyset.kubernetes.io/id"
 TOOLING = "applyset.kubernetes.io/tooling"
 GROUP_KINDS = "applyset.kubernetes.io/contains-group-kinds"
 HASH = "kfdeploy.io/hash"
-COMPONENT = "app.kubernetes.io/component"
 RECORD_OF = "kfdeploy.io/inventory"
-RECORD_APP = "kfdeploy.io/application"
+RECORD_APP = APPLICATION  # records carry the same application label as the objects
 
 Key = tuple[str, str, str, str]  # (group, kind, namespace, name)
 

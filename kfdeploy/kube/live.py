@@ -8,8 +8,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from kfdeploy.kube.client import Cluster, KubeApiError
-from kfdeploy.kube.inventory import COMPONENT, PART_OF, Key, Record
+from kfdeploy.kube.inventory import PART_OF, Key, Record
 from kfdeploy.kube.order import object_key
+from kfdeploy.labels import application_of
 
 
 class LiveIndex:
@@ -36,13 +37,12 @@ class LiveIndex:
         return self.by_key.get(key)
 
     def of_application(self, app: str) -> list[dict[str, Any]]:
-        return [o for o in self.by_key.values()
-                if (o.get("metadata", {}).get("labels") or {}).get(COMPONENT) == app]
+        return [o for o in self.by_key.values() if application_of(o) == app]
 
     def applications(self) -> dict[str, list[dict[str, Any]]]:
         out: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for o in self.by_key.values():
-            out[(o.get("metadata", {}).get("labels") or {}).get(COMPONENT, "")].append(o)
+            out[application_of(o)].append(o)
         return out
 
     def update(self, objs: Iterable[dict[str, Any]]) -> None:

@@ -45,3 +45,38 @@ def upgraded_managed_fields(entries: list[dict[str, Any]], manager: str) -> list
 def needs_upgrade(live: dict[str, Any] | None) -> bool:
     entries = ((live or {}).get("metadata") or {}).get("managedFields") or []
     return any(e.get("manager") in CLIENT_SIDE_MANAGERS and e.get("operation") == "Update" for e in entries)
+
+
+# -- pod template labels of earlier versions ----------------------------------------------------
+
+# Kinds whose pod template cannot change once created.
+IMMUTABLE_TEMPLATES = frozenset({("batch", "Job")})
+
+
+def _owned_template_labels(live: dict[str, Any], manager: str) -> set[str]:
+    for entry in (live.get("metadata") or {}).get("managedFields") or []:
+        if entry.get("manager") == manager and entry.get("operation") == "Apply" and not entry.get("subresource"):
+            fields = entry.get("fieldsV1") or {}
+            for step in ("f:spec", "f:template", "f:metadata", "f:labels"):
+                fields = fields.get(step) or {}
+            return {k[2:] for k in fields if k.startswith("f:")}
+    return set()
+
+
+def keep_template_labels(desired: dict[str, Any], live: dict[str, Any], manager: str,
+                         group: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """``desired`` plus the labels ``manager`` applied on an immutable pod template before and
+    no longer renders (earlier versions labelled pod templates). Applying without them would
+    remove them, which the API server rejects as a change of an immutable field; keeping them
+    changes nothing. Returns the object to apply and the labels kept."""
+    if (group, desired.get("kind")) not in IMMUTABLE_TEMPLATES:
+        return desired, {}
+    live_labels = (((live.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels") or {}
+    template = (desired.get("spec") or {}).get("template") or {}
+    labels = (template.get("metadata") or {}).get("labels") or {}
+    kept = {k: live_labels[k] for k in sorted(_owned_template_labels(live, manager))
+            if k in live_labels and k not in labels}
+    if not kept:
+        return desired, {}
+    meta = {**(template.get("metadata") or {}), "labels": {**labels, **kept}}
+    return {**desired, "spec": {**desired["spec"], "template": {**template, "metadata": meta}}}, kept

@@ -21,6 +21,8 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from kfdeploy.selectors import matches
+
 ObjectKey = tuple[str, str, str, str]
 """(group, kind, namespace, name); namespace is "" for cluster-scoped objects."""
 
@@ -312,22 +314,7 @@ def selector_matches(selector: Mapping[str, Any] | None, labels: Mapping[str, st
     caller waits rather than risks a rejected apply."""
     if not selector or labels is None:
         return True
-    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
-        return False
-    return all(_expression_matches(e, labels) for e in (selector.get("matchExpressions") or []))
-
-
-def _expression_matches(expr: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
-    key, op, values = str(expr.get("key") or ""), expr.get("operator"), expr.get("values") or []
-    if op == "In":
-        return key in labels and labels[key] in values
-    if op == "NotIn":
-        return key not in labels or labels[key] not in values
-    if op == "Exists":
-        return key in labels
-    if op == "DoesNotExist":
-        return key not in labels
-    return True
+    return matches(selector, labels, unknown=True)
 
 
 def _namespace_labels(obj: Mapping[str, Any], known: Mapping[str, Mapping[str, str]]) -> Mapping[str, str] | None:

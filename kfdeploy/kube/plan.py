@@ -9,10 +9,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from kfdeploy.kube.client import FIELD_MANAGER
 from kfdeploy.kube.diff import object_drift
 from kfdeploy.kube.immutable import describe, needs_recreate
 from kfdeploy.kube.inventory import HASH, Key, Record
 from kfdeploy.kube.live import LiveIndex
+from kfdeploy.kube.migrate import keep_template_labels
 from kfdeploy.kube.order import kind_rank, object_key
 
 Action = Literal["create", "update", "recreate", "unchanged", "delete", "keep"]
@@ -69,9 +71,11 @@ def desired_changes(desired: list[dict[str, Any]], index: LiveIndex) -> list[Cha
         if live is None:
             out.append(Change("create", key, obj))
         elif _hash(live) != _hash(obj):
+            obj, kept = keep_template_labels(obj, live, FIELD_MANAGER, key[0])
             immutable = needs_recreate(live, obj)
+            reason = f"keeps {', '.join(kept)} on its immutable pod template" if kept else ""
             out.append(Change("recreate", key, obj, live, describe(immutable)) if immutable
-                       else Change("update", key, obj, live))
+                       else Change("update", key, obj, live, reason))
         elif drifted := object_drift(live, obj):
             out.append(Change("update", key, obj, live, "changed outside kfdeploy: " + ", ".join(drifted)))
         else:

@@ -1,6 +1,8 @@
 """Waiting on the cluster: CRDs Established, webhook backends with ready endpoints, and an
 application's objects healthy. Every poll is one LIST per kind still pending (label-selected),
-so waiting on 100 objects costs a handful of requests per round, not 100."""
+so waiting on 100 objects costs a handful of requests per round, not 100. A workload's pods are
+found through its own selector (one LIST of pods per namespace), never through a label of ours:
+kfdeploy leaves pod templates as the source wrote them."""
 
 from __future__ import annotations
 
@@ -12,8 +14,10 @@ from typing import Any
 
 from kfdeploy.kube.client import Cluster, KubeApiError
 from kfdeploy.kube.health import Health, assess, pod_failure
-from kfdeploy.kube.inventory import COMPONENT, PART_OF, Key
+from kfdeploy.kube.inventory import PART_OF, Key
 from kfdeploy.kube.order import describe_key, object_key
+from kfdeploy.labels import APPLICATION
+from kfdeploy.selectors import matches, workload_selector
 
 # Kinds that are healthy once they exist: no need to poll them.
 SETTLED_KINDS = frozenset({
@@ -77,29 +81,34 @@ def assess_all(objs: Iterable[dict[str, Any]], live: dict[Key, dict[str, Any]],
             continue
         health = assess(live.get(key))
         if health.status == "InProgress" and pods and obj.get("kind") in WORKLOAD_KINDS:
-            crash = pod_failure(_pods_of(obj, pods))
+            crash = pod_failure(pods_of(live.get(key) or obj, pods))
             if crash is not None:
                 health = crash
         out[key] = health
     return out
 
 
-def _pods_of(obj: dict[str, Any], pods: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    selector = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
-    ns = (obj.get("metadata") or {}).get("namespace")
-    return [p for p in pods if p["metadata"].get("namespace") == ns and selector and all(
-        (p["metadata"].get("labels") or {}).get(k) == v for k, v in selector.items())]
+def pods_of(workload: dict[str, Any], pods: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The pods a workload selects: its namespace and its ``spec.selector`` (the live object's,
+    which for a Job is the one the API server generated)."""
+    selector = workload_selector(workload)
+    ns = (workload.get("metadata") or {}).get("namespace")
+    return [p for p in pods if p["metadata"].get("namespace") == ns
+            and matches(selector, p["metadata"].get("labels") or {})]
 
 
-def pod_selector(app: str) -> str:
-    """Pods carry their template's labels (the renderer adds these), not the ApplySet label."""
-    return f"{COMPONENT}={app},app.kubernetes.io/managed-by=kfdeploy"
+def list_pods(cluster: Cluster, workloads: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every pod in the namespaces of these workloads: one LIST per namespace."""
+    namespaces = {(o.get("metadata") or {}).get("namespace") for o in workloads
+                  if o.get("kind") in WORKLOAD_KINDS}
+    return [p for ns in sorted(n for n in namespaces if n)
+            for p in _list_or_empty(cluster, "v1", "Pod", None, namespace=ns)]
 
 
 def wait_healthy(cluster: Cluster, app: str, set_id: str, objs: list[dict[str, Any]],
                  deadline: float, on_round: Callable[[WaitOutcome], None] | None = None) -> WaitOutcome:
     """Poll until every object is Current, one is Failed, or the deadline passes."""
-    selector = f"{PART_OF}={set_id},{COMPONENT}={app}"
+    selector = f"{PART_OF}={set_id},{APPLICATION}={app}"
     live: dict[Key, dict[str, Any]] = {}
     pending = [o for o in objs if needs_polling(o)]
     for o in objs:
@@ -111,8 +120,7 @@ def wait_healthy(cluster: Cluster, app: str, set_id: str, objs: list[dict[str, A
         for api_version, kind in sorted(kinds):
             for item in _list_or_empty(cluster, api_version, kind, selector):
                 live[object_key(item)] = item
-        pods = _list_or_empty(cluster, "v1", "Pod", pod_selector(app)) if any(
-            o["kind"] in WORKLOAD_KINDS for o in pending) else []
+        pods = list_pods(cluster, pending)
         outcome = WaitOutcome(assess_all(objs, live, pods))
         if on_round:
             on_round(outcome)
@@ -122,9 +130,10 @@ def wait_healthy(cluster: Cluster, app: str, set_id: str, objs: list[dict[str, A
         backoff.sleep()
 
 
-def _list_or_empty(cluster: Cluster, api_version: str, kind: str, selector: str) -> list[dict[str, Any]]:
+def _list_or_empty(cluster: Cluster, api_version: str, kind: str, selector: str | None,
+                   namespace: str | None = None) -> list[dict[str, Any]]:
     try:
-        return cluster.list(api_version, kind, label_selector=selector)
+        return cluster.list(api_version, kind, namespace=namespace, label_selector=selector)
     except KubeApiError as e:
         if e.status == 404:
             return []

@@ -2,7 +2,8 @@
 
 The stages, in the order data flows: ``params`` (which applications, with which params) ->
 ``jsonnet`` / ``helm`` (evaluate) -> ``process`` (extract, validate, namespace, label, sort) ->
-``images`` (every image moved to ``spec.imageRegistry`` when one is set).
+``adjust`` (the platform's declared adjustments, reported) -> ``images`` (every image moved to
+``spec.imageRegistry`` when one is set).
 Rendering is deterministic: the same spec and library give the same objects in the same order.
 """
 
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from kfdeploy.errors import RenderError
 from kfdeploy.graph import stable_order
 from kfdeploy.library import Library, choices_text, suggest
-from kfdeploy.render import helm, images, jsonnet, kustomize, process
+from kfdeploy.render import adjust, helm, images, jsonnet, kustomize, process
 from kfdeploy.render.customize import customize
 from kfdeploy.render.params import AppPlan, check_applications, plan_applications, resolve_secrets
 from kfdeploy.render.repos import RepoResolver
@@ -33,6 +34,7 @@ class RenderedApp:
     depends_on: list[str]
     namespace: str
     params_hash: str
+    adjustments: list[adjust.Adjustment] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,10 @@ class Rendered:
 
     def names(self) -> list[str]:
         return [a.name for a in self.applications]
+
+    @property
+    def adjustments(self) -> list[adjust.Adjustment]:
+        return [n for app in self.applications for n in app.adjustments]
 
 
 def dependency_order(deps: Mapping[str, tuple[str, ...]]) -> list[str]:
@@ -139,11 +145,15 @@ def render(spec: KfDef, library: Library | None = None, only: Iterable[str] = ()
     repos = RepoResolver(spec.base_dir)
     raw = {name: source_objects(by_name[name], spec, library, env, repos) for name in order}
     cluster_kinds = process.cluster_scoped_kinds(o for objs in raw.values() for o in objs)
+    platform = library.platform(spec.spec.platform.kind)
+    adjust.check(platform.adjust, platform.path or platform.kind)
     apps = []
     for name in order:
         plan = by_name[name]
-        ctx = process.Context(name, plan.namespace, spec.spec.version, cluster_kinds)
-        objects = to_registry(process.process(raw[name], ctx), spec.spec.image_registry if mirror else None)
-        apps.append(RenderedApp(name, objects, list(plan.depends_on), plan.namespace, plan.params_hash()))
+        ctx = process.Context(name, plan.namespace, cluster_kinds)
+        objects, notes = adjust.adjust(process.process(raw[name], ctx), platform.adjust, platform.kind, name)
+        objects = to_registry(objects, spec.spec.image_registry if mirror else None)
+        apps.append(RenderedApp(name, objects, list(plan.depends_on), plan.namespace,
+                                plan.params_hash(), notes))
     process.check_duplicates({a.name: a.objects for a in apps})
     return Rendered(apps)

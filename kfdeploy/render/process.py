@@ -1,12 +1,15 @@
-"""From an evaluated jsonnet value to clean, labelled, ordered Kubernetes objects.
+"""From an evaluated source (jsonnet value, helm or kustomize output) to clean, labelled,
+ordered Kubernetes objects.
 
 A short pure chain in the manner of Tanka's ``process``: extract -> validate -> namespace ->
-label -> canonical key order -> sort, plus the duplicate check across applications. Nothing
-here touches a cluster, so every rule is tested over plain dicts.
+label -> canonical key order -> sort, plus the duplicate check across applications. Labels follow
+the policy in kfdeploy.labels: what a source set is never changed, selectors and pod templates
+are never touched. Nothing here touches a cluster, so every rule is tested over plain dicts.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -14,6 +17,8 @@ from typing import Any
 
 from kfdeploy.errors import RenderError
 from kfdeploy.kube.order import kind_rank
+from kfdeploy.labels import bookkeeping
+from kfdeploy.selectors import matches, workload_selector
 
 Obj = dict[str, Any]
 
@@ -31,7 +36,8 @@ CLUSTER_SCOPED = frozenset({
     "ClusterIssuer", "ClusterServingRuntime", "ClusterStorageContainer", "ClusterWorkflowTemplate",
     "CompositeController", "DecoratorController", "LocalModelCache", "Profile",
 })
-POD_TEMPLATE_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"})
+# Workloads whose required selector must select their own pod template.
+SELECTING_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"})
 RBAC_KINDS = frozenset({"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"})
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -46,17 +52,7 @@ class Context:
 
     application: str
     namespace: str
-    version: str
     cluster_kinds: frozenset[str] = CLUSTER_SCOPED
-
-
-def standard_labels(ctx: Context) -> dict[str, str]:
-    return {
-        "app.kubernetes.io/part-of": "kubeflow",
-        "app.kubernetes.io/component": ctx.application,
-        "app.kubernetes.io/managed-by": "kfdeploy",
-        "app.kubernetes.io/version": ctx.version,
-    }
 
 
 def is_object(value: Any) -> bool:
@@ -112,7 +108,21 @@ def validate(obj: Obj) -> list[str]:
     ns = meta.get("namespace") if isinstance(meta, dict) else None
     if ns is not None and (not isinstance(ns, str) or not DNS_LABEL.match(ns)):
         problems.append(f"{describe(obj)}: metadata.namespace {ns!r} must be a DNS label")
-    return problems
+    return problems + selector_problems(obj)
+
+
+def selector_problems(obj: Obj) -> list[str]:
+    """A workload whose selector does not select its own pod template (the API server would
+    reject it; said here with the labels on both sides)."""
+    if obj.get("kind") not in SELECTING_KINDS or not isinstance(obj.get("spec"), dict):
+        return []
+    selector = workload_selector(obj)
+    template = obj["spec"].get("template")
+    labels = ((template or {}).get("metadata") or {}).get("labels") or {} if isinstance(template, dict) else {}
+    if selector is None or matches(selector, labels):
+        return []
+    return [f"{describe(obj)}: spec.selector {json.dumps(selector, sort_keys=True)} does not select"
+            f" its pod template's labels {json.dumps(labels, sort_keys=True)}"]
 
 
 def with_namespace(obj: Obj, ctx: Context) -> Obj:
@@ -125,31 +135,12 @@ def with_namespace(obj: Obj, ctx: Context) -> Obj:
     return {**obj, "metadata": meta}
 
 
-def add_labels(meta: Mapping[str, Any] | None, labels: Mapping[str, str]) -> dict[str, Any]:
-    meta = dict(meta or {})
-    meta["labels"] = {**(meta.get("labels") or {}), **labels}
-    return meta
-
-
-def label_template(spec: Any, labels: Mapping[str, str]) -> Any:
-    """``spec`` with the labels added to its pod ``template`` (unchanged if it has none)."""
-    if not isinstance(spec, dict) or not isinstance(spec.get("template"), dict):
-        return spec
-    template = spec["template"]
-    return {**spec, "template": {**template, "metadata": add_labels(template.get("metadata"), labels)}}
-
-
 def with_labels(obj: Obj, ctx: Context) -> Obj:
-    """The standard labels on the object and, for workloads, on its pod template."""
-    labels = standard_labels(ctx)
-    out = {**obj, "metadata": add_labels(obj["metadata"], labels)}
-    spec = obj.get("spec")
-    if obj["kind"] in POD_TEMPLATE_KINDS and isinstance(spec, dict):
-        out["spec"] = label_template(spec, labels)
-    elif obj["kind"] == "CronJob" and isinstance(spec, dict) and isinstance(spec.get("jobTemplate"), dict):
-        job = spec["jobTemplate"]
-        out["spec"] = {**spec, "jobTemplate": {**job, "spec": label_template(job.get("spec"), labels)}}
-    return out
+    """kfdeploy's labels on the object's metadata (kfdeploy.labels); selectors and pod templates
+    stay exactly as the source wrote them."""
+    meta = dict(obj["metadata"])
+    meta["labels"] = bookkeeping(meta.get("labels"), ctx.application)
+    return {**obj, "metadata": meta}
 
 
 def ordered(mapping: Mapping[str, Any], first: Iterable[str]) -> dict[str, Any]:

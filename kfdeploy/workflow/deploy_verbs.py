@@ -22,10 +22,11 @@ from kfdeploy.kube.inventory import Inventory, Record, stamp
 from kfdeploy.kube.live import LiveIndex, kinds_to_list
 from kfdeploy.kube.order import WEBHOOK_KINDS, delete_order, describe_key, object_key
 from kfdeploy.kube.prune import PruneRules, protection
-from kfdeploy.kube.wait import Backoff, assess_all
+from kfdeploy.kube.wait import Backoff, assess_all, list_pods
 from kfdeploy.options import Options
 from kfdeploy.progress import Printer
 from kfdeploy.render import Rendered, render
+from kfdeploy.render.adjust import Adjustment, report_data, report_lines
 from kfdeploy.spec import KfDef, load_spec
 
 _SYMBOL = {"create": "+", "update": "~", "recreate": "±", "delete": "-", "keep": "!", "unchanged": " "}
@@ -73,6 +74,7 @@ def _engine(opts: Options, spec: KfDef, cluster: Cluster, printer: Printer, **kw
 class PlanResult:
     plan: SpecPlan
     verbose: int = 0
+    adjustments: list[Adjustment] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -82,7 +84,7 @@ class PlanResult:
         return {"changes": self.plan.has_changes, "applications": [
             {"name": a.name, "summary": a.summary(),
              "changes": [c.to_data() for c in a.changes if c.action != "unchanged"]}
-            for a in self.plan.all()]}
+            for a in self.plan.all()], "adjustments": report_data(self.adjustments)}
 
     def text(self) -> str:
         lines = []
@@ -95,6 +97,7 @@ class PlanResult:
                              + (f"  ({c.reason})" if c.reason else ""))
                 if c.diff:
                     lines.extend("      " + d for d in c.diff.rstrip("\n").splitlines())
+        lines.extend(report_lines(self.adjustments))
         total = {a: sum(p.count(a) for p in self.plan.all())
                  for a in ("create", "update", "recreate", "delete", "keep")}
         lines.append("Plan: " + ", ".join(f"{n} to {a}" if a != "keep" else f"{n} kept"
@@ -109,22 +112,22 @@ class PlanResult:
 
 
 def _plan(opts: Options, spec: KfDef, cluster: Cluster, printer: Printer, only: tuple[str, ...],
-          **kw: Any) -> tuple[Engine, SpecPlan]:
+          **kw: Any) -> tuple[Engine, SpecPlan, Rendered]:
     engine = _engine(opts, spec, cluster, printer, **kw)
     rendered = render(spec, only=only)
     spec_plan = engine.plan(_desired(rendered))
     if only:  # a partial plan never prunes other applications
         spec_plan.removed = []
-    return engine, spec_plan
+    return engine, spec_plan, rendered
 
 
 def plan(opts: Options, applications: tuple[str, ...] = (), **kw: Any) -> PlanResult:
     spec = load_spec(opts.file)
     printer = _printer(opts)
     cluster = _connect(opts, spec, printer, create=False)
-    engine, spec_plan = _plan(opts, spec, cluster, printer, applications, **kw)
+    engine, spec_plan, rendered = _plan(opts, spec, cluster, printer, applications, **kw)
     engine.dry_run_diffs(spec_plan, render_diff)
-    return PlanResult(spec_plan, opts.verbose)
+    return PlanResult(spec_plan, opts.verbose, rendered.adjustments)
 
 
 # -- apply --------------------------------------------------------------------------------------
@@ -135,6 +138,7 @@ class ApplyResult:
     requests: int = 0
     seconds: float = 0.0
     plan: PlanResult | None = None
+    adjustments: list[Adjustment] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -142,7 +146,8 @@ class ApplyResult:
 
     def to_data(self) -> dict[str, Any]:
         return {"applications": [r.to_data() for r in self.results], "requests": self.requests,
-                "seconds": round(self.seconds, 2), "ok": self.exit_code == 0}
+                "seconds": round(self.seconds, 2), "ok": self.exit_code == 0,
+                "adjustments": report_data(self.adjustments)}
 
     def text(self) -> str:
         lines = []
@@ -154,6 +159,7 @@ class ApplyResult:
             for obj, reason in r.unhealthy:
                 lines.append(f"    unhealthy {obj}: {reason}")
                 lines.extend(f"      event: {e}" for e in r.events.get(obj, []))
+        lines.extend(report_lines(self.adjustments))
         ok = self.exit_code == 0
         lines.append(("Applied" if ok else "Apply FAILED") + f" in {self.seconds:.1f}s "
                      f"({self.requests} API requests)."
@@ -172,13 +178,14 @@ def apply(opts: Options, skip_cluster: bool = False, **kw: Any) -> Any:
     spec_plan = engine.plan(_desired(rendered))
     engine.dry_run_diffs(spec_plan, render_diff)  # also the server's word on immutable fields
     if dry_run:
-        return PlanResult(spec_plan, opts.verbose)
+        return PlanResult(spec_plan, opts.verbose, rendered.adjustments)
     recreate.gate((c for p in spec_plan.apps for c in p.changes), engine.options.recreate)
     if spec_plan.has_changes and not opts.yes:
-        _confirm(PlanResult(spec_plan, opts.verbose))
+        _confirm(PlanResult(spec_plan, opts.verbose, rendered.adjustments))
         printer.start = time.monotonic()  # time the apply, not the prompt
     results = engine.apply(spec_plan)
-    return ApplyResult(results, cluster.requests, time.monotonic() - start)
+    return ApplyResult(results, cluster.requests, time.monotonic() - start,
+                       adjustments=rendered.adjustments)
 
 
 def _confirm(plan_result: PlanResult) -> None:
@@ -218,7 +225,7 @@ def status(opts: Options) -> StatusResult:
     apps = [(a.name, [stamp(o, inventory.id) for o in a.objects]) for a in rendered.applications]
     index = LiveIndex.fetch(cluster, inventory.id,
                             kinds_to_list([o for _, objs in apps for o in objs], inventory.records().values()))
-    pods = cluster.list("v1", "Pod", label_selector="app.kubernetes.io/managed-by=kfdeploy")
+    pods = list_pods(cluster, [o for _, objs in apps for o in objs])
     return StatusResult([_component_status(name, objs, index, pods) for name, objs in apps])
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import yaml
 from kfdeploy.library import Library
 from kfdeploy.options import Options
 from kfdeploy.render import Rendered, render
+from kfdeploy.render.adjust import Adjustment, report_data, report_lines
 
 HEADER = "# Rendered by kfdeploy build; do not edit (edit the spec and run build again).\n"
 
@@ -51,16 +52,19 @@ class BuildResult:
     directory: str
     files: list[tuple[str, str, int]]  # (application, file name, objects)
     removed: list[str]
+    adjustments: list[Adjustment] = field(default_factory=list)
 
     def to_data(self) -> dict[str, Any]:
         return {"directory": self.directory,
                 "applications": [{"name": a, "file": f, "objects": n} for a, f, n in self.files],
-                "objects": sum(n for _, _, n in self.files), "removed": self.removed}
+                "objects": sum(n for _, _, n in self.files), "removed": self.removed,
+                "adjustments": report_data(self.adjustments)}
 
     def text(self) -> str:
         total = sum(n for _, _, n in self.files)
         lines = [f"{f}  {n} object(s)" for _, f, n in self.files]
         lines += [f"removed stale {f}" for f in self.removed]
+        lines += report_lines(self.adjustments)
         lines.append(f"built {len(self.files)} application(s), {total} object(s) into {self.directory}/")
         return "\n".join(lines)
 
@@ -92,7 +96,7 @@ def build(opts: Options, out_dir: str = "build", **kw: Any) -> BuildResult:
     for path in removed:
         path.unlink()
     files = [(a.name, n, len(a.objects)) for n, a in zip(names, rendered.applications, strict=True)]
-    return BuildResult(str(directory), files, [p.name for p in removed])
+    return BuildResult(str(directory), files, [p.name for p in removed], rendered.adjustments)
 
 
 @dataclass(frozen=True)

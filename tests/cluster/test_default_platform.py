@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from kfdeploy.cli import cli
 from kfdeploy.kube.client import Cluster, KubeApiError
+from kfdeploy.labels import APPLICATION
 from kfdeploy.render import render
 from kfdeploy.spec import load_spec
 
@@ -60,7 +61,7 @@ def test_every_library_object_is_accepted_by_the_api_server(cluster: Any, tmp_pa
             kube.apply(obj, dry_run=True)
         except KubeApiError as e:
             rejected.append(f"{obj['kind']}/{obj['metadata']['name']}: {e.message}")
-    assert len({o["metadata"].get("labels", {}).get("app.kubernetes.io/component") for o in objects}) >= 17
+    assert len({o["metadata"]["labels"][APPLICATION] for o in objects}) >= 17
     assert rejected == []
 
 

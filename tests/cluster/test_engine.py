@@ -11,6 +11,7 @@ import pytest
 from kfdeploy.kube.client import Cluster
 from kfdeploy.kube.engine import ApplyOptions, AppResult, Engine
 from kfdeploy.kube.prune import PruneRules
+from kfdeploy.labels import bookkeeping
 
 GROUP = "widgets.test.kfdeploy.io"
 
@@ -27,10 +28,9 @@ def converge(kube: Cluster, name: str, apps: list[tuple[str, list[dict[str, Any]
 
 
 def labelled(obj: dict[str, Any], app: str) -> dict[str, Any]:
-    """What the renderer would add: the application label."""
-    meta = obj["metadata"]
-    meta["labels"] = {**meta.get("labels", {}), "app.kubernetes.io/component": app,
-                      "app.kubernetes.io/managed-by": "kfdeploy"}
+    """What the renderer would add: the application label (and recommended labels) on the
+    object's metadata; pod templates stay as written."""
+    obj["metadata"]["labels"] = bookkeeping(obj["metadata"].get("labels"), app)
     return obj
 
 
@@ -41,8 +41,7 @@ def configmap(name: str, ns: str, app: str, labels: dict[str, str] | None = None
 
 
 def deployment(name: str, ns: str, app: str, replicas: int = 1, node_selector: dict[str, str] | None = None) -> dict[str, Any]:
-    pod_labels = {"app.kubernetes.io/name": name, "app.kubernetes.io/component": app,
-                  "app.kubernetes.io/managed-by": "kfdeploy"}
+    pod_labels = {"app.kubernetes.io/name": name}
     spec: dict[str, Any] = {"containers": [{"name": "main", "image": "registry.k8s.io/pause:3.10",
                                             "ports": [{"name": "https", "containerPort": 8443}]}]}
     if node_selector:

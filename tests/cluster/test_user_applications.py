@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from kfdeploy.cli import cli
 from kfdeploy.kube.client import Cluster
+from kfdeploy.labels import APPLICATION
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -63,7 +64,7 @@ def test_jsonnet_and_helm_applications_with_a_secret(cluster: Any, tmp_path: Pat
     assert base64.b64decode(secret["data"]["password"]).decode() == "first-pass-Zq9"
     chart_cm = kube.get({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "tiny-config", "namespace": ns}})
     assert chart_cm["data"]["message"] == "from kfdeploy"
-    assert chart_cm["metadata"]["labels"]["app.kubernetes.io/component"] == "tiny"
+    assert chart_cm["metadata"]["labels"][APPLICATION] == "tiny"
 
     # Rotating the secret is an update whose diff shows that it changed, never the values.
     code, out, err = run(cluster, monkeypatch, "second-pass-Xk4", "plan", "-f", str(spec))

@@ -142,7 +142,7 @@ def catalog() -> Catalog:
 def rendered(name: str) -> tuple[Obj, ...]:
     """The component as the renderer hands it to apply: namespaced, labelled, sorted."""
     raw, namespace = evaluated(name)
-    ctx = Context(name, namespace, "test", process.cluster_scoped_kinds(library_crds()))
+    ctx = Context(name, namespace, process.cluster_scoped_kinds(library_crds()))
     return tuple(process.process(list(raw), ctx))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from kfdeploy.kube.engine import AppResult, SpecPlan
 from kfdeploy.kube.live import LiveIndex
 from kfdeploy.kube.plan import AppPlan, Change
+from kfdeploy.render.adjust import Adjustment
 from kfdeploy.workflow.deploy_verbs import ApplyResult, PlanResult, StatusResult
 
 CM = ("", "ConfigMap", "kubeflow", "settings")
@@ -38,7 +39,7 @@ def test_plan_without_changes_exits_zero_and_says_so():
     assert result.exit_code == 0
     assert result.text().endswith("No changes: the cluster matches the spec.")
     assert result.to_data() == {"changes": False, "applications": [
-        {"name": "istio", "summary": "no changes", "changes": []}]}
+        {"name": "istio", "summary": "no changes", "changes": []}], "adjustments": []}
 
 
 def test_apply_text_reports_failures_with_events_and_the_way_forward():
@@ -63,3 +64,16 @@ def test_status_exit_code_and_json_shape():
     assert result.exit_code == 1
     assert result.to_data() == {"components": [healthy, degraded]}
     assert "Deployment/kubeflow/x: CrashLoopBackOff" in result.text()
+
+
+def test_platform_adjustments_are_listed_in_plan_and_apply():
+    note = Adjustment("kwok", "cert-manager", "ValidatingWebhookConfiguration cert-manager-webhook",
+                      "webhook webhook.cert-manager.io failurePolicy Fail -> Ignore")
+    plan = PlanResult(spec_plan(AppPlan("cert-manager", [Change("unchanged", CM)])), adjustments=[note])
+    assert ("Platform adjustments (kwok): 1 change(s)\n  ~ ValidatingWebhookConfiguration cert-manager-webhook"
+            " (cert-manager): webhook webhook.cert-manager.io failurePolicy Fail -> Ignore") in plan.text()
+    assert plan.to_data()["adjustments"] == [{"platform": "kwok", "application": "cert-manager",
+                                              "object": note.object, "change": note.change}]
+    applied = ApplyResult([AppResult("cert-manager", "applied")], adjustments=[note])
+    assert note.change in applied.text() and applied.to_data()["adjustments"][0]["change"] == note.change
+    assert "Platform adjustments" not in PlanResult(spec_plan()).text()

@@ -127,7 +127,7 @@ def test_compare_verb_over_the_real_library(tmp_path: Path) -> None:
                                  "--against", str(tmp_path / "up.yaml"), "-o", "json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    owner = dropped["metadata"]["labels"]["app.kubernetes.io/component"]
+    owner = dropped["metadata"]["labels"]["kfdeploy.io/application"]
     by = {c["name"]: c for c in data["components"]}
     name = f"Service/{dropped['metadata']['namespace']}/{dropped['metadata']['name']}"
     assert by[owner]["extra"] == [name]

@@ -20,12 +20,13 @@ from kfdeploy.kube.inventory import (
 )
 from kfdeploy.kube.live import LiveIndex, kinds_to_list
 from kfdeploy.kube.plan import AppPlan, Change, desired_changes, prune_candidates
+from kfdeploy.labels import APPLICATION
 
 
 def cm(name: str, ns: str = "kubeflow", app: str = "pipelines", **data: str) -> dict:
     return {"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": name, "namespace": ns,
-                         "labels": {"app.kubernetes.io/component": app}}, "data": data}
+                         "labels": {APPLICATION: app}}, "data": data}
 
 
 def test_applyset_id_follows_kep_3659():
@@ -47,7 +48,7 @@ def test_stamp_adds_label_and_hash_without_touching_the_input():
     s = stamp(a, "set-1")
     assert s["metadata"]["labels"][PART_OF] == "set-1"
     assert s["metadata"]["annotations"][HASH] == object_hash(a)
-    assert s["metadata"]["labels"]["app.kubernetes.io/component"] == "pipelines"
+    assert s["metadata"]["labels"][APPLICATION] == "pipelines"
     assert PART_OF not in a["metadata"]["labels"] and "annotations" not in a["metadata"]
 
 
@@ -98,9 +99,9 @@ def test_prune_candidates_include_recorded_objects_that_lost_their_label():
 
 def test_prune_candidates_come_in_reverse_apply_order():
     ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {
-        "name": "kubeflow", "labels": {"app.kubernetes.io/component": "pipelines"}}}
+        "name": "kubeflow", "labels": {APPLICATION: "pipelines"}}}
     dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {
-        "name": "d", "namespace": "kubeflow", "labels": {"app.kubernetes.io/component": "pipelines"}}}
+        "name": "d", "namespace": "kubeflow", "labels": {APPLICATION: "pipelines"}}}
     kinds = [o["kind"] for o in prune_candidates("pipelines", [], LiveIndex([ns, cm("c"), dep]), None)]
     assert kinds == ["Deployment", "ConfigMap", "Namespace"]
 

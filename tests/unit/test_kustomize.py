@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from label_policy import assert_source_labels_kept, source_and_rendered
 from test_render import make_spec, write_library
 
 from kfdeploy.errors import RenderError, SpecError, ToolMissingError
@@ -211,3 +212,15 @@ def test_params_of_a_kustomize_app_need_post_render(lib: Library) -> None:
     spec = make_spec({"applications": [{"name": "p", "kustomize": {"path": "x"}, "params": {"a": 1}}]})
     with pytest.raises(RenderError, match=r"spec.applications\[0\].params.*postRender"):
         render(spec, lib)
+
+
+@needs_kubectl
+@pytest.mark.parametrize("path", ["common/certs/base", "apps/trainer"])
+def test_kustomize_source_selectors_and_templates_unchanged(lib: Library, path: str) -> None:
+    """The label policy for kustomize output: the cert-manager-like and trainer-like bases
+    select on app.kubernetes.io/component; kfdeploy leaves every label, selector and template."""
+    spec = release_spec("release-v1", [{"name": "app", "kustomize": {"repo": "release", "path": path}}])
+    raw, rendered = source_and_rendered(spec, lib, "app")
+    assert any("app.kubernetes.io/component" in (o["spec"].get("selector") or {}).get("matchLabels", {})
+               for o in raw if o["kind"] == "Deployment")
+    assert_source_labels_kept(raw, rendered, "app")

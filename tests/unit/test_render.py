@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 import yaml
+from label_policy import assert_source_labels_kept, source_and_rendered
 
 from kfdeploy.errors import RenderError, ToolMissingError
+from kfdeploy.labels import APPLICATION
 from kfdeploy.library import Library
 from kfdeploy.options import Options
 from kfdeploy.render import dependency_order, helm, render
@@ -65,7 +67,7 @@ def test_user_components_list_and_tanka(lib: Library) -> None:
     assert [(o["kind"], o["metadata"].get("namespace")) for o in tanka.objects] == [
         ("ClusterRole", None), ("ConfigMap", "kubeflow")]
     assert tanka.objects[1]["data"] == {"color": "blue"}
-    assert tanka.objects[1]["metadata"]["labels"]["app.kubernetes.io/component"] == "tanka"
+    assert tanka.objects[1]["metadata"]["labels"][APPLICATION] == "tanka"
 
 
 def test_dependency_order_and_metadata(lib: Library) -> None:
@@ -216,7 +218,7 @@ def test_helm_application(lib: Library) -> None:
     assert [(o["kind"], o["metadata"]["name"], o["metadata"]["namespace"]) for o in app.objects] == [
         ("ConfigMap", "tiny-config", "web"), ("Deployment", "tiny", "web")]
     assert app.objects[1]["spec"]["replicas"] == 3
-    assert app.objects[1]["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"] == "tiny"
+    assert app.objects[1]["spec"]["template"]["metadata"]["labels"] == {"app": "tiny"}
 
 
 def test_helm_missing_says_make_tools(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -270,3 +272,25 @@ def test_helm_stub_receives_values_file_and_splits_stream(lib: Library, tmp_path
                                         "kubeflow", "--include-crds", "--values", "VALUES"]
     assert json.loads(data["values"]) == {"replicas": 3, "token": "t0k"}
     assert app.namespace == "kubeflow" and app.objects[0]["metadata"]["namespace"] == "kubeflow"
+
+
+# -- the label policy, per source (tests/unit/label_policy.py) ------------------------------
+
+SELECTS_COMPONENT = "selects-component"  # fixtures whose selectors use app.kubernetes.io/component
+
+
+def test_jsonnet_source_selectors_and_templates_unchanged(lib: Library) -> None:
+    spec = make_spec({"applications": [{"name": "demo", "params": {"namespace": "demo"},
+                                        "jsonnet": {"path": f"components/{SELECTS_COMPONENT}"}}]})
+    raw, rendered = source_and_rendered(spec, lib, "demo")
+    assert {o["kind"] for o in raw} >= {"Deployment", "Service", "Job"}
+    assert_source_labels_kept(raw, rendered, "demo")
+
+
+@pytest.mark.skipif(helm_binary() is None, reason="helm is not built yet (run `make tools`)")
+def test_helm_source_selectors_and_templates_unchanged(lib: Library) -> None:
+    spec = make_spec({"applications": [{"name": "demo", "helm": {"chart": f"charts/{SELECTS_COMPONENT}",
+                                                                 "namespace": "demo"}}]})
+    raw, rendered = source_and_rendered(spec, lib, "demo")
+    assert {o["kind"] for o in raw} >= {"Deployment", "Service", "Job", "CronJob"}
+    assert_source_labels_kept(raw, rendered, "demo")

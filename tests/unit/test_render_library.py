@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from kfdeploy.labels import APPLICATION
 from kfdeploy.library import Library, default_root
 from kfdeploy.render import process, render
 from kfdeploy.spec import KfDef, load_spec
@@ -38,7 +39,7 @@ def test_component_renders(library: Library, component: str, overlay: str | None
     app = render(spec_with(overlay), library, only=[component]).applications[0]
     assert app.name == component and app.objects
     for obj in app.objects:
-        assert obj["metadata"]["labels"]["app.kubernetes.io/component"] == component
+        assert obj["metadata"]["labels"][APPLICATION] == component
 
 
 def test_subset_renders_like_full(library: Library) -> None:

@@ -7,10 +7,11 @@ from typing import Any
 import pytest
 
 from kfdeploy.errors import RenderError
+from kfdeploy.labels import APPLICATION, RECOMMENDED
 from kfdeploy.render import process
 from kfdeploy.render.process import Context
 
-CTX = Context("pipelines", "kubeflow", "1.10")
+CTX = Context("pipelines", "kubeflow")
 
 
 def obj(kind: str, name: str, ns: str | None = None, api: str = "v1", **extra: Any) -> dict[str, Any]:
@@ -79,31 +80,67 @@ def test_cluster_scoped_custom_kind_from_rendered_crd() -> None:
     crd = obj("CustomResourceDefinition", "profiles.kubeflow.org", api="apiextensions.k8s.io/v1",
               spec={"scope": "Cluster", "names": {"kind": "Widget"}})
     kinds = process.cluster_scoped_kinds([crd])
-    ctx = Context("profiles", "kubeflow", "1.10", kinds)
+    ctx = Context("profiles", "kubeflow", kinds)
     out = process.process([obj("Widget", "w", api="example.com/v1")], ctx)
     assert "namespace" not in out[0]["metadata"]
 
 
-LABELS = {
-    "app.kubernetes.io/part-of": "kubeflow", "app.kubernetes.io/component": "pipelines",
-    "app.kubernetes.io/managed-by": "kfdeploy", "app.kubernetes.io/version": "1.10",
-}
+OURS = {APPLICATION: "pipelines", **RECOMMENDED}
+SOURCE_LABELS = {"app.kubernetes.io/component": "controller", "app.kubernetes.io/managed-by": "Helm",
+                 "app.kubernetes.io/version": "v1.16.1"}
 
 
-@pytest.mark.parametrize("kind", ["Deployment", "StatefulSet", "DaemonSet", "Job"])
-def test_labels_on_object_and_pod_template(kind: str) -> None:
-    o = obj(kind, "w", api="apps/v1", spec={"template": {"metadata": {"labels": {"app": "w"}}, "spec": {}}})
-    o["metadata"]["labels"] = {"app": "w"}
-    out = process.process([o], CTX)[0]
-    assert out["metadata"]["labels"] == {"app": "w", **LABELS}
-    assert out["spec"]["template"]["metadata"]["labels"] == {"app": "w", **LABELS}
+def test_object_labels_added_only_where_absent() -> None:
+    bare, labelled = obj("ConfigMap", "a"), obj("ConfigMap", "b")
+    labelled["metadata"]["labels"] = dict(SOURCE_LABELS)
+    out = {o["metadata"]["name"]: o["metadata"]["labels"] for o in process.process([bare, labelled], CTX)}
+    assert out["a"] == OURS
+    assert {k: out["b"][k] for k in SOURCE_LABELS} == SOURCE_LABELS  # the source's values stay
+    assert out["b"][APPLICATION] == "pipelines" and set(out["b"]) == set(SOURCE_LABELS) | set(OURS)
 
 
-def test_cronjob_pod_template_labelled() -> None:
-    o = obj("CronJob", "c", api="batch/v1",
-            spec={"schedule": "* * * * *", "jobTemplate": {"spec": {"template": {"spec": {}}}}})
-    out = process.process([o], CTX)[0]
-    assert out["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"] == LABELS
+def test_application_label_is_ours_alone() -> None:
+    o = obj("ConfigMap", "a")
+    o["metadata"]["labels"] = {APPLICATION: "something-else"}
+    assert process.process([o], CTX)[0]["metadata"]["labels"][APPLICATION] == "pipelines"
+
+
+def workload(kind: str, api: str = "apps/v1") -> dict[str, Any]:
+    pod = {"app.kubernetes.io/name": "w", **SOURCE_LABELS}
+    spec: dict[str, Any] = {"template": {"metadata": {"labels": pod}, "spec": {"containers": []}}}
+    if kind != "Job":
+        spec["selector"] = {"matchLabels": {"app.kubernetes.io/name": "w"}, "matchExpressions": [
+            {"key": "app.kubernetes.io/component", "operator": "In", "values": ["controller"]}]}
+    if kind == "CronJob":
+        spec = {"schedule": "* * * * *", "jobTemplate": {"spec": {"template": spec["template"]}}}
+    return obj(kind, "w", api=api, spec=spec)
+
+
+@pytest.mark.parametrize("kind,api", [("Deployment", "apps/v1"), ("StatefulSet", "apps/v1"),
+                                      ("DaemonSet", "apps/v1"), ("ReplicaSet", "apps/v1"),
+                                      ("Job", "batch/v1"), ("CronJob", "batch/v1")])
+def test_selectors_and_pod_templates_untouched(kind: str, api: str) -> None:
+    source = workload(kind, api)
+    out = process.process([source], CTX)[0]
+    assert out["spec"] == source["spec"]
+    assert out["metadata"]["labels"][APPLICATION] == "pipelines"
+
+
+SELECTOR_MISMATCH = [
+    ("match-labels", {"matchLabels": {"app.kubernetes.io/component": "webhook"}}),
+    ("expression-in", {"matchExpressions": [{"key": "app.kubernetes.io/component", "operator": "In",
+                                             "values": ["webhook"]}]}),
+    ("expression-does-not-exist", {"matchExpressions": [{"key": "app.kubernetes.io/version",
+                                                         "operator": "DoesNotExist"}]}),
+]
+
+
+@pytest.mark.parametrize("selector", [r[1] for r in SELECTOR_MISMATCH], ids=[r[0] for r in SELECTOR_MISMATCH])
+def test_selector_that_misses_its_template_is_a_render_error(selector: dict[str, Any]) -> None:
+    o = workload("Deployment")
+    o["spec"]["selector"] = selector
+    with pytest.raises(RenderError, match=r"Deployment w: spec.selector .* does not select its pod template"):
+        process.process([o], CTX)
 
 
 def test_input_is_not_mutated() -> None:
@@ -144,7 +181,7 @@ def test_duplicates_within_application() -> None:
 
 def test_duplicates_across_applications_name_both() -> None:
     a = process.process([obj("ConfigMap", "a")], CTX)
-    b = process.process([obj("ConfigMap", "a")], Context("katib", "kubeflow", "1.10"))
+    b = process.process([obj("ConfigMap", "a")], Context("katib", "kubeflow"))
     with pytest.raises(RenderError, match="in applications 'pipelines' and 'katib'"):
         process.check_duplicates({"pipelines": a, "katib": b})
 

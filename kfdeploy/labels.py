@@ -1,0 +1,40 @@
+"""The labels kfdeploy writes, in one place.
+
+Policy: kfdeploy never changes a label, annotation or selector that a source set. Its bookkeeping
+uses its own keys: the ApplySet label (``applyset.kubernetes.io/part-of``, see kube.inventory)
+and ``APPLICATION`` on every object it applies. The recommended ``app.kubernetes.io`` labels in
+``RECOMMENDED`` are added to an object's metadata only where the source left them out. Selectors
+and pod templates are never touched: an application's pods are found through each workload's
+own selector. Versions before this policy wrote ``LEGACY`` on objects and pod templates
+(overwriting the source's values); kube.migrate keeps upgrades from those installs working.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+APPLICATION = "kfdeploy.io/application"
+RECOMMENDED: Mapping[str, str] = {
+    "app.kubernetes.io/part-of": "kubeflow",
+    "app.kubernetes.io/managed-by": "kfdeploy",
+}
+LEGACY_APPLICATION = "app.kubernetes.io/component"
+LEGACY = frozenset({LEGACY_APPLICATION, "app.kubernetes.io/part-of", "app.kubernetes.io/managed-by",
+                    "app.kubernetes.io/version"})
+
+
+def labels_of(obj: Mapping[str, Any]) -> dict[str, str]:
+    return dict((obj.get("metadata") or {}).get("labels") or {})
+
+
+def application_of(obj: Mapping[str, Any]) -> str:
+    """The application an applied object belongs to ('' if none); objects applied by earlier
+    versions carry only the legacy key."""
+    labels = labels_of(obj)
+    return labels.get(APPLICATION) or labels.get(LEGACY_APPLICATION, "")
+
+
+def bookkeeping(labels: Mapping[str, str] | None, application: str) -> dict[str, str]:
+    """``labels`` with the recommended ones where absent and kfdeploy's application label."""
+    return {**RECOMMENDED, **(labels or {}), APPLICATION: application}
