@@ -210,11 +210,37 @@ cli.add_command(plan, name="diff")
 @click.option("--timeout", default=600, show_default=True, type=int,
               help="Seconds each application may take to become healthy.")
 @click.option("--skip-cluster", is_flag=True, help="Do not create or check the cluster first.")
+@click.option("--skip-preflight", is_flag=True,
+              help="Do not run the pre-flight checks (`kfdeploy preflight`) before changing anything.")
 def apply(**kw: Any) -> None:
     """Create the cluster if needed, apply every application in order and wait until healthy."""
     from kfdeploy.workflow import deploy_verbs
     opts = make_options(kw)
     run(deploy_verbs.apply, opts, **kw)
+
+
+@cli.command()
+@common
+@click.option("--force-conflicts", is_flag=True,
+              help="Report CRDs owned by another tool as taken over (WARN) instead of FAIL.")
+def preflight(**kw: Any) -> None:
+    """Check, changing nothing, what would make apply fail halfway. Exit code 1 on any FAIL.
+
+    \b
+    cluster    reachable; its version within each component's kubeVersion
+    capacity   every workload's replicas fit an eligible node (nodeSelector, required
+               affinity, taints); totals of cpu, memory, GPUs against what is free
+    storage    a default StorageClass for claims without one; named classes exist
+    crds       CRDs the spec renders that a Helm release, another KfDef or another
+               field manager owns
+    webhooks   others' admission webhooks with failurePolicy Fail and no ready backend
+               that intercept what the spec applies
+    cloud      (gke, eks) machine/instance and GPU types and the Kubernetes version are
+               offered in the location and zones
+    apply runs the same checks before its first change (--skip-preflight to bypass).
+    """
+    from kfdeploy.workflow import preflight_verbs
+    run(preflight_verbs.preflight, make_options(kw), **kw)
 
 
 @cli.command()

@@ -17,11 +17,12 @@ from typing import Any
 
 import yaml
 
+from kfdeploy import kubeversion
 from kfdeploy.errors import RenderError
 
 PARAM_TYPES = ("string", "integer", "number", "boolean", "array", "object")
 ENV_ROOT = "KFDEPLOY_LIBRARY"
-COMPONENT_KEYS = {"description", "enabledByDefault", "dependsOn", "params"}
+COMPONENT_KEYS = {"description", "enabledByDefault", "dependsOn", "kubeVersion", "params"}
 PARAM_KEYS = {"type", "default", "doc"}
 SPLIT_HINT = " (an unquoted ',' inside {...} ends the value before it: quote the doc string)"
 
@@ -82,6 +83,7 @@ class Component:
     depends_on: tuple[str, ...] = ()
     params: Mapping[str, ParamDecl] = field(default_factory=dict)
     typed: bool = True
+    kube_version: str = ""  # supported Kubernetes versions, e.g. ">=1.29"; "" = any
 
     @property
     def main(self) -> Path:
@@ -165,6 +167,11 @@ def load_component(path: Path, name: str | None = None, *, required: bool = True
         deps = []
     if not isinstance(raw.get("enabledByDefault", False), bool):
         problems.append(f"{where}: enabledByDefault must be true or false")
+    kube_version = str(raw.get("kubeVersion") or "")
+    try:
+        kubeversion.terms(kube_version) if kube_version else None
+    except kubeversion.ConstraintError as e:
+        problems.append(f"{where}: kubeVersion: {e}")
     for pname, praw in params_raw.items():
         problems += _param_problems(where, str(pname), praw)
     if problems:
@@ -173,7 +180,7 @@ def load_component(path: Path, name: str | None = None, *, required: bool = True
               for k, v in params_raw.items()}
     return Component(name=name, path=path, description=str(raw.get("description", "")),
                      enabled_by_default=bool(raw.get("enabledByDefault", False)),
-                     depends_on=tuple(deps), params=params)
+                     depends_on=tuple(deps), params=params, kube_version=kube_version)
 
 
 def _load_overlay(path: Path) -> Overlay:

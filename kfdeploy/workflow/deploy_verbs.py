@@ -167,12 +167,16 @@ class ApplyResult:
         return "\n".join(lines)
 
 
-def apply(opts: Options, skip_cluster: bool = False, **kw: Any) -> Any:
+def apply(opts: Options, skip_cluster: bool = False, skip_preflight: bool = False, **kw: Any) -> Any:
+    from kfdeploy.workflow import preflight_verbs as preflight
     start = time.monotonic()
     dry_run = opts.dry_run
     spec = load_spec(opts.file)
     printer = _printer(opts)
     rendered = render(spec)  # render errors surface before the cluster is touched
+    create = not skip_cluster and not dry_run and not (opts.kubeconfig or opts.context)
+    if create:
+        preflight.before_cluster(spec, printer, skip_preflight)
     cluster = _connect(opts, spec, printer, create=not skip_cluster and not dry_run)
     engine = _engine(opts, spec, cluster, printer, **kw)
     spec_plan = engine.plan(_desired(rendered))
@@ -180,6 +184,8 @@ def apply(opts: Options, skip_cluster: bool = False, **kw: Any) -> Any:
     if dry_run:
         return PlanResult(spec_plan, opts.verbose, rendered.adjustments)
     recreate.gate((c for p in spec_plan.apps for c in p.changes), engine.options.recreate)
+    if spec_plan.has_changes:
+        preflight.before_changes(spec, rendered, cluster, printer, skip_preflight, kw.get("force_conflicts", False))
     if spec_plan.has_changes and not opts.yes:
         _confirm(PlanResult(spec_plan, opts.verbose, rendered.adjustments))
         printer.start = time.monotonic()  # time the apply, not the prompt
