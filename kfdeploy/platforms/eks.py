@@ -27,6 +27,7 @@ except ImportError as _e:  # pragma: no cover - depends on the installation
     raise ToolMissingError("the eks platform needs boto3",
                            hint="pip install 'kfdeploy[cloud]'") from _e
 
+from kfdeploy.platforms import cloud_offers as offers
 from kfdeploy.platforms import eks_infra as infra
 from kfdeploy.platforms import eks_nodes as nodes
 from kfdeploy.platforms.eks_errors import Ctx, aws_call, aws_find
@@ -34,6 +35,7 @@ from kfdeploy.platforms.eks_nodegroups import NodeGroupPlan, desired_size, plan_
 from kfdeploy.platforms.eks_nodes import Poller
 from kfdeploy.platforms.eks_token import make_client
 from kfdeploy.platforms.kubeconfigs import kubeconfig_file, write_private
+from kfdeploy.preflight.findings import Finding, warn
 
 if TYPE_CHECKING:
     from kfdeploy.spec import KfDef
@@ -167,6 +169,46 @@ class EksPlatform:
         path = self.kubeconfig_path(spec)
         if path.exists():
             path.unlink()
+
+    def preflight(self, spec: KfDef) -> list[Finding]:
+        """Before creating or changing the cluster: the version (for a new cluster) and the
+        instance types of node groups to be created are offered in the region and subnets' zones."""
+        settings, name = eks_settings(spec), spec.metadata.name
+        aws = self.aws(settings.region)
+        plans = self.node_group_plans(spec)
+        out: list[Finding] = []
+        if self._find_cluster(aws, name) is None:
+            out.append(self._version_finding(aws, settings.cluster.version or load_defaults(self.defaults_file)[0]))
+        else:
+            existing = set(nodes.names(aws.eks, name))
+            plans = [p for p in plans if p.name not in existing]
+        types = sorted({t for p in plans for t in p.instance_types})
+        offered = infra.zone_offerings(aws.ec2, types) if types else {}
+        zones = self._subnet_zones(aws, settings) if settings.cluster.vpc else sorted(
+            {z for zs in offered.values() for z in zs})
+        for plan in plans:
+            for itype in plan.instance_types:
+                where = zones if settings.cluster.vpc else sorted(offered[itype]) or [aws.region]
+                out += offers.zone_findings(f"node group {plan.name}", "instance type", itype, where,
+                                            {z: z in offered[itype] for z in where}, zones_chosen=True)
+        return out
+
+    def _version_finding(self, aws: Aws, version: str | None) -> Finding:
+        ctx = Ctx("listing the Kubernetes versions EKS offers")
+        try:
+            found = aws_call(aws.eks, "describe_cluster_versions", ctx)
+        except PlatformError as e:
+            return warn(offers.CHECK, f"EKS Kubernetes {version or '(default)'}",
+                        f"cannot list the versions EKS offers in {aws.region}: {e.message}",
+                        "check `aws eks describe-cluster-versions`; the credentials need eks:DescribeClusterVersions")
+        offered = [str(v.get("clusterVersion")) for v in found.get("clusterVersions", [])]
+        return offers.version_finding("EKS", aws.region, version or "", offered)
+
+    def _subnet_zones(self, aws: Aws, settings: EksSettings) -> list[str]:
+        assert settings.cluster.vpc is not None
+        found = aws_call(aws.ec2, "describe_subnets", Ctx("looking up the zones of the spec's subnets"),
+                         SubnetIds=list(settings.cluster.vpc.subnet_ids))
+        return sorted({s["AvailabilityZone"] for s in found.get("Subnets", [])})
 
     def describe(self, spec: KfDef) -> dict[str, Any]:
         settings, name = eks_settings(spec), spec.metadata.name

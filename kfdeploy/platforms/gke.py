@@ -11,6 +11,7 @@ endpoint (a local fake in the tests, a private or regional endpoint in productio
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -23,11 +24,13 @@ import yaml
 from google.api_core import exceptions as api
 from google.auth import credentials as ga_credentials
 from google.auth import exceptions as auth_errors
+from google.auth.transport.requests import AuthorizedSession
 from google.cloud import container_v1 as gke
 
 from kfdeploy.errors import PlatformError
 from kfdeploy.library import default_root
 from kfdeploy.platforms import ClusterInfo, Progress, no_progress
+from kfdeploy.platforms import cloud_offers as offers
 from kfdeploy.platforms.gke_errors import Context, Failure, to_platform_error
 from kfdeploy.platforms.gke_model import (
     AUTH_PLUGIN,
@@ -44,6 +47,7 @@ from kfdeploy.platforms.gke_model import (
     wanted_pools,
 )
 from kfdeploy.platforms.kubeconfigs import kubeconfig_file, write_private
+from kfdeploy.preflight.findings import Finding
 from kfdeploy.spec.platform import GkeNodePool
 
 if TYPE_CHECKING:
@@ -51,6 +55,8 @@ if TYPE_CHECKING:
     from kfdeploy.spec.platform import GkePlatform as GkeSettings
 
 ENDPOINT_ENV = "KFDEPLOY_GKE_ENDPOINT"
+COMPUTE_ENDPOINT_ENV = "KFDEPLOY_GCE_ENDPOINT"
+ZONE = re.compile(r"^[a-z]+-[a-z]+[0-9]+-[a-z]$")
 CREATE_TIMEOUT = 45 * 60.0
 POOL_TIMEOUT = 30 * 60.0
 DELETE_TIMEOUT = 30 * 60.0
@@ -95,6 +101,7 @@ class GkePlatform:
         self._poll_interval, self._sleep, self._clock = poll_interval, sleep, clock
         self._which = which
         self._client: gke.ClusterManagerClient | None = None
+        self._session: AuthorizedSession | None = None
 
     # -- the Platform interface ------------------------------------------------------------
 
@@ -133,6 +140,33 @@ class GkePlatform:
         if op is not None:
             self._wait(op, ctx, f"deleting cluster {target.name}", DELETE_TIMEOUT, progress)
         self._kubeconfig_path(target).unlink(missing_ok=True)
+
+    def preflight(self, spec: KfDef) -> list[Finding]:
+        """Before creating or changing the cluster: the version (for a new cluster) and the node
+        pools' machine and GPU types to be created are offered in the location and its zones."""
+        target, settings = Target.of(spec), gke_settings(spec)
+        default_version, default_pools = platform_defaults(self._defaults_file)
+        pools = wanted_pools(settings, default_pools)
+        cluster = self._find(target, settings)
+        out: list[Finding] = []
+        if cluster is None:
+            ctx = Context(target, settings, "reading the versions GKE offers", "get")
+            config = self._call(ctx, "get_server_config", {"name": target.parent})
+            offered = [*config.valid_master_versions, *(v for c in config.channels for v in c.valid_versions)]
+            out.append(offers.version_finding("GKE", target.location, settings.cluster.version or default_version,
+                                              offered))
+        else:
+            pools = list(plan_pools(pools, cluster.node_pools).create)
+        zonal = ZONE.match(target.location) is not None
+        zones = [target.location] if zonal else self._region_zones(target)
+        for pool in pools:
+            what = f"node pool {pool.name}"
+            machines = {z: self._compute_has(target, f"zones/{z}/machineTypes/{pool.machine_type}") for z in zones}
+            out += offers.zone_findings(what, "machine type", pool.machine_type, zones, machines, zonal)
+            for accel in pool.accelerators:
+                gpus = {z: accel.type in self._accelerators(target, z) for z in zones}
+                out += offers.zone_findings(what, "accelerator", accel.type, zones, gpus, zonal)
+        return out
 
     def describe(self, spec: KfDef) -> dict[str, Any]:
         target, settings = Target.of(spec), gke_settings(spec)
@@ -289,6 +323,42 @@ class GkePlatform:
             failure = Failure.of_operation(op.error.code, op.error.message or op.status_message)
             raise to_platform_error(failure, ctx)
         progress(f"{what}: done")
+
+    # -- Compute Engine (what zones offer) ---------------------------------------------------
+
+    def _compute(self, target: Target, path: str) -> dict[str, Any] | None:
+        """GET a Compute Engine resource of the project; None when it does not exist."""
+        if self._session is None:
+            self._session = AuthorizedSession(self._credentials())  # type: ignore[no-untyped-call]
+        base = (os.environ.get(COMPUTE_ENDPOINT_ENV) or "https://compute.googleapis.com").rstrip("/")
+        url = f"{base}/compute/v1/projects/{target.project}/{path}"
+        try:
+            resp = self._session.get(url, timeout=CALL_TIMEOUT)
+        except requests.exceptions.RequestException as e:
+            raise PlatformError(f"cannot reach the Compute Engine API at {base}: {e}",
+                                hint=f"check the network (and {COMPUTE_ENDPOINT_ENV} if set)") from e
+        if resp.status_code == 404:
+            return None
+        if resp.status_code >= 400:
+            raise PlatformError(f"Compute Engine API: GET {path} answered {resp.status_code}: {resp.text[:200]}",
+                                hint="the credentials need compute.zones.get and compute.acceleratorTypes.list"
+                                     " (roles/compute.viewer)")
+        data: dict[str, Any] = resp.json()
+        return data
+
+    def _compute_has(self, target: Target, path: str) -> bool:
+        return self._compute(target, path) is not None
+
+    def _accelerators(self, target: Target, zone: str) -> set[str]:
+        found = self._compute(target, f"zones/{zone}/acceleratorTypes") or {}
+        return {str(item.get("name")) for item in found.get("items", [])}
+
+    def _region_zones(self, target: Target) -> list[str]:
+        region = self._compute(target, f"regions/{target.location}")
+        if region is None:
+            raise PlatformError(f"GKE location {target.location} is neither a zone nor a region of Compute Engine",
+                                hint="set spec.platform.gke.location to a zone (us-central1-a) or region (us-central1)")
+        return sorted(str(z).rsplit("/", 1)[-1] for z in region.get("zones", []))
 
     # -- kubeconfig ------------------------------------------------------------------------
 

@@ -1,4 +1,6 @@
-"""A local fake of the GKE API (container v1 REST), just what kfdeploy's gke platform calls.
+"""A local fake of the GKE API (container v1 REST), just what kfdeploy's gke platform calls,
+plus the few Compute Engine reads its pre-flight makes (a region's zones, a zone's accelerator
+and machine types), served from ``offers`` and ``regions``.
 
 It keeps clusters in memory, records every request (method name, path, JSON body), finishes an
 operation on its first poll (``polls_to_finish``), applying its effect only then as GKE does, and
@@ -28,7 +30,13 @@ ROUTES: list[tuple[str, str, str]] = [
     ("POST", CLUSTER + "/nodePools/(?P<pool>[^/:]+):setAutoscaling$", "set_node_pool_autoscaling"),
     ("GET", r"/v1/(?P<parent>projects/[^/]+/locations/[^/]+)/operations/(?P<op>[^/]+)$",
      "get_operation"),
+    ("GET", r"/v1/(?P<parent>projects/[^/]+/locations/[^/]+)/serverConfig$", "get_server_config"),
+    ("GET", r"/compute/v1/projects/[^/]+/regions/(?P<region>[^/]+)$", "get_region"),
+    ("GET", r"/compute/v1/projects/[^/]+/zones/(?P<zone>[^/]+)/acceleratorTypes$", "list_accelerator_types"),
+    ("GET", r"/compute/v1/projects/[^/]+/zones/(?P<zone>[^/]+)/machineTypes/(?P<machine>[^/]+)$",
+     "get_machine_type"),
 ]
+MACHINES = frozenset({"e2-standard-8", "n1-standard-8", "n1-standard-16", "g2-standard-8"})
 CA_PEM = b"-----BEGIN CERTIFICATE-----\nMIIFAKE\n-----END CERTIFICATE-----\n"
 CA_DATA = base64.b64encode(CA_PEM).decode()
 ENDPOINT_IP = "34.118.0.10"
@@ -79,6 +87,15 @@ class FakeGke:
     url: str = ""
     polls_to_finish: int = 1
     held: dict[str, list[Any]] = field(default_factory=dict)
+    # What Compute Engine offers: zone -> {"accelerators": {...}, "machines": {...}}.
+    offers: dict[str, dict[str, set[str]]] = field(default_factory=lambda: {
+        "us-central1-a": {"accelerators": {"nvidia-tesla-t4", "nvidia-l4"}, "machines": set(MACHINES)},
+        "us-central1-b": {"accelerators": {"nvidia-tesla-t4", "nvidia-l4"}, "machines": set(MACHINES)},
+        "us-central1-c": {"accelerators": {"nvidia-tesla-t4"}, "machines": set(MACHINES)},
+    })
+    regions: dict[str, list[str]] = field(default_factory=lambda: {
+        "us-central1": ["us-central1-a", "us-central1-b", "us-central1-c"]})
+    versions: list[str] = field(default_factory=lambda: ["1.33.5-gke.1200", "1.32.9-gke.1100", "1.31.13-gke.1000"])
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -197,6 +214,28 @@ class FakeGke:
                 pending.op["error"] = pending.error
                 pending.op["statusMessage"] = pending.error["message"]
         return 200, pending.op
+
+    def _get_server_config(self, parent: str, body: dict[str, Any]) -> tuple[int, Any]:
+        return 200, {"defaultClusterVersion": self.versions[0], "validMasterVersions": self.versions,
+                     "validNodeVersions": self.versions,
+                     "channels": [{"channel": "REGULAR", "defaultVersion": self.versions[0],
+                                   "validVersions": self.versions[:1]}]}
+
+    def _get_region(self, region: str, body: dict[str, Any]) -> tuple[int, Any]:
+        if region not in self.regions:
+            return _not_found(f"regions/{region}")
+        return 200, {"name": region, "zones": [f"https://www.googleapis.com/compute/v1/projects/p/zones/{z}"
+                                               for z in self.regions[region]]}
+
+    def _list_accelerator_types(self, zone: str, body: dict[str, Any]) -> tuple[int, Any]:
+        if zone not in self.offers:
+            return _not_found(f"zones/{zone}")
+        return 200, {"items": [{"name": a, "zone": zone} for a in sorted(self.offers[zone]["accelerators"])]}
+
+    def _get_machine_type(self, zone: str, machine: str, body: dict[str, Any]) -> tuple[int, Any]:
+        if machine not in self.offers.get(zone, {}).get("machines", set()):
+            return _not_found(f"zones/{zone}/machineTypes/{machine}")
+        return 200, {"name": machine, "zone": zone}
 
     def _start(self, method: str, kind: str, parent: str, target: str,
                effect: Callable[[], None], on_error: Callable[[], None]) -> dict[str, Any]:

@@ -496,3 +496,44 @@ def test_missing_credentials_are_named(moto_url: str, monkeypatch: pytest.Monkey
         platform.ensure_cluster(eks_spec([CPU]), lambda _: None)
     assert err.value.message == "no AWS credentials found while looking up EKS cluster demo"
     assert "aws configure" in (err.value.hint or "")
+
+
+# -- preflight: offerings ----------------------------------------------------------------------
+
+def offered_zones(ec2: Any, itype: str) -> set[str]:
+    found = ec2.describe_instance_type_offerings(LocationType="availability-zone",
+                                                 Filters=[{"Name": "instance-type", "Values": [itype]}])
+    return {o["Location"] for o in found["InstanceTypeOfferings"]}
+
+
+def subnets_in(ec2: Any, zones: list[str]) -> list[str]:
+    vpc = ec2.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
+    return [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.1.{i}.0/24", AvailabilityZone=z)["Subnet"]["SubnetId"]
+            for i, z in enumerate(zones)]
+
+
+def test_preflight_instance_types_against_the_subnets_zones(aws: Aws) -> None:
+    gpu_zones = offered_zones(aws.ec2, GPU["instanceType"])
+    all_zones = {z["ZoneName"] for z in aws.ec2.describe_availability_zones()["AvailabilityZones"]}
+    lacking = sorted(all_zones - gpu_zones)
+    assert gpu_zones and lacking, "moto's offerings data changed: pick another instance type"
+    good = aws.spec([CPU, GPU], subnets=subnets_in(aws.ec2, sorted(gpu_zones)[:2]))
+    findings = aws.platform.preflight(good)
+    assert not [f for f in findings if f.status == "FAIL"]
+    assert {f.object for f in findings if f.status == "OK"} >= {"node group gpu: instance type g5.xlarge"}
+    # moto does not serve DescribeClusterVersions: the version check says it could not answer.
+    version = next(f for f in findings if f.object.startswith("EKS Kubernetes"))
+    assert version.status == "WARN" and "cannot list" in version.message
+
+    bad = aws.spec([GPU], subnets=subnets_in(aws.ec2, [sorted(gpu_zones)[0], lacking[0]]))
+    failed = [f for f in aws.platform.preflight(bad) if f.status == "FAIL"]
+    assert [f.object for f in failed] == ["node group gpu: instance type g5.xlarge"]
+    assert lacking[0] in failed[0].message
+    assert not aws.mutations()  # checking created nothing
+
+
+def test_preflight_instance_type_offered_nowhere_fails(aws: Aws) -> None:
+    nowhere = {**CPU, "name": "odd", "instanceType": "m5.24xlarge-nope"}
+    failed = [f for f in aws.platform.preflight(aws.spec([nowhere], subnets=None)) if f.status == "FAIL"]
+    assert [f.object for f in failed] == ["node group odd: instance type m5.24xlarge-nope"]
+    assert REGION in failed[0].message
