@@ -6,6 +6,7 @@ local deploymentName = name + '-deployment';
 local serviceName = name + '-service';
 local certName = name + '-cert';
 local certSecret = 'webhook-certs';
+local certDir = '/etc/webhook/certs';
 local agg(role) = { ['rbac.authorization.kubeflow.org/aggregate-to-kubeflow-' + role]: 'true' };
 local editVerbs = ['get', 'list', 'watch', 'create', 'delete', 'deletecollection', 'patch', 'update'];
 
@@ -33,9 +34,11 @@ local certificates(ns) = [
 local deployment(params) =
   local c = k.container(name, params.registry + '/poddefaults-webhook:' + params.imageTag,
                         ports=[k.port('https-webhook', 4443)],
+                        // The server's defaults are cert.pem/key.pem; cert-manager's Secret holds tls.crt/tls.key.
+                        args=['--tlsCertFile=' + certDir + '/tls.crt', '--tlsKeyFile=' + certDir + '/tls.key'],
                         resources=k.resources('20m', '64Mi'),
                         probe=k.tcpProbe('https-webhook'),
-                        volumeMounts=[{ name: certSecret, mountPath: '/etc/webhook/certs', readOnly: true }]) + k.runAs(65532);
+                        volumeMounts=[{ name: certSecret, mountPath: certDir, readOnly: true }]) + k.runAs(65532);
   k.deployment(deploymentName, params.namespace, [c], params.replicas, name + '-service-account',
                volumes=[{ name: certSecret, secret: { secretName: certSecret } }]);
 

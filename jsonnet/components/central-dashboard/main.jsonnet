@@ -6,14 +6,14 @@ local name = 'centraldashboard';
 local configName = 'centraldashboard-config';
 
 local container(params) =
-  k.container(name, params.registry + '/centraldashboard:' + params.imageTag,
+  k.container(name, params.registry + '/central-dashboard:' + params.imageTag,
               ports=[k.port('http', 8082)],
               env=[
                 k.env('USERID_HEADER', params.userIdHeader),
                 k.env('USERID_PREFIX', params.userIdPrefix),
                 k.env('PROFILES_KFAM_SERVICE_HOST', 'profiles-kfam.' + params.namespace),
                 k.env('REGISTRATION_FLOW', params.registrationFlow),
-                k.env('DASHBOARD_LINKS_CONFIGMAP', configName),
+                k.env('DASHBOARD_CONFIGMAP', configName),
                 k.env('LOGOUT_URL', params.logoutUrl),
                 { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
               ],

@@ -37,32 +37,35 @@ local katibConfig(params) =
     },
   };
 
-local defaultTrialTemplate = {
+// Trial templates of katib 0.18 (MXNet examples were removed in 0.17): PyTorch MNIST on CPU by
+// default, ENAS on CIFAR-10, and a PyTorchJob with one master and two workers.
+local trialImage(name) = 'ghcr.io/kubeflow/katib/' + name + ':v0.18.0';
+local pytorchMnist = {
+  image: trialImage('pytorch-mnist-cpu'),
+  command: ['python3', '/opt/pytorch-mnist/mnist.py', '--epochs=1',
+            '--lr=${trialParameters.learningRate}', '--momentum=${trialParameters.momentum}'],
+};
+local job(container) = {
   apiVersion: 'batch/v1',
   kind: 'Job',
-  spec: { template: { spec: {
-    containers: [{
-      name: 'training-container',
-      image: 'ghcr.io/kubeflow/katib/mxnet-mnist:v0.18.0',
-      command: ['python3', '/opt/mxnet-mnist/mnist.py', '--batch-size=64',
-                '--lr=${trialParameters.learningRate}', '--num-layers=${trialParameters.numberLayers}',
-                '--optimizer=${trialParameters.optimizer}'],
-    }],
-    restartPolicy: 'Never',
-  } } },
+  spec: { template: { spec: { containers: [{ name: 'training-container' } + container], restartPolicy: 'Never' } } },
 };
+local defaultTrialTemplate = job(pytorchMnist + { command: pytorchMnist.command[:3] + ['--batch-size=16'] + pytorchMnist.command[3:] });
+local enasTemplate = job({
+  image: trialImage('enas-cnn-cifar10-cpu'),
+  command: ['python3', '-u', 'RunTrial.py', '--num_epochs=1',
+            '--architecture="${trialParameters.neuralNetworkArchitecture}"',
+            '--nn_config="${trialParameters.neuralNetworkConfig}"'],
+});
 
+local pytorchReplica(replicas) = {
+  replicas: replicas, restartPolicy: 'OnFailure',
+  template: { spec: { containers: [{ name: 'pytorch' } + pytorchMnist] } },
+};
 local pytorchTemplate = {
   apiVersion: 'kubeflow.org/v1',
   kind: 'PyTorchJob',
-  spec: { pytorchReplicaSpecs: { Master: { replicas: 1, restartPolicy: 'OnFailure', template: { spec: {
-    containers: [{
-      name: 'pytorch',
-      image: 'ghcr.io/kubeflow/katib/pytorch-mnist-cpu:v0.18.0',
-      command: ['python3', '/opt/pytorch-mnist/mnist.py', '--epochs=1',
-                '--lr=${trialParameters.learningRate}', '--momentum=${trialParameters.momentum}'],
-    }],
-  } } } } },
+  spec: { pytorchReplicaSpecs: { Master: pytorchReplica(1), Worker: pytorchReplica(2) } },
 };
 
 {
@@ -71,6 +74,7 @@ local pytorchTemplate = {
   }),
   trialTemplates(params):: k.configMap('trial-templates', params.namespace, {
     'defaultTrialTemplate.yaml': std.manifestYamlDoc(defaultTrialTemplate),
-    'pytorchJobTemplate.yaml': std.manifestYamlDoc(pytorchTemplate),
+    enasCPUTemplate: std.manifestYamlDoc(enasTemplate),
+    pytorchJobTemplate: std.manifestYamlDoc(pytorchTemplate),
   }) + { metadata+: { labels+: { 'katib.kubeflow.org/component': 'trial-templates' } } },
 }

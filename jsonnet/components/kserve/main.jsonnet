@@ -153,8 +153,9 @@ local modelsWebApp(params) =
   local container = k.container(
     name, params.modelsWebAppImage, ports=[k.port('http', 5000)],
     resources=k.resources('50m', '128Mi', limitMemory='512Mi'),
-    probe=k.httpProbe('/healthz/readiness', 'http', 5),
-  ) + k.runAs(1000) + { envFrom: [{ configMapRef: { name: name + '-config' } }] };
+  ) + k.runAs(1000) + { envFrom: [{ configMapRef: { name: name + '-config' } }],
+                        readinessProbe: k.httpProbe('/healthz/readiness', 'http', 5),
+                        livenessProbe: k.httpProbe('/healthz/liveness', 'http', 15) };
   [
     k.serviceAccount(name, ns),
     k.clusterRole(name, [

@@ -6,11 +6,15 @@ local c = import 'common.libsonnet';
 local cfg = 'pipeline-install-config';
 // Go controllers without a health endpoint: the probe checks that the main process is alive.
 local processAlive = { exec: { command: ['ls', '/proc/1'] }, initialDelaySeconds: 10, periodSeconds: 30 };
-local tokenVolume = {
-  name: 'persistence-agent-sa-token',
-  projected: { sources: [{ serviceAccountToken: { path: 'persistenceagent-sa-token', expirationSeconds: 3600,
+// A token for the API server's multi-user authentication (audience pipelines.kubeflow.org),
+// read from /var/run/secrets/kubeflow/tokens/<file>.
+local apiToken(name, file) = {
+  name: name,
+  projected: { sources: [{ serviceAccountToken: { path: file, expirationSeconds: 3600,
                                                   audience: 'pipelines.kubeflow.org' } }] },
 };
+local tokenVolume = apiToken('persistence-agent-sa-token', 'persistenceagent-sa-token');
+local swfToken = apiToken('scheduledworkflow-sa-token', 'scheduledworkflow-sa-token');
 
 local configMaps(params) = [
   k.configMap(cfg, params.namespace, {
@@ -101,6 +105,7 @@ local scheduledWorkflow(params) =
          c.configEnv('CRON_SCHEDULE_TIMEZONE', cfg, 'cronScheduleTimezone'),
          c.configEnv('LOG_LEVEL', cfg, 'LOG_LEVEL')],
     resources=k.resources('50m', '64Mi', limitMemory='256Mi'),
+    volumeMounts=[{ name: swfToken.name, mountPath: '/var/run/secrets/kubeflow/tokens' }],
   ) + k.runAs(1000, 0) + { readinessProbe: processAlive, livenessProbe: processAlive };
   [
     k.crd('kubeflow.org', 'ScheduledWorkflow', 'scheduledworkflows',
@@ -111,7 +116,7 @@ local scheduledWorkflow(params) =
       k.rule([''], ['events'], ['create', 'patch']),
     ]),
     k.deployment('ml-pipeline-scheduledworkflow', ns, [container], params.replicas,
-                 sa='ml-pipeline-scheduledworkflow') + c.noSidecar,
+                 sa='ml-pipeline-scheduledworkflow', volumes=[swfToken]) + c.noSidecar,
   ];
 
 {

@@ -6,6 +6,9 @@ local c = import 'common.libsonnet';
 
 local sa = 'kubeflow-pipelines-cache';
 local tlsSecret = 'webhook-server-tls';
+local certDir = '/etc/webhook/certs';  // fixed in the server (TLSDir)
+local tlsCert = 'tls.crt';  // the keys of cert-manager's Secret
+local tlsKey = 'tls.key';
 
 local server(params) =
   local ns = params.namespace;
@@ -15,7 +18,8 @@ local server(params) =
     args=['--db_driver=$(DBCONFIG_DRIVER)', '--db_host=$(DBCONFIG_HOST_NAME)', '--db_port=$(DBCONFIG_PORT)',
           '--db_name=$(DBCONFIG_DB_NAME)', '--db_user=$(DBCONFIG_USER)', '--db_password=$(DBCONFIG_PASSWORD)',
           '--namespace_to_watch=$(NAMESPACE_TO_WATCH)', '--listen_port=8443',
-          '--tls_cert_filename=/etc/webhook/certs/tls.crt', '--tls_key_filename=/etc/webhook/certs/tls.key'],
+          // File names: the server joins them onto its fixed cert dir, /etc/webhook/certs.
+          '--tls_cert_filename=' + tlsCert, '--tls_key_filename=' + tlsKey],
     env=[k.env('DBCONFIG_DRIVER', 'mysql'),
          c.configEnv('DBCONFIG_DB_NAME', cfg, 'cacheDb'), c.configEnv('DBCONFIG_HOST_NAME', cfg, 'dbHost'),
          c.configEnv('DBCONFIG_PORT', cfg, 'dbPort'),
@@ -25,7 +29,7 @@ local server(params) =
          c.configEnv('CACHE_IMAGE', cfg, 'cacheImage'),
          c.configEnv('CACHE_NODE_RESTRICTIONS', cfg, 'cacheNodeRestrictions')],
     resources=k.resources('20m', '64Mi', limitMemory='256Mi'),
-    volumeMounts=[{ name: 'webhook-tls-certs', mountPath: '/etc/webhook/certs', readOnly: true }],
+    volumeMounts=[{ name: 'webhook-tls-certs', mountPath: certDir, readOnly: true }],
   ) + k.runAs(1000, 0) + { readinessProbe: k.tcpProbe('webhook-api', 3), livenessProbe: k.tcpProbe('webhook-api', 15) };
   [
     k.serviceAccount(sa, ns),
