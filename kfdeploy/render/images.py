@@ -10,7 +10,8 @@ runtimes, the pipelines launcher and driver). So images are found, and rewritten
   inside custom resources such as ServingRuntime, Notebook or a katib trial template);
 - **configuration**: ConfigMap data (a value under a key naming an image, also inside YAML or JSON
   documents held in the data), env values of variables naming an image (``V2_LAUNCHER_IMAGE``),
-  and ``--*-image`` command-line flags.
+  ``--*-image`` command-line flags, and an ``image`` field anywhere else in a custom resource
+  (knative's caching ``Image``).
 
 Configuration text is rewritten in place, by exact reference, so its formatting and comments stay.
 The reference grammar follows the Docker distribution reference: ``[registry/]path[:tag][@digest]``,
@@ -226,10 +227,13 @@ def _walk_object(obj: dict[str, Any], visit: Visit) -> dict[str, Any]:
     kind = obj.get("kind")
     if kind in ("CustomResourceDefinition", "Secret"):
         return obj
-    out: dict[str, Any] = _walk(obj, "", visit)
-    if kind == "ConfigMap" and isinstance(out.get("data"), dict):
-        out["data"] = _config_data(out["data"], visit)
-    return out
+    if kind != "ConfigMap":
+        walked: dict[str, Any] = _walk(obj, "", visit)
+        return walked
+    out: dict[str, Any] = {**_walk({k: v for k, v in obj.items() if k != "data"}, "", visit)}
+    if "data" in obj:
+        out["data"] = _config_data(obj["data"], visit) if isinstance(obj["data"], dict) else obj["data"]
+    return {k: out[k] for k in obj}
 
 
 def _walk(value: Any, field: str, visit: Visit) -> Any:
@@ -237,13 +241,15 @@ def _walk(value: Any, field: str, visit: Visit) -> Any:
         return [_walk(v, f"{field}[{i}]", visit) for i, v in enumerate(value)]
     if not isinstance(value, dict):
         return value
-    out = {}
+    out: dict[str, Any] = {}
     for key, v in value.items():
         path = f"{field}.{key}"
         if key in CONTAINER_LISTS and isinstance(v, list):
             out[key] = [_container(c, f"{path}[{i}]", visit) for i, c in enumerate(v)]
         elif key == "container" and isinstance(v, dict):
             out[key] = _container(v, path, visit)
+        elif key == "image" and _config_image(v):  # a custom resource's own image (knative's Image)
+            out[key] = visit(ImageUse(v, path, True))
         else:
             out[key] = _walk(v, path, visit)
     return out
@@ -252,15 +258,17 @@ def _walk(value: Any, field: str, visit: Visit) -> Any:
 def _container(c: Any, field: str, visit: Visit) -> Any:
     if not isinstance(c, dict):
         return c
-    out = _walk(c, field, visit)
+    out = _walk({k: v for k, v in c.items() if k != "image"}, field, visit)
     if is_image(c.get("image")):
         out["image"] = visit(ImageUse(c["image"], f"{field}.image", False))
+    elif "image" in c:
+        out["image"] = c["image"]
     if isinstance(c.get("env"), list):
         out["env"] = [_env(e, f"{field}.env[{i}]", visit) for i, e in enumerate(c["env"])]
     for key in ("args", "command"):
         if isinstance(c.get(key), list):
             out[key] = _flags(c[key], f"{field}.{key}", visit)
-    return out
+    return {k: out[k] for k in c}
 
 
 def _env(e: Any, field: str, visit: Visit) -> Any:

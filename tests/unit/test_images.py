@@ -340,3 +340,16 @@ def test_image_registry_must_be_host_and_path(tmp_path: Any, value: str) -> None
            "spec": {"platform": {"kind": "kwok"}, "imageRegistry": value}}
     with pytest.raises(SpecError, match=r"spec\.imageRegistry.*registry host"):
         parse_spec(doc, "kfdef.yaml", tmp_path)
+
+
+def test_an_image_field_of_a_custom_resource_is_found_once() -> None:
+    cached = {"apiVersion": "caching.internal.knative.dev/v1alpha1", "kind": "Image",
+              "metadata": {"name": "queue-proxy", "namespace": "knative-serving"},
+              "spec": {"image": f"gcr.io/knative-releases/knative.dev/serving/cmd/queue@{DIGEST}"}}
+    assert [(u.image, u.field) for u in images.find(cached)] == [(cached["spec"]["image"], ".spec.image")]
+    out = images.rewrite(cached, lambda im: images.mirror(im, "m.io"))
+    assert out["spec"]["image"] == f"m.io/knative-releases/knative.dev/serving/cmd/queue@{DIGEST}"
+    dep = WORKLOADS[0][1]
+    assert len(images.find(dep)) == 2  # a container's image is not counted again as a field
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"image": "a/b:1"}}
+    assert len(images.find(cm)) == 1
