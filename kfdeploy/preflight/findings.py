@@ -62,5 +62,5 @@ class Report:
         c = self.counts()
         summary = f"Preflight: {c['OK']} ok, {c['WARN']} warning(s), {c['FAIL']} failure(s)."
         if self.failed:
-            summary += " Fix the failures above (or pass --skip-preflight to go on anyway)."
+            summary += " Fix the failures above (apply --skip-preflight goes on regardless)."
         return "\n".join([f.line() for f in shown] + [summary])
