@@ -23,6 +23,7 @@ Obj = dict[str, Any]
 DEFAULT_CLASS = ("storageclass.kubernetes.io/is-default-class", "storageclass.beta.kubernetes.io/is-default-class")
 HELM_RELEASE = ("meta.helm.sh/release-namespace", "meta.helm.sh/release-name")
 ADMISSION = "admissionregistration.k8s.io/v1"
+METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
 
 
 @dataclass(frozen=True)
@@ -148,11 +149,25 @@ def foreign_owner(cluster: Cluster, live: Obj, applyset_id: str) -> str:
     return f"field manager {', '.join(appliers)} (server-side apply)" if appliers else ""
 
 
+def crd_metadata(cluster: Cluster) -> dict[str, Obj]:
+    """name -> metadata-only view of every CRD in the cluster (schemas left out: one small LIST)."""
+    found: dict[str, Obj] = {}
+    query: dict[str, Any] = {"limit": 500}
+    while True:
+        page = cluster.call("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", query=query,
+                            accept=METADATA_LIST)
+        found.update({i["metadata"]["name"]: i for i in page.get("items") or []})
+        query["continue"] = (page.get("metadata") or {}).get("continue")
+        if not query["continue"]:
+            return found
+
+
 def check_crds(cluster: Cluster, inputs: Inputs) -> list[Finding]:
     crds = [o for o in inputs.objects if o.get("kind") == "CustomResourceDefinition"]
+    live_crds = crd_metadata(cluster) if crds else {}
     out: list[Finding] = []
     for crd in crds:
-        live = cluster.get(crd)
+        live = live_crds.get(crd["metadata"]["name"])
         owner = foreign_owner(cluster, live, inputs.applyset_id) if live else ""
         if not owner:
             continue
