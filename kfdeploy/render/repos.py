@@ -111,8 +111,9 @@ class RepoResolver:
             with tempfile.TemporaryDirectory(dir=entry.parent, prefix=".extract-") as tmp:
                 extract(archive, Path(tmp) / "tree", repo)
                 (Path(tmp) / "tree" / DONE_MARK).write_text(f"{repo.uri}\n")
-                shutil.rmtree(entry, ignore_errors=True)  # a half-written entry from a killed run
-                os.replace(Path(tmp) / "tree", entry)
+                if not (entry / DONE_MARK).is_file():  # another run may have finished meanwhile
+                    shutil.rmtree(entry, ignore_errors=True)  # a half-written entry from a killed run
+                    os.replace(Path(tmp) / "tree", entry)
         return tree_root(entry)
 
 
