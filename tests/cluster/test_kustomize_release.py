@@ -5,8 +5,9 @@ The fixture releases (tests/fixtures/repos) carry upstream's hard patterns: sele
 with their custom resources (one used by another application), ``vars``/``replacements``, a
 generated ConfigMap. v1 is applied from a folder; v2 from a ``.tar.gz`` with a top-level folder,
 with the trainer's path renamed, Deployments and a PVC-backed store removed, and a CRD version
-added. The plan must say per application what is created, updated and deleted; prune must keep
-the PVC and say so; everything ends Healthy.
+added. The pipeline carries every customization (replicas, images, a JSON 6902 patch with a
+label-selector target, postRender) across the upgrade. The plan must say per application what
+is created, updated and deleted; prune must keep the PVC and say so; everything ends Healthy.
 """
 
 from __future__ import annotations
@@ -43,13 +44,26 @@ def applications(trainer_path: str, namespace: str) -> list[dict[str, Any]]:
         {"name": "issuer", "kustomize": {"repo": "release", "path": "common/certs/issuer"},
          "dependsOn": ["certs", "platform-namespace"]},
         {"name": "pipeline", "kustomize": {"repo": "release", "path": "apps/pipeline/upstream"},
-         "dependsOn": ["platform-namespace", "certs"]},
+         "dependsOn": ["platform-namespace", "certs"],
+         "replicas": [{"name": "ml-pipeline", "count": 2}],
+         "images": [{"name": "registry.example/pipeline/api-server", "newName": "mirror.example/api-server"}],
+         "patches": [{"target": {"kind": "Service", "labelSelector": "!app"},
+                      "patch": [{"op": "add", "path": "/metadata/annotations", "value": {"patched": "yes"}}]}],
+         "postRender": "team.jsonnet", "params": {"team": "ml"}},
         {"name": "trainer", "kustomize": {"repo": "release", "path": trainer_path},
          "dependsOn": ["platform-namespace"]},
     ]
 
 
+POST_RENDER = """function(objects, params) [
+  o + (if o.kind == 'Deployment' then { metadata+: { labels+: { team: params.team } } } else {})
+  for o in objects
+]
+"""
+
+
 def write_spec(path: Path, name: str, namespace: str, uri: str, trainer_path: str) -> None:
+    (path.parent / "team.jsonnet").write_text(POST_RENDER)
     spec = {"apiVersion": "kfdef.apps.kubeflow.org/v1", "kind": "KfDef",
             "metadata": {"name": name, "namespace": namespace},
             "spec": {"platform": {"kind": "kwok"}, "repos": [{"name": "release", "uri": uri}],
@@ -98,6 +112,12 @@ def test_release_install_then_upgrade_by_spec_edit(cluster: Any, tmp_path: Path,
     assert controller.spec.selector.match_labels["app.kubernetes.io/component"] == "controller"
     assert controller.spec.template.metadata.labels["app.kubernetes.io/component"] == "controller"
 
+    api = apps_api.read_namespaced_deployment("ml-pipeline", ns)
+    assert api.spec.replicas == 2 and api.metadata.labels["team"] == "ml"  # replicas, postRender
+    assert api.spec.template.spec.containers[0].image == "mirror.example/api-server:2.0.0"
+    service = client.CoreV1Api(cluster.api).read_namespaced_service("ml-pipeline", ns)
+    assert service.metadata.annotations["patched"] == "yes"
+
     code, data, err = run(cluster, "plan", "-f", str(spec))
     assert code == 0 and not data["changes"], data  # a re-apply is a no-op
 
@@ -131,6 +151,9 @@ def test_release_install_then_upgrade_by_spec_edit(cluster: Any, tmp_path: Path,
     names = {d.metadata.name for d in apps_api.list_namespaced_deployment(ns).items}
     assert {"ml-pipeline", "metadata-writer", "trainer-controller-manager"} <= names
     assert not names & {"ml-pipeline-ui", "minio"}
+    api = apps_api.read_namespaced_deployment("ml-pipeline", ns)
+    assert api.spec.template.spec.containers[0].image == "mirror.example/api-server:2.1.0"  # v2 tag, our name
+    assert api.spec.replicas == 2
     crd = client.ApiextensionsV1Api(cluster.api).read_custom_resource_definition(
         "trainingruntimes.trainer.example.io")
     assert {v.name for v in crd.spec.versions} == {"v1", "v1alpha1"}
