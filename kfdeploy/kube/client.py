@@ -17,6 +17,7 @@ from typing import Any
 
 import kubernetes.client
 import kubernetes.config
+import urllib3.exceptions
 from kubernetes.client.exceptions import ApiException
 
 from kfdeploy.errors import ApplyError, PlatformError
@@ -34,6 +35,33 @@ class KubeApiError(ApplyError):
         self.status = status
         self.reason = reason
         self.details = details or {}
+
+
+class TransportError(PlatformError):
+    """A request got no HTTP answer; ``cause`` says why in a few words (connection refused,
+    timed out, TLS verification failed, ...)."""
+
+    def __init__(self, cluster: str, method: str, path: str, error: BaseException, tried: str = "") -> None:
+        self.cause, hint = _transport_cause(error)
+        super().__init__(f"cannot reach the cluster ({cluster}) for {method} {path}: {self.cause}{tried}",
+                         hint=hint)
+
+
+def _transport_cause(error: BaseException) -> tuple[str, str]:
+    """(the underlying reason, what to do) for a urllib3 error; MaxRetryError is unwrapped."""
+    inner = error.reason if isinstance(error, urllib3.exceptions.MaxRetryError) and error.reason else error
+    text = str(inner)
+    if isinstance(inner, urllib3.exceptions.NewConnectionError):
+        text = text.split(": ", 1)[-1]  # drop the connection object's repr
+        if isinstance(inner, urllib3.exceptions.NameResolutionError):
+            return text, "the server address does not resolve; check the context's cluster.server"
+        return text, "is the cluster running? `kfdeploy cluster create -f SPEC`, or check --kubeconfig/--context"
+    if isinstance(inner, urllib3.exceptions.SSLError):
+        return f"TLS: {text}", ("the server's certificate does not match the kubeconfig's certificate-authority; "
+                                "is this the right context?")
+    if isinstance(inner, urllib3.exceptions.TimeoutError):
+        return f"timed out: {text}", "the API server is slow or unreachable; check it and re-run"
+    return f"{type(inner).__name__}: {text}", "the connection broke; re-run (kfdeploy resumes where it stopped)"
 
 
 @dataclass(frozen=True)
@@ -120,10 +148,14 @@ class Cluster:
         else:
             return _decode(resp.data)
         if isinstance(error, ApiException):
-            raise _api_error(error, method, path, tried) from None
-        raise PlatformError(f"cannot reach the cluster ({self.description}) for {method} {path}: "
-                            f"{error}{tried}",
-                            hint="is the cluster running? `kfdeploy cluster create -f SPEC`") from error
+            raise _api_error(error, method, path, tried) from error
+        if isinstance(error, urllib3.exceptions.HTTPError | OSError):  # no HTTP answer: refused, reset, TLS
+            raise TransportError(self.description, method, path, error, tried) from error
+        if isinstance(error, kubernetes.config.ConfigException):  # an exec plugin or token refresh failed
+            raise PlatformError(f"the kubeconfig's credentials for {self.description} failed: {error}",
+                                hint="check the user (token or exec plugin) of the context") from error
+        raise error
+
     def close(self) -> None:
         self.api.close()
 

@@ -14,7 +14,7 @@ from kubernetes import config
 from kubernetes.config.config_exception import ConfigException
 
 from kfdeploy.errors import PlatformError
-from kfdeploy.kube.client import Cluster
+from kfdeploy.kube.client import Cluster, KubeApiError, TransportError
 from kfdeploy.platforms import ClusterInfo, Progress, no_progress
 from kfdeploy.platforms import _kube as kube
 
@@ -90,7 +90,7 @@ class ExistingPlatform:
         try:
             return kube.server_version(api, timeout=REACH_TIMEOUT)
         except kube.UNREACHABLE as e:
-            reason = getattr(e, "reason", None) or e.__class__.__name__
+            reason = _cause(e)
             raise PlatformError(
                 f"cannot reach the cluster of context {context!r} (kubeconfig {path}): {reason}",
                 hint=f"check that it is running and that `kubectl --kubeconfig {path} "
@@ -105,6 +105,15 @@ def _settings(spec: KfDef) -> ExistingSettings:
         raise PlatformError(f"{spec.source}: spec.platform.kind is {spec.spec.platform.kind!r}, "
                             "not existing")
     return settings
+
+
+def _cause(error: Exception) -> str:
+    """The underlying reason of a failed request, in a few words."""
+    if isinstance(error, TransportError):
+        return error.cause
+    if isinstance(error, KubeApiError):
+        return f"HTTP {error.status} {error.reason}: {error.message}"
+    return error.message if isinstance(error, PlatformError) else str(error)
 
 
 def _contexts(path: Path) -> list[str]:

@@ -58,6 +58,35 @@ def test_unreachable_context_names_context_and_kubeconfig(tmp_path: Path) -> Non
     assert err.value.message.startswith(
         f"cannot reach the cluster of context 'dead' (kubeconfig {tmp_path / 'kubeconfig'})")
     assert "kubectl --kubeconfig" in (err.value.hint or "")
+    # The underlying reason is shown, not the name of an exception class, and stays chained.
+    assert "Connection refused" in err.value.message and "PlatformError" not in err.value.message
+    assert err.value.__cause__ is not None
+
+
+def test_a_server_without_tls_where_tls_is_expected_names_the_tls_failure(tmp_path: Path) -> None:
+    import socket
+    import threading
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+
+    def answer_in_plain_http() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            conn.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+            conn.close()
+
+    threading.Thread(target=answer_in_plain_http, daemon=True).start()
+    try:
+        write_kubeconfig(tmp_path / "kubeconfig", f"https://127.0.0.1:{listener.getsockname()[1]}")
+        with pytest.raises(PlatformError) as err:
+            ExistingPlatform().ensure_cluster(existing_spec(tmp_path, "dead"), no_progress)
+    finally:
+        listener.close()
+    assert "TLS: " in err.value.message, err.value.message
 
 
 def test_unknown_context_lists_the_known_ones(tmp_path: Path) -> None:
