@@ -32,9 +32,10 @@ from kfdeploy.platforms import eks_infra as infra
 from kfdeploy.platforms import eks_nodes as nodes
 from kfdeploy.platforms.eks_errors import Ctx, aws_call, aws_find
 from kfdeploy.platforms.eks_nodegroups import NodeGroupPlan, desired_size, plan_from_defaults, plan_from_spec
-from kfdeploy.platforms.eks_nodes import Poller
+from kfdeploy.platforms.eks_nodes import AWS_HINT
 from kfdeploy.platforms.eks_token import make_client
 from kfdeploy.platforms.kubeconfigs import kubeconfig_file, write_private
+from kfdeploy.poll import Poller
 from kfdeploy.preflight.findings import Finding, warn
 
 if TYPE_CHECKING:
@@ -118,7 +119,7 @@ class EksPlatform:
         self._session = session
         self._kubeconfig_dir = kubeconfig_dir
         self._defaults_file = defaults_file
-        self._poller = Poller(sleep, clock, poll_interval)
+        self._poller = Poller(sleep, clock, poll_interval, hint=AWS_HINT)
         self._clients: dict[str, Aws] = {}
 
     # -- the Platform interface ------------------------------------------------------------

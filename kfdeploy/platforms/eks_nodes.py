@@ -7,7 +7,6 @@ kfdeploy does not know about); only ``cluster delete`` removes node groups.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
@@ -15,6 +14,7 @@ from kfdeploy.errors import PlatformError
 from kfdeploy.platforms import Progress
 from kfdeploy.platforms.eks_errors import Ctx, aws_call, aws_find, aws_pages, nodegroup_failure
 from kfdeploy.platforms.eks_nodegroups import NodeGroupPlan, config_update, create_request, immutable_drift
+from kfdeploy.poll import Poller
 
 T = TypeVar("T")
 NODEGROUP_TIMEOUT = 25 * 60.0
@@ -23,42 +23,8 @@ FAILED = frozenset({"CREATE_FAILED", "DELETE_FAILED", "FAILED"})
 BUSY = frozenset({"CREATING", "UPDATING"})
 
 
-@dataclass(frozen=True)
-class Poller:
-    """Repeats a check with progress lines; sleep and clock are injected so tests never wait."""
-
-    sleep: Callable[[float], None]
-    clock: Callable[[], float]
-    interval: float
-
-    def until(self, fetch: Callable[[], T], done: Callable[[T], bool],
-              label: str | Callable[[], str], timeout: float, progress: Progress) -> T:
-        """``fetch()`` until ``done``; one progress line with the elapsed time per poll."""
-        start = self.clock()
-        while True:
-            value = fetch()
-            if done(value):
-                return value
-            elapsed = self.clock() - start
-            text = label() if callable(label) else label
-            if elapsed >= timeout:
-                raise PlatformError(f"{text}: not done after {timeout / 60:.0f} minutes",
-                                    hint="check the AWS console (EKS, the cluster's Compute tab) "
-                                         "and re-run; kfdeploy resumes where it stopped")
-            progress(f"{text} ... {elapsed:.0f}s")
-            self.sleep(self.interval)
-
-    def retry(self, call: Callable[[], T], transient: Callable[[PlatformError], bool],
-              timeout: float) -> T:
-        """``call()`` again while it fails with a transient error, for up to ``timeout``."""
-        start = self.clock()
-        while True:
-            try:
-                return call()
-            except PlatformError as e:
-                if not transient(e) or self.clock() - start >= timeout:
-                    raise
-            self.sleep(self.interval)
+AWS_HINT = ("check the AWS console (EKS, the cluster's Compute tab) and re-run; kfdeploy resumes "
+            "where it stopped")
 
 
 def names(eks: Any, cluster: str) -> list[str]:

@@ -26,7 +26,6 @@ from kfdeploy.platforms.eks_nodegroups import (
     plan_from_defaults,
     plan_from_spec,
 )
-from kfdeploy.platforms.eks_nodes import Poller
 from kfdeploy.platforms.eks_token import (
     ENDPOINT_ENV,
     exec_credential,
@@ -35,6 +34,7 @@ from kfdeploy.platforms.eks_token import (
     requested_api_version,
     token_from_url,
 )
+from kfdeploy.poll import Poller
 from kfdeploy.spec import parse_spec
 
 
