@@ -14,8 +14,8 @@ import click
 import yaml
 
 from kfdeploy import __version__
-from kfdeploy.errors import KfdeployError
-from kfdeploy.options import Options
+from kfdeploy.errors import KfdeployError, UsageError
+from kfdeploy.options import ApplyFlags, DeleteFlags, Options, PlanFlags
 
 PLATFORMS = ["gke", "eks", "kind", "minikube", "kwok", "existing"]
 
@@ -60,6 +60,15 @@ def emit(result: Any, output: str) -> None:
             click.echo(text, nl=not text.endswith("\n"))
         else:
             click.echo(yaml.safe_dump(text, sort_keys=False), nl=False)
+
+
+def ask(question: str, details: str = "") -> bool:
+    """Show ``details`` and ask on the terminal; without one, refuse and point at --yes."""
+    if details:
+        click.echo(details, err=True)
+    if not sys.stdin.isatty():
+        raise UsageError(f"{question.rstrip('?')} needs confirmation: pass --yes (-y) to go ahead without a prompt")
+    return click.confirm(question, default=False, err=True)
 
 
 def run(fn: Callable[..., Any], opts: Options, **kw: Any) -> None:
@@ -189,7 +198,7 @@ def plan(**kw: Any) -> None:
     """Show what apply would change. Exit code: 0 no changes, 2 changes, 1 error."""
     from kfdeploy.workflow import deploy_verbs
     opts = make_options(kw)
-    run(deploy_verbs.plan, opts, **kw)
+    run(deploy_verbs.plan, opts, flags=PlanFlags(**kw))
 
 
 cli.add_command(plan, name="diff")
@@ -207,6 +216,8 @@ cli.add_command(plan, name="diff")
 @click.option("--prune-pvcs", is_flag=True, help="Also prune PersistentVolumeClaims (deletes data).")
 @click.option("--prune-crds", is_flag=True,
               help="Also prune CRDs that still have custom resources (deletes them).")
+@click.option("--prune-namespaces", is_flag=True,
+              help="Also prune namespaces that hold objects kfdeploy does not own (deletes them).")
 @click.option("--timeout", default=600, show_default=True, type=int,
               help="Seconds each application may take to become healthy.")
 @click.option("--skip-cluster", is_flag=True, help="Do not create or check the cluster first.")
@@ -216,7 +227,7 @@ def apply(**kw: Any) -> None:
     """Create the cluster if needed, apply every application in order and wait until healthy."""
     from kfdeploy.workflow import deploy_verbs
     opts = make_options(kw)
-    run(deploy_verbs.apply, opts, **kw)
+    run(deploy_verbs.apply, opts, flags=ApplyFlags(**kw), confirm=ask)
 
 
 @cli.command()
@@ -258,11 +269,13 @@ def status(**kw: Any) -> None:
               help="Keep PersistentVolumeClaims (data).")
 @click.option("--delete-crds", is_flag=True,
               help="Also delete CRDs that still have custom resources (deletes those too).")
+@click.option("--delete-namespaces", is_flag=True,
+              help="Also delete namespaces that hold objects kfdeploy does not own (deletes those too).")
 def delete(**kw: Any) -> None:
     """Remove everything kfdeploy owns, in reverse order; with --cluster, the cluster too."""
     from kfdeploy.workflow import deploy_verbs
     opts = make_options(kw)
-    run(deploy_verbs.delete, opts, **kw)
+    run(deploy_verbs.delete, opts, flags=DeleteFlags(**kw), confirm=ask)
 
 
 @cli.group()

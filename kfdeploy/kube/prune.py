@@ -1,83 +1,137 @@
 """Prune safety: what kfdeploy may delete among the objects it owns.
 
-Deleting is the one thing that loses data, so the rules are conservative and each kept object
-comes with the reason and the flag that would delete it.
+Deleting is the one thing that loses data, so the rules fail closed: each kept object comes with
+the reason and the flag that would delete it anyway, and a check the cluster does not answer
+(403, 500, a timeout, no connection) keeps the object and says why. Only a 404 or 405 ("not
+served", "cannot be listed") means there is nothing to keep.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from kfdeploy.kube.client import Cluster, KubeApiError
+from kfdeploy.errors import KfdeployError
+from kfdeploy.kube.client import Cluster, KubeApiError, Resource
 from kfdeploy.kube.inventory import PART_OF
 
-# Kinds whose objects in a namespace count as "someone else's" if we do not own them.
-_CORE_KINDS = (("v1", "Pod"), ("v1", "PersistentVolumeClaim"), ("v1", "ConfigMap"), ("v1", "Secret"),
-               ("v1", "Service"), ("apps/v1", "Deployment"), ("apps/v1", "StatefulSet"),
-               ("batch/v1", "Job"))
-_AUTO_CREATED = {("ConfigMap", "kube-root-ca.crt"), ("ServiceAccount", "default")}
+NOTHING_THERE = frozenset({404, 405})
+"""HTTP statuses that mean a kind is not served or cannot be listed: nothing of it to keep."""
+
+# Records the cluster derives from other objects; they are nobody's data, so they never make a
+# namespace "hold objects kfdeploy does not own".
+_DERIVED_KINDS = frozenset({("", "Event"), ("events.k8s.io", "Event"), ("", "Endpoints"),
+                            ("discovery.k8s.io", "EndpointSlice"), ("coordination.k8s.io", "Lease"),
+                            ("metrics.k8s.io", "PodMetrics")})
+_AUTO_CREATED = frozenset({("ConfigMap", "kube-root-ca.crt"), ("ServiceAccount", "default")})
 
 
 @dataclass(frozen=True)
 class PruneRules:
+    """What may be deleted besides unprotected objects; ``verb`` spells the override flags
+    (``--prune-pvcs`` for apply, ``--delete-pvcs`` for delete)."""
+
     prune_pvcs: bool = False
     prune_crds: bool = False
     prune_namespaces: bool = False
-    verb: str = "prune"  # the flags that override are --<verb>-pvcs / --<verb>-crds
+    verb: str = "prune"
+
+    def flag(self, what: str) -> str:
+        return f"--{self.verb}-{what}"
 
 
 def protection(cluster: Cluster, obj: dict[str, Any], set_id: str, rules: PruneRules) -> str | None:
     """Why an owned object must be kept (with the flag that overrides), or None to delete it."""
     kind = obj.get("kind")
     if kind == "PersistentVolumeClaim" and not rules.prune_pvcs:
-        return f"PersistentVolumeClaim holds data; --{rules.verb}-pvcs deletes it"
+        return f"PersistentVolumeClaim holds data; {rules.flag('pvcs')} deletes it"
     if kind == "CustomResourceDefinition" and not rules.prune_crds:
-        n = custom_resource_count(cluster, obj)
-        if n:
-            return f"{n} custom resource(s) still exist; --{rules.verb}-crds deletes the CRD and them"
+        return _checked(lambda: _crd_protection(cluster, obj, rules), "count its custom resources",
+                        rules.flag("crds"))
     if kind == "Namespace" and not rules.prune_namespaces:
-        foreign = foreign_objects(cluster, obj["metadata"]["name"], set_id)
-        if foreign:
-            shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
-            return f"holds objects kfdeploy does not own ({shown}); move or delete them first"
+        return _checked(lambda: _namespace_protection(cluster, obj, set_id, rules),
+                        "list the objects in it", rules.flag("namespaces"))
     return None
 
 
-def custom_resource_count(cluster: Cluster, crd: dict[str, Any]) -> int:
+def _checked(check: Callable[[], str | None], what: str, flag: str) -> str | None:
+    """Run a safety check; when the cluster cannot answer it, keep the object and say why."""
+    try:
+        return check()
+    except KfdeployError as e:
+        return f"could not {what} ({e.message}); re-run when the cluster answers, or {flag} deletes it anyway"
+
+
+def _crd_protection(cluster: Cluster, crd: dict[str, Any], rules: PruneRules) -> str | None:
+    count, example = custom_resources(cluster, crd)
+    if not count:
+        return None
+    return (f"{count} custom resource(s) still exist (e.g. {example}); {rules.flag('crds')} deletes the CRD "
+            "and them")
+
+
+def _namespace_protection(cluster: Cluster, ns: dict[str, Any], set_id: str, rules: PruneRules) -> str | None:
+    foreign = foreign_objects(cluster, ns["metadata"]["name"], set_id)
+    if not foreign:
+        return None
+    shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+    return (f"holds objects kfdeploy does not own ({shown}); move or delete them first, or "
+            f"{rules.flag('namespaces')} deletes the namespace and them")
+
+
+def custom_resources(cluster: Cluster, crd: dict[str, Any]) -> tuple[int, str]:
+    """How many custom resources of a CRD exist, and one of them by name: (0, "") when none.
+
+    The path comes from the CRD itself (its group, served versions and plural), so neither
+    discovery nor a guessed plural can hide them; one small LIST answers. Raises when the
+    cluster cannot answer (the caller keeps the CRD).
+    """
     spec = crd.get("spec") or {}
-    group, kind = spec.get("group", ""), (spec.get("names") or {}).get("kind", "")
-    versions = [v["name"] for v in spec.get("versions") or [] if v.get("served", True)]
-    for version in versions[:1]:
+    names = spec.get("names") or {}
+    group, plural, kind = spec.get("group", ""), names.get("plural", ""), names.get("kind", "")
+    for version in [v["name"] for v in spec.get("versions") or [] if v.get("served", True)]:
         try:
-            return len(cluster.list(f"{group}/{version}", kind))
-        except Exception:  # not served (any more): nothing to keep
-            return 0
-    return 0
+            page = cluster.call("GET", f"/apis/{group}/{version}/{plural}", query={"limit": 1})
+        except KubeApiError as e:
+            if e.status in NOTHING_THERE:
+                continue  # this version is not served (any more)
+            raise
+        items = page.get("items") or []
+        if not items:
+            return 0, ""
+        meta = items[0].get("metadata") or {}
+        where = f"{meta['namespace']}/" if meta.get("namespace") else ""
+        remaining = (page.get("metadata") or {}).get("remainingItemCount")
+        return len(items) + (remaining if isinstance(remaining, int) else 0), f"{kind}/{where}{meta.get('name')}"
+    return 0, ""
 
 
 def foreign_objects(cluster: Cluster, namespace: str, set_id: str) -> list[str]:
-    """Objects in a namespace that are neither ours nor derived from ours (no owner)."""
-    kinds = list(_CORE_KINDS) + [
-        (r.api_version, r.kind) for r in cluster.resources().values()
-        if r.namespaced and "." in r.group and not r.group.endswith(".k8s.io")
-        and r.version == _preferred(cluster, r.group)]
+    """Objects in a namespace that are neither ours nor derived from others (no owner), of
+    every namespaced kind the cluster serves. Raises when a LIST cannot be answered."""
     found = []
-    for api_version, kind in kinds:
+    for res in _namespaced_kinds(cluster):
         try:
-            items = cluster.list(api_version, kind, namespace=namespace)
-        except KubeApiError:
-            continue
+            items = cluster.list(res.api_version, res.kind, namespace=namespace)
+        except KubeApiError as e:
+            if e.status in NOTHING_THERE:
+                continue
+            raise
         for item in items:
             meta = item.get("metadata", {})
             if (meta.get("labels") or {}).get(PART_OF) == set_id or meta.get("ownerReferences"):
                 continue
-            if (kind, meta.get("name")) in _AUTO_CREATED:
+            if (res.kind, meta.get("name")) in _AUTO_CREATED:
                 continue
-            found.append(f"{kind}/{meta.get('name')}")
+            found.append(f"{res.kind}/{meta.get('name')}")
     return sorted(found)
 
 
-def _preferred(cluster: Cluster, group: str) -> str:
-    versions = sorted(r.version for r in cluster.resources().values() if r.group == group)
-    return versions[0] if versions else ""
+def _namespaced_kinds(cluster: Cluster) -> list[Resource]:
+    """One served version of every namespaced kind, except records derived from other objects."""
+    by_group_kind: dict[tuple[str, str], Resource] = {}
+    for res in cluster.resources().values():
+        if res.namespaced and (res.group, res.kind) not in _DERIVED_KINDS:
+            by_group_kind.setdefault((res.group, res.kind), res)
+    return sorted(by_group_kind.values(), key=lambda r: (r.group, r.kind))

@@ -6,29 +6,33 @@ Each loads the spec, renders it, reaches the cluster through its platform and ha
 
 from __future__ import annotations
 
-import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-
-import click
 
 from kfdeploy.errors import KfdeployError, UsageError
 from kfdeploy.kube import recreate
 from kfdeploy.kube.client import Cluster
+from kfdeploy.kube.delete import delete_owned
 from kfdeploy.kube.diff import render_diff
 from kfdeploy.kube.engine import ApplyOptions, AppResult, Engine, SpecPlan
-from kfdeploy.kube.inventory import Inventory, Record, stamp
+from kfdeploy.kube.inventory import Inventory, stamp
 from kfdeploy.kube.live import LiveIndex, kinds_to_list
-from kfdeploy.kube.order import WEBHOOK_KINDS, delete_order, describe_key, object_key
-from kfdeploy.kube.prune import PruneRules, protection
-from kfdeploy.kube.wait import Backoff, assess_all, list_pods
-from kfdeploy.options import Options
+from kfdeploy.kube.order import describe_key
+from kfdeploy.kube.prune import PruneRules
+from kfdeploy.kube.wait import assess_all, list_pods
+from kfdeploy.options import ApplyFlags, DeleteFlags, Options, PlanFlags
 from kfdeploy.progress import Printer
 from kfdeploy.render import Rendered, render
 from kfdeploy.render.adjust import Adjustment, report_data, report_lines
 from kfdeploy.spec import KfDef, load_spec
 
+Confirm = Callable[[str, str], bool]
+"""(question, what it is about) -> yes? The CLI asks on the terminal; library callers decide."""
+
+_DEFAULT_APPLY = ApplyFlags()
+_ALL_APPLICATIONS = PlanFlags()
 _SYMBOL = {"create": "+", "update": "~", "recreate": "±", "delete": "-", "keep": "!", "unchanged": " "}
 
 
@@ -59,12 +63,11 @@ def _desired(rendered: Rendered) -> list[tuple[str, list[dict[str, Any]], list[s
     return [(a.name, a.objects, a.depends_on) for a in rendered.applications]
 
 
-def _engine(opts: Options, spec: KfDef, cluster: Cluster, printer: Printer, **kw: Any) -> Engine:
-    rules = PruneRules(prune_pvcs=kw.get("prune_pvcs", False), prune_crds=kw.get("prune_crds", False))
-    options = ApplyOptions(force_conflicts=kw.get("force_conflicts", False),
-                           recreate=kw.get("recreate", False),
-                           prune=not kw.get("no_prune", False), rules=rules,
-                           timeout=float(kw.get("timeout", 600)))
+def _engine(spec: KfDef, cluster: Cluster, printer: Printer, flags: ApplyFlags = _DEFAULT_APPLY) -> Engine:
+    rules = PruneRules(prune_pvcs=flags.prune_pvcs, prune_crds=flags.prune_crds,
+                       prune_namespaces=flags.prune_namespaces)
+    options = ApplyOptions(force_conflicts=flags.force_conflicts, recreate=flags.recreate,
+                           prune=not flags.no_prune, rules=rules, timeout=float(flags.timeout))
     return Engine(cluster, spec.metadata.name, spec.spec_hash(), options, printer.app)
 
 
@@ -111,21 +114,15 @@ class PlanResult:
         return "\n".join(lines)
 
 
-def _plan(opts: Options, spec: KfDef, cluster: Cluster, printer: Printer, only: tuple[str, ...],
-          **kw: Any) -> tuple[Engine, SpecPlan, Rendered]:
-    engine = _engine(opts, spec, cluster, printer, **kw)
-    rendered = render(spec, only=only)
-    spec_plan = engine.plan(_desired(rendered))
-    if only:  # a partial plan never prunes other applications
-        spec_plan.removed = []
-    return engine, spec_plan, rendered
-
-
-def plan(opts: Options, applications: tuple[str, ...] = (), **kw: Any) -> PlanResult:
+def plan(opts: Options, flags: PlanFlags = _ALL_APPLICATIONS) -> PlanResult:
     spec = load_spec(opts.file)
     printer = _printer(opts)
+    rendered = render(spec, only=flags.applications)
     cluster = _connect(opts, spec, printer, create=False)
-    engine, spec_plan, rendered = _plan(opts, spec, cluster, printer, applications, **kw)
+    engine = _engine(spec, cluster, printer)
+    spec_plan = engine.plan(_desired(rendered))
+    if flags.applications:  # a partial plan never prunes other applications
+        spec_plan.removed = []
     engine.dry_run_diffs(spec_plan, render_diff)
     return PlanResult(spec_plan, opts.verbose, rendered.adjustments)
 
@@ -167,39 +164,32 @@ class ApplyResult:
         return "\n".join(lines)
 
 
-def apply(opts: Options, skip_cluster: bool = False, skip_preflight: bool = False, **kw: Any) -> Any:
+def apply(opts: Options, flags: ApplyFlags, confirm: Confirm) -> ApplyResult | PlanResult:
+    """Plan, check, confirm (unless ``--yes`` or nothing changes), apply; ``--dry-run`` stops at the plan."""
     from kfdeploy.workflow import preflight_verbs as preflight
     start = time.monotonic()
-    dry_run = opts.dry_run
     spec = load_spec(opts.file)
     printer = _printer(opts)
     rendered = render(spec)  # render errors surface before the cluster is touched
-    create = not skip_cluster and not dry_run and not (opts.kubeconfig or opts.context)
+    create = not flags.skip_cluster and not opts.dry_run and not (opts.kubeconfig or opts.context)
     if create:
-        preflight.before_cluster(spec, printer, skip_preflight)
-    cluster = _connect(opts, spec, printer, create=not skip_cluster and not dry_run)
-    engine = _engine(opts, spec, cluster, printer, **kw)
+        preflight.before_cluster(spec, printer, flags.skip_preflight)
+    cluster = _connect(opts, spec, printer, create=not flags.skip_cluster and not opts.dry_run)
+    engine = _engine(spec, cluster, printer, flags)
     spec_plan = engine.plan(_desired(rendered))
     engine.dry_run_diffs(spec_plan, render_diff)  # also the server's word on immutable fields
-    if dry_run:
+    if opts.dry_run:
         return PlanResult(spec_plan, opts.verbose, rendered.adjustments)
     recreate.gate((c for p in spec_plan.apps for c in p.changes), engine.options.recreate)
     if spec_plan.has_changes:
-        preflight.before_changes(spec, rendered, cluster, printer, skip_preflight, kw.get("force_conflicts", False))
+        preflight.before_changes(spec, rendered, cluster, printer, flags.skip_preflight, flags.force_conflicts)
     if spec_plan.has_changes and not opts.yes:
-        _confirm(PlanResult(spec_plan, opts.verbose, rendered.adjustments))
+        if not confirm("Apply these changes?", PlanResult(spec_plan, opts.verbose, rendered.adjustments).text()):
+            raise KfdeployError("apply cancelled; nothing was changed")
         printer.start = time.monotonic()  # time the apply, not the prompt
     results = engine.apply(spec_plan)
     return ApplyResult(results, cluster.requests, time.monotonic() - start,
                        adjustments=rendered.adjustments)
-
-
-def _confirm(plan_result: PlanResult) -> None:
-    click.echo(plan_result.text(), err=True)
-    if not sys.stdin.isatty():
-        raise UsageError("apply needs confirmation: pass --yes (-y) to apply without a prompt")
-    if not click.confirm("Apply these changes?", default=False, err=True):
-        raise KfdeployError("apply cancelled; nothing was changed")
 
 
 # -- status ---------------------------------------------------------------------------------------
@@ -275,31 +265,31 @@ class DeleteResult:
         return "\n".join(lines)
 
 
-def delete(opts: Options, delete_cluster: bool = False, keep_pvcs: bool = True,
-           delete_crds: bool = False, **kw: Any) -> DeleteResult:
+def delete(opts: Options, flags: DeleteFlags, confirm: Confirm) -> DeleteResult:
+    """Remove what kfdeploy owns (see ``kfdeploy.kube.delete``); with ``--cluster``, the cluster."""
     start = time.monotonic()
     spec = load_spec(opts.file)
     printer = _printer(opts)
-    if delete_cluster and spec.spec.platform.kind == "existing":  # refuse before deleting anything
+    if flags.delete_cluster and spec.spec.platform.kind == "existing":  # refuse before deleting anything
         raise UsageError("--cluster: platform existing is someone else's cluster; kfdeploy never deletes it",
                          hint="drop --cluster to remove only what kfdeploy installed")
-    if not opts.yes:
-        what = "everything kfdeploy installed" + (" and the cluster" if delete_cluster else "")
-        if not sys.stdin.isatty():
-            raise UsageError(f"delete removes {what}: pass --yes (-y) to confirm")
-        if not click.confirm(f"Delete {what} for {spec.metadata.name}?", default=False, err=True):
-            raise KfdeployError("delete cancelled; nothing was changed")
+    what = "everything kfdeploy installed" + (" and the cluster" if flags.delete_cluster else "")
+    if not opts.yes and not confirm(f"Delete {what} for {spec.metadata.name}?", ""):
+        raise KfdeployError("delete cancelled; nothing was changed")
     result = DeleteResult()
     try:
-        cluster = _connect(opts, spec, printer, create=False)
+        cluster: Cluster | None = _connect(opts, spec, printer, create=False)
     except KfdeployError:
-        if not delete_cluster:
+        if not flags.delete_cluster:
             raise
-        cluster = None
+        cluster = None  # the cluster goes anyway
     if cluster is not None:
-        rules = PruneRules(prune_pvcs=not keep_pvcs, prune_crds=delete_crds, verb="delete")
-        _delete_owned(cluster, spec, rules, printer, result)
-    if delete_cluster:
+        rules = PruneRules(prune_pvcs=not flags.keep_pvcs, prune_crds=flags.delete_crds,
+                           prune_namespaces=flags.delete_namespaces, verb="delete")
+        done = delete_owned(cluster, spec.metadata.name, spec.spec_hash(), _rendered_for_delete(spec),
+                            rules, printer.app, printer.line)
+        result.deleted, result.kept = done.deleted, done.kept
+    if flags.delete_cluster:
         from kfdeploy.platforms import get_platform
         printer.line("deleting the cluster")
         get_platform(spec.spec.platform.kind).delete_cluster(spec, printer.line)
@@ -308,65 +298,10 @@ def delete(opts: Options, delete_cluster: bool = False, keep_pvcs: bool = True,
     return result
 
 
-def _delete_owned(cluster: Cluster, spec: KfDef, rules: PruneRules, printer: Printer,
-                  result: DeleteResult) -> None:
-    inventory = Inventory(cluster, spec.metadata.name)
-    records = inventory.records()
+def _rendered_for_delete(spec: KfDef) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The applications in apply order, for the reverse delete order. A spec that no longer
+    renders must not stop a delete: the cluster's labels still say what is ours."""
     try:
-        apps_rendered = render(spec).applications
+        return [(a.name, a.objects) for a in render(spec).applications]
     except KfdeployError:
-        apps_rendered = []
-    order = [a.name for a in apps_rendered]
-    desired = [o for a in apps_rendered for o in a.objects]
-    index = LiveIndex.fetch(cluster, inventory.id, kinds_to_list(desired, records.values()))
-    by_app = index.applications()
-    apps = [a for a in reversed(order) if a in by_app] + sorted(set(by_app) - set(order))
-    # Admission webhooks and APIServices go first so nothing blocks the rest.
-    first = [o for o in index.by_key.values() if o.get("kind") in WEBHOOK_KINDS | {"APIService"}]
-    first_keys = {object_key(o) for o in first}
-    kept: dict[str, str] = {}
-    kept_in: dict[str, list[str]] = {}  # namespace -> kept objects in it
-    for app in ["(admission)"] + apps:
-        objs = first if app == "(admission)" else [o for o in by_app[app] if object_key(o) not in first_keys]
-        printer.app(app, "deleting", f"{len(objs)} object(s)")
-        for obj in delete_order(objs):
-            label = describe_key(object_key(obj))
-            held = kept_in.get(obj["metadata"]["name"]) if obj["kind"] == "Namespace" else None
-            reason = (f"holds kept objects: {', '.join(held)}" if held
-                      else protection(cluster, obj, inventory.id, rules))
-            if reason:
-                kept[label] = reason
-                kept_in.setdefault(obj["metadata"].get("namespace", ""), []).append(label)
-                continue
-            result.deleted += cluster.delete(obj)
-        printer.app(app, "pruned", f"{len(objs)} object(s)")
-    result.kept = sorted(kept.items())
-    _wait_namespaces_gone(cluster, [o for o in index.by_key.values() if o["kind"] == "Namespace"
-                                    and describe_key(object_key(o)) not in kept], printer)
-    for app, record in records.items():  # keep a record only of what was kept
-        left = [k for k in record.objects if describe_key(k) in kept]
-        if left:
-            inventory.write(Record(app, left, spec_hash=spec.spec_hash(), state="removed",
-                                   api_versions=record.api_versions))
-        else:
-            inventory.forget(app)
-    if not kept:
-        inventory.forget_all()
-
-
-def _wait_namespaces_gone(cluster: Cluster, namespaces: list[dict[str, Any]], printer: Printer,
-                          timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    pending = [n["metadata"]["name"] for n in namespaces]
-    backoff = Backoff(0.5, 3.0)
-    while pending:
-        printer.line(f"waiting for namespace(s) to go: {', '.join(pending)}")
-        pending = [n for n in pending if cluster.get(
-            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}}) is not None]
-        if not pending:
-            return
-        if time.monotonic() > deadline:
-            raise KfdeployError(f"namespace(s) still terminating after {timeout:.0f}s: {', '.join(pending)}",
-                                hint="kubectl get ns NAME -o yaml shows the conditions that block it "
-                                     "(often finalizers of custom resources)")
-        backoff.sleep()
+        return []
