@@ -14,7 +14,7 @@ import click
 import yaml
 
 from kfdeploy import __version__
-from kfdeploy.errors import KfdeployError, UsageError
+from kfdeploy.errors import EXIT_BAD_INPUT, KfdeployError, UsageError
 from kfdeploy.options import ApplyFlags, DeleteFlags, Options, PlanFlags
 
 PLATFORMS = ["gke", "eks", "kind", "minikube", "kwok", "existing"]
@@ -87,7 +87,26 @@ def run(fn: Callable[..., Any], opts: Options, **kw: Any) -> None:
         sys.exit(code)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class Group(click.Group):
+    """Usage errors (an unknown flag or command, a bad value) exit EXIT_BAD_INPUT like every
+    other bad input, so that plan's exit code 2 can only mean "changes"."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as e:
+            e.exit_code = EXIT_BAD_INPUT  # type: ignore[misc]  # click declares it per class
+            raise
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as e:
+            e.exit_code = EXIT_BAD_INPUT  # type: ignore[misc]  # click declares it per class
+            raise
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", prog_name="kfdeploy")
 def cli() -> None:
     """kfdeploy: install and upgrade a Kubeflow platform from one declarative spec.
@@ -195,7 +214,7 @@ def components(output: str) -> None:
 @click.option("-a", "--application", "applications", multiple=True,
               help="Only this application (repeatable).")
 def plan(**kw: Any) -> None:
-    """Show what apply would change. Exit code: 0 no changes, 2 changes, 1 error."""
+    """Show what apply would change. Exit code: 0 no changes, 2 changes, 1 error, 3 bad input."""
     from kfdeploy.workflow import deploy_verbs
     opts = make_options(kw)
     run(deploy_verbs.plan, opts, flags=PlanFlags(**kw))

@@ -4,11 +4,18 @@ without a traceback and exits with ``exit_code``."""
 
 from __future__ import annotations
 
+EXIT_ERROR = 1
+"""Something failed: the cluster, a platform, an application that did not become healthy."""
+EXIT_CHANGES = 2
+"""``plan``/``diff`` only: the cluster differs from the spec. Nothing else exits 2."""
+EXIT_BAD_INPUT = 3
+"""The input is wrong (spec, flags, a component that does not render): fix it and re-run."""
+
 
 class KfdeployError(Exception):
     """Base of all errors a user can act on."""
 
-    exit_code = 1
+    exit_code = EXIT_ERROR
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
@@ -22,13 +29,13 @@ class KfdeployError(Exception):
 class UsageError(KfdeployError):
     """Bad command-line input."""
 
-    exit_code = 2
+    exit_code = EXIT_BAD_INPUT
 
 
 class SpecError(KfdeployError):
     """The KfDef spec is invalid. ``problems`` lists every problem found, not only the first."""
 
-    exit_code = 2
+    exit_code = EXIT_BAD_INPUT
 
     def __init__(self, source: str, problems: list[str], *, hint: str | None = None) -> None:
         self.source = source
@@ -41,7 +48,7 @@ class SpecError(KfdeployError):
 class RenderError(KfdeployError):
     """A component failed to render (jsonnet error, unknown param, bad object)."""
 
-    exit_code = 2
+    exit_code = EXIT_BAD_INPUT
 
 
 class PlatformError(KfdeployError):

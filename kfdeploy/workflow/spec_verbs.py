@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kfdeploy.errors import SpecError, UsageError
+from kfdeploy.errors import EXIT_BAD_INPUT, SpecError, UsageError
 from kfdeploy.options import Options
 from kfdeploy.spec import KfDef, load_spec, parse_text
 from kfdeploy.spec.base import DNS_LABEL
@@ -45,7 +45,7 @@ class ValidateResult:
 
     @property
     def exit_code(self) -> int:
-        return 2 if self.problems else 0
+        return EXIT_BAD_INPUT if self.problems else 0
 
     def text(self) -> str:
         if self.problems or self.spec is None:

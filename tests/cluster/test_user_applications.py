@@ -98,6 +98,6 @@ def test_the_existing_platform_applies_to_a_named_context(cluster: Any, tmp_path
     assert "answers: Kubernetes v1.36" in result.stderr  # the context was checked before any change
     assert runner.invoke(cli, ["status", "-f", str(path)]).exit_code == 0
     result = runner.invoke(cli, ["delete", "-f", str(path), "--yes", "--cluster"])
-    assert result.exit_code == 2 and "never deletes it" in result.stderr  # someone else's cluster
+    assert result.exit_code == 3 and "never deletes it" in result.stderr  # someone else's cluster
     assert runner.invoke(cli, ["status", "-f", str(path)]).exit_code == 0  # and nothing was removed
     assert runner.invoke(cli, ["delete", "-f", str(path), "--yes"]).exit_code == 0

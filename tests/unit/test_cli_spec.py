@@ -64,11 +64,11 @@ def test_validate_counts_disabled(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("output", ["text", "json"])
-def test_validate_errors_exit_2_without_traceback(tmp_path: Path, output: str) -> None:
+def test_validate_errors_exit_3_without_traceback(tmp_path: Path, output: str) -> None:
     spec = tmp_path / "kfdef.yaml"
     spec.write_text(BROKEN)
     code, out, err = run("validate", "-f", str(spec), "-o", output)
-    assert code == 2
+    assert code == 3
     assert "Traceback" not in out + err
     if output == "json":
         data = json.loads(out)
@@ -80,7 +80,7 @@ def test_validate_errors_exit_2_without_traceback(tmp_path: Path, output: str) -
 
 def test_validate_missing_file_suggests_init(tmp_path: Path) -> None:
     code, _, err = run("validate", "-f", str(tmp_path / "nope.yaml"))
-    assert code == 2
+    assert code == 3
     assert "nope.yaml" in err and "does not exist" in err and "kfdeploy init" in err
 
 
@@ -90,9 +90,9 @@ def test_validate_reports_renderer_problems(monkeypatch: pytest.MonkeyPatch) -> 
 
     monkeypatch.setattr(kfdeploy.render, "check_applications", check, raising=False)
     code, _, err = run("validate", "-f", str(ROOT / "kfdef.yaml"))
-    assert code == 2 and "unknown component 'cert-manager'" in err
+    assert code == 3 and "unknown component 'cert-manager'" in err
     code, out, _ = run("validate", "-f", str(ROOT / "kfdef.yaml"), "-o", "json")
-    assert code == 2 and json.loads(out)["problems"] == [
+    assert code == 3 and json.loads(out)["problems"] == [
         "spec.applications[0]: unknown component 'cert-manager'"]
 
 
@@ -113,7 +113,7 @@ def test_schema_prints_and_writes(tmp_path: Path) -> None:
 
 def test_schema_unwritable(tmp_path: Path) -> None:
     code, _, err = run("schema", "-o", str(tmp_path / "no" / "such" / "dir.json"))
-    assert code == 2 and "cannot write" in err
+    assert code == 3 and "cannot write" in err
 
 
 def test_version_names_the_pinned_tools() -> None:

@@ -92,7 +92,7 @@ def test_no_gpu_pool_without_gpus(platform: str) -> None:
         "negative-gpus"])
 def test_usage_errors(args: list[str], words: list[str]) -> None:
     result = CliRunner().invoke(cli, ["init", *args])
-    assert result.exit_code == 2
+    assert result.exit_code == 3
     for word in words:
         assert word in result.output
     assert "Traceback" not in result.output
@@ -102,7 +102,7 @@ def test_refuses_to_overwrite(tmp_path: Path) -> None:
     out = tmp_path / "kfdef.yaml"
     out.write_text("mine\n")
     result = CliRunner().invoke(cli, ["init", "-o", str(out)])
-    assert result.exit_code == 2
+    assert result.exit_code == 3
     assert "already exists" in result.output and "--force" in result.output
     assert out.read_text() == "mine\n"
     forced = CliRunner().invoke(cli, ["init", "-o", str(out), "--force"])

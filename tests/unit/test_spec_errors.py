@@ -172,7 +172,7 @@ def test_rule(make: Callable[[], Doc], path: str, words: list[str]) -> None:
     with pytest.raises(SpecError) as info:
         parse_spec(make(), "kfdef.yaml", Path("."))
     err = info.value
-    assert err.exit_code == 2
+    assert err.exit_code == 3
     matching = [p for p in err.problems if p.startswith(path + ":") or p.startswith(path + " (")]
     assert matching, f"no problem at {path}: {err.problems}"
     for word in words:

@@ -60,7 +60,7 @@ def assert_kfdef_or_spec_error(fn: Any, *args: Any) -> None:
         result = fn(*args)
     except SpecError as e:
         assert e.problems and all(isinstance(p, str) and p for p in e.problems)
-        assert e.exit_code == 2
+        assert e.exit_code == 3
         return
     assert isinstance(result, KfDef)
     result.spec_hash()
