@@ -147,6 +147,7 @@ class Cluster:
             error = e
         else:
             return _decode(resp.data)
+        error = _unwrapped(error)
         if isinstance(error, ApiException):
             raise _api_error(error, method, path, tried) from error
         if isinstance(error, urllib3.exceptions.HTTPError | OSError):  # no HTTP answer: refused, reset, TLS
@@ -282,6 +283,17 @@ class Cluster:
             if e.status == 404:
                 return False
             raise
+
+
+def _unwrapped(error: BaseException) -> BaseException:
+    """The error as it happened. The kubernetes package turns a TLS failure into an
+    ApiException with status 0, then fails to decode its empty body (AttributeError)."""
+    if isinstance(error, AttributeError) and isinstance(error.__context__, ApiException):
+        error = error.__context__
+    cause: BaseException | None = error.__context__
+    if isinstance(error, ApiException) and not error.status and cause is not None:
+        return cause
+    return error
 
 
 def _decode(data: bytes | None) -> dict[str, Any]:

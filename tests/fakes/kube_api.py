@@ -89,7 +89,7 @@ class FakeCluster(Cluster):
 
     def call(self, method: str, path: str, *, query: dict[str, Any] | None = None, body: Any = None,
              content_type: str | None = None, accept: str = "application/json",
-             timeout: float = 60) -> dict[str, Any]:
+             timeout: float = 60, retry: Any = None) -> dict[str, Any]:
         self.requests += 1
         self.log.append((method, path))
         for fail_method, pattern, error in self.failures:

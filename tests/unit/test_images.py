@@ -329,7 +329,7 @@ def test_images_verb_lists_sources_and_mirror_pairs(tmp_path: Any) -> None:
     assert all(line.startswith("crane copy ") and line.split()[3].startswith("m.io:5000/x/") for line in lines)
     assert {line.split()[2] for line in lines} == {images.expand(d["image"]) for d in data}
     bad = CliRunner().invoke(cli, ["images", "-f", spec_file, "--registry", "https://m.io"])
-    assert bad.exit_code == 2 and "registry host" in bad.output
+    assert bad.exit_code == 3 and "registry host" in bad.output
 
 
 @pytest.mark.parametrize("value", ["https://reg.corp", "reg.corp/Kubeflow", "reg corp", ""])
