@@ -12,9 +12,10 @@ from fakes.kube_api import FakeCluster, Kind, refused, status_error, timed_out
 
 from kfdeploy.kube.delete import delete_owned
 from kfdeploy.kube.engine import ApplyOptions, Engine
-from kfdeploy.kube.inventory import COMPONENT, PART_OF, Inventory, Record, applyset_id
+from kfdeploy.kube.inventory import PART_OF, Inventory, Record, applyset_id
 from kfdeploy.kube.order import describe_key, object_key
 from kfdeploy.kube.prune import PruneRules, protection
+from kfdeploy.labels import APPLICATION
 
 SET = applyset_id("demo")
 NOTEBOOK = Kind("kubeflow.org", "v1", "Notebook", "notebooks")
@@ -28,7 +29,7 @@ ERRORS: dict[str, tuple[Callable[[], Exception], str]] = {
 
 
 def ours(obj: dict[str, Any], app: str = "notebooks") -> dict[str, Any]:
-    obj["metadata"].setdefault("labels", {}).update({PART_OF: SET, COMPONENT: app})
+    obj["metadata"].setdefault("labels", {}).update({PART_OF: SET, APPLICATION: app})
     return obj
 
 
