@@ -13,7 +13,7 @@ import kfdeploy.errors as errors
 from kfdeploy.cli import cli
 from kfdeploy.errors import EXIT_BAD_INPUT, EXIT_CHANGES, KfdeployError
 
-VERBS = [["validate"], ["build"], ["show"], ["plan"], ["diff"], ["apply"], ["status"], ["delete"],
+VERBS = [["validate"], ["build"], ["show"], ["plan"], ["diff"], ["apply"], ["status"], ["delete"], ["preflight"],
          ["cluster", "create"], ["cluster", "delete"], ["cluster", "kubeconfig"]]
 IDS = [" ".join(v) for v in VERBS]
 INVALID = """\
@@ -34,9 +34,10 @@ spec:
 
 
 def invoke(*args: str) -> tuple[int, str]:
+    """(exit code, everything printed)."""
     result = CliRunner().invoke(cli, list(args))
     assert "Traceback" not in result.output
-    return result.exit_code, result.stderr
+    return result.exit_code, result.output
 
 
 @pytest.mark.parametrize("verb", VERBS, ids=IDS)
