@@ -24,6 +24,7 @@ from kfdeploy.kube.live import LiveIndex, kinds_to_list
 from kfdeploy.kube.migrate import needs_upgrade, upgraded_managed_fields
 from kfdeploy.kube.order import (
     WEBHOOK_KINDS,
+    Wave,
     apply_waves,
     delete_order,
     describe_key,
@@ -31,6 +32,7 @@ from kfdeploy.kube.order import (
     webhook_gates,
     webhook_services,
 )
+from kfdeploy.kube.phases import apply_phases
 from kfdeploy.kube.plan import AppPlan, Change, desired_changes, prune_candidates
 from kfdeploy.kube.prune import PruneRules, protection
 from kfdeploy.kube.retry import deadline as retry_deadline
@@ -248,30 +250,17 @@ class Engine:
                 return result
         self.progress(app.name, "applying", f"{len(todo)} object(s) to apply")
         in_cluster = {(g, k) for (g, k, _, _) in plan.index.by_key}
-        for wave in apply_waves(desired.objects, in_cluster):
-            objs = [todo[k].desired or o for o in wave.objects if (k := object_key(o)) in todo]
-            self._gate(objs, plan, deadline)
-            replacing = [recreate.remove(self.cluster, c.live, deadline) for o in objs
-                         if (c := todo[object_key(o)]).action == "recreate" and c.live]
-            applied = self._apply_batch(objs)
-            plan.index.update(applied)
-            new = {object_key(a): a for a in applied}
-            for replacement in replacing:
-                recreate.release_blocking(self.cluster, replacement, new[object_key(replacement.live)])
-            replaced += replacing
-            result.created += sum(todo[object_key(o)].action == "create" for o in objs)
-            result.updated += sum(todo[object_key(o)].action == "update" for o in objs)
-            result.recreated += len(replacing)
-            done = result.created + result.updated + result.recreated
-            self.progress(app.name, "applying", f"{done}/{len(todo)} applied")
-            if wave.wait_for == "established":
-                crds = [o for o in wave.objects if o["kind"] == "CustomResourceDefinition"]
-                pending = wait_established(self.cluster, crds, deadline)
-                if pending:
-                    raise ApplyError(f"application {app.name}: CRDs not Established before the timeout: "
-                                     + ", ".join(pending))
-            elif wave.wait_for == "ready_endpoints":
-                self._wait_services(app.name, webhook_services(desired.objects), deadline)
+        for phase in apply_phases(desired.objects):
+            for wave in apply_waves(phase.objects, in_cluster):
+                replaced += self._apply_wave(app.name, wave, todo, plan, deadline, result)
+            if phase.wait:  # a hook phase: done before the next one starts
+                outcome = wait_healthy(self.cluster, app.name, self.inventory.id, phase.objects, deadline,
+                                       on_round=lambda o: self.progress(app.name, "waiting", _round_detail(o)))
+                if not outcome.ok:
+                    self._record(desired, plan, kept=[c.key for c in app.changes if c.action == "keep"])
+                    self._fail(result, outcome)
+                    result.error += f" in {phase.name}; later phases were not applied"
+                    return result
         result.deleted, result.kept = self._prune(app.changes)
         outcome = wait_healthy(self.cluster, app.name, self.inventory.id, desired.objects, deadline,
                                on_round=lambda o: self.progress(app.name, "waiting", _round_detail(o)))
@@ -281,6 +270,34 @@ class Engine:
         else:
             recreate.release(self.cluster, replaced)
         return result
+
+    def _apply_wave(self, app: str, wave: Wave, todo: dict[Key, Change], plan: SpecPlan, deadline: float,
+                    result: AppResult) -> list[recreate.Replacement]:
+        """Apply one wave's changed objects (recreating those that must be), then wait for what
+        the wave asks; returns the replacements whose orphans are released once healthy."""
+        objs = [todo[k].desired or o for o in wave.objects if (k := object_key(o)) in todo]
+        self._gate(objs, plan, deadline)
+        replacing = [recreate.remove(self.cluster, c.live, deadline) for o in objs
+                     if (c := todo[object_key(o)]).action == "recreate" and c.live]
+        applied = self._apply_batch(objs)
+        plan.index.update(applied)
+        new = {object_key(a): a for a in applied}
+        for replacement in replacing:
+            recreate.release_blocking(self.cluster, replacement, new[object_key(replacement.live)])
+        result.created += sum(todo[object_key(o)].action == "create" for o in objs)
+        result.updated += sum(todo[object_key(o)].action == "update" for o in objs)
+        result.recreated += len(replacing)
+        done = result.created + result.updated + result.recreated
+        self.progress(app, "applying", f"{done}/{len(todo)} applied")
+        if wave.wait_for == "established":
+            crds = [o for o in wave.objects if o["kind"] == "CustomResourceDefinition"]
+            pending = wait_established(self.cluster, crds, deadline)
+            if pending:
+                raise ApplyError(f"application {app}: CRDs not Established before the timeout: "
+                                 + ", ".join(pending))
+        elif wave.wait_for == "ready_endpoints":
+            self._wait_services(app, webhook_services(plan.desired[app].objects), deadline)
+        return replacing
 
     def _apply_batch(self, objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Apply one wave's objects concurrently (they do not depend on each other)."""

@@ -16,7 +16,9 @@ from kfdeploy.kube.inventory import HASH, Key, Record
 from kfdeploy.kube.live import LiveIndex
 from kfdeploy.kube.migrate import keep_template_labels
 from kfdeploy.kube.order import kind_rank, object_key
+from kfdeploy.kube.phases import replaces_on_change
 
+REPLACED_ON_CHANGE = "replaced on change (helm hook with hook-delete-policy before-hook-creation)"
 Action = Literal["create", "update", "recreate", "unchanged", "delete", "keep"]
 
 
@@ -71,16 +73,23 @@ def desired_changes(desired: list[dict[str, Any]], index: LiveIndex) -> list[Cha
         if live is None:
             out.append(Change("create", key, obj))
         elif _hash(live) != _hash(obj):
-            obj, kept = keep_template_labels(obj, live, FIELD_MANAGER, key[0])
-            immutable = needs_recreate(live, obj)
-            reason = f"keeps {', '.join(kept)} on its immutable pod template" if kept else ""
-            out.append(Change("recreate", key, obj, live, describe(immutable)) if immutable
-                       else Change("update", key, obj, live, reason))
+            out.append(_changed(key, obj, live))
         elif drifted := object_drift(live, obj):
             out.append(Change("update", key, obj, live, "changed outside kfdeploy: " + ", ".join(drifted)))
         else:
             out.append(Change("unchanged", key, obj, live))
     return out
+
+
+def _changed(key: Key, obj: dict[str, Any], live: dict[str, Any]) -> Change:
+    if replaces_on_change(obj):
+        return Change("recreate", key, obj, live, REPLACED_ON_CHANGE)
+    obj, kept = keep_template_labels(obj, live, FIELD_MANAGER, key[0])
+    immutable = needs_recreate(live, obj)
+    if immutable:
+        return Change("recreate", key, obj, live, describe(immutable))
+    reason = f"keeps {', '.join(kept)} on its immutable pod template" if kept else ""
+    return Change("update", key, obj, live, reason)
 
 
 def prune_candidates(app: str, desired: Iterable[dict[str, Any]], index: LiveIndex,

@@ -20,6 +20,7 @@ from typing import Any
 from kfdeploy.errors import ApplyError, UsageError
 from kfdeploy.kube.client import Cluster
 from kfdeploy.kube.order import describe, object_key, selector_matches
+from kfdeploy.kube.phases import replaces_on_change
 from kfdeploy.kube.plan import Change
 from kfdeploy.kube.wait import Backoff
 
@@ -122,8 +123,9 @@ class RecreateRequired(UsageError):
 def gate(changes: Iterable[Change], allowed: bool) -> None:
     """Refuse, before anything changes, a plan with recreates that are not allowed, or that
     kfdeploy never does; every object is named with its fields."""
-    needed = [c for c in changes if c.action == "recreate"]
-    never = [(c, why) for c in needed if (why := refusal(c.live or c.desired or {}))]
+    recreates = [c for c in changes if c.action == "recreate"]
+    never = [(c, why) for c in recreates if (why := refusal(c.live or c.desired or {}))]
+    needed = [c for c in recreates if not replaces_on_change(c.desired)]
     if never:
         raise RecreateRequired(
             "cannot apply: these changes need delete-and-recreate, which kfdeploy never does for them:\n"

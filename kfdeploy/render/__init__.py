@@ -144,6 +144,11 @@ def render(spec: KfDef, library: Library | None = None, only: Iterable[str] = ()
     order = select(dependency_order({p.name: p.depends_on for p in plans}), only)
     repos = RepoResolver(spec.base_dir)
     raw = {name: source_objects(by_name[name], spec, library, env, repos) for name in order}
+    namespaces = {o["metadata"]["name"] for objs in raw.values() for o in objs if o.get("kind") == "Namespace"}
+    for name in order:  # a chart's release namespace is made like `helm install --create-namespace`
+        app = by_name[name].ref.app
+        if app is not None and app.helm is not None:
+            raw[name] = helm.own_namespace(raw[name], by_name[name].namespace, namespaces)
     cluster_kinds = process.cluster_scoped_kinds(o for objs in raw.values() for o in objs)
     platform = library.platform(spec.spec.platform.kind)
     adjust.check(platform.adjust, platform.path or platform.kind)

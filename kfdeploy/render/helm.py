@@ -2,6 +2,13 @@
 
 Helm is run as a binary with an argument list (never a shell string); the values go through a
 temporary file so they never appear on a command line or in a process listing.
+
+What ``helm install`` does beyond templating is kept where it matters: the release namespace is
+created when the chart does not make it (``--create-namespace``), and chart hooks keep their
+order. Hooks kfdeploy runs (pre/post install and upgrade) are marked with their apply phase
+(``kube.phases``); hooks for events kfdeploy has no counterpart of (test, delete, rollback) are
+left out. ``hook-delete-policy: before-hook-creation`` (helm's default) makes a changed hook be
+replaced rather than updated, so a hook Job runs again.
 """
 
 from __future__ import annotations
@@ -16,10 +23,18 @@ from typing import Any
 import yaml
 
 from kfdeploy.errors import RenderError, ToolMissingError
+from kfdeploy.kube.phases import PHASE, REPLACE_ON_CHANGE
 from kfdeploy.render.manifests import load_documents
 from kfdeploy.tools import find_tool
 
 ENV_HELM = "KFDEPLOY_HELM"
+HOOK = "helm.sh/hook"
+HOOK_WEIGHT = "helm.sh/hook-weight"
+HOOK_DELETE_POLICY = "helm.sh/hook-delete-policy"
+PRE_HOOKS = frozenset({"pre-install", "pre-upgrade"})
+POST_HOOKS = frozenset({"post-install", "post-upgrade"})
+# Namespaces a cluster always has: never made (or owned, or pruned) by an application.
+SYSTEM_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
 
 
 def find_helm() -> Path:
@@ -74,4 +89,42 @@ def template(release: str, source: Any, namespace: str, base_dir: Path,
         raise RenderError(f"helm application '{release}': helm template failed:"
                           f" {done.stderr.strip() or done.stdout.strip()}",
                           hint="check helm.chart, helm.version and helm.values in the spec")
-    return split_stream(done.stdout, release)
+    return mark_hooks(split_stream(done.stdout, release), release)
+
+
+def _annotations(doc: Any) -> dict[str, Any]:
+    meta = doc.get("metadata") if isinstance(doc, dict) else None
+    annotations = meta.get("annotations") if isinstance(meta, dict) else None
+    return annotations if isinstance(annotations, dict) else {}
+
+
+def mark_hooks(docs: list[Any], release: str) -> list[Any]:
+    """Hooks kfdeploy runs, marked with their phase; the others left out."""
+    out = []
+    for doc in docs:
+        annotations = _annotations(doc)
+        events = {e.strip() for e in str(annotations.get(HOOK, "")).split(",") if e.strip()}
+        if not events:
+            out.append(doc)
+            continue
+        when = "pre" if events & PRE_HOOKS else "post" if events & POST_HOOKS else None
+        if when is None:
+            continue  # test, delete and rollback hooks: kfdeploy has no such event
+        weight = str(annotations.get(HOOK_WEIGHT, "0")).strip()
+        if not weight.lstrip("-").isdigit():
+            raise RenderError(f"helm application '{release}': {doc.get('kind')} "
+                              f"{doc['metadata'].get('name')}: {HOOK_WEIGHT} must be an integer, "
+                              f"not {weight!r}", hint="fix the chart's hook annotation")
+        annotations[PHASE] = f"{when}:{int(weight)}"
+        policies = {p.strip() for p in str(annotations.get(HOOK_DELETE_POLICY, "")).split(",") if p.strip()}
+        if not policies or "before-hook-creation" in policies:
+            annotations[REPLACE_ON_CHANGE] = "true"
+        out.append(doc)
+    return out
+
+
+def own_namespace(objects: list[dict[str, Any]], namespace: str, made_elsewhere: set[str]) -> list[dict[str, Any]]:
+    """The chart's objects, plus its release namespace when nothing in the spec makes it."""
+    if namespace in SYSTEM_NAMESPACES or namespace in made_elsewhere:
+        return objects
+    return [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}, *objects]

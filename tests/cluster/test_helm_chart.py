@@ -1,0 +1,105 @@
+"""A helm chart into a namespace that does not exist yet: the namespace is made and owned, the
+CRD from ``crds/`` goes first, the pre-install hook Job completes before the Deployment is
+applied, post hooks come last, test hooks are left out; a changed hook Job is replaced (runs
+again) without --recreate; delete removes it all, the namespace too."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import yaml
+from click.testing import CliRunner
+
+from kfdeploy.cli import cli
+from kfdeploy.kube.client import Cluster
+from kfdeploy.kube.engine import ApplyOptions, Engine
+from kfdeploy.kube.order import describe
+from kfdeploy.render import render
+from kfdeploy.spec import parse_spec
+
+CHART = Path(__file__).resolve().parents[1] / "fixtures" / "charts" / "hooked"
+
+
+class RecordingCluster(Cluster):
+    """The real client, noting each applied object and whether the hook Job was complete then."""
+
+    order: list[str]
+    job_complete_at: dict[str, bool]
+
+    def apply(self, obj: dict[str, Any], **kw: Any) -> dict[str, Any]:
+        if not kw.get("dry_run"):
+            self.order.append(describe(obj))
+            if obj["kind"] == "Deployment":
+                job = self.get({"apiVersion": "batch/v1", "kind": "Job",
+                                "metadata": {"name": "hooked-migrate", "namespace": obj["metadata"]["namespace"]}})
+                conditions = ((job or {}).get("status") or {}).get("conditions") or []
+                self.job_complete_at[describe(obj)] = any(
+                    c["type"] == "Complete" and c["status"] == "True" for c in conditions)
+        return super().apply(obj, **kw)
+
+
+def spec_data(ns: str, schema: str) -> dict[str, Any]:
+    return {"apiVersion": "kfdef.apps.kubeflow.org/v1", "kind": "KfDef", "metadata": {"name": f"helm-{ns}"},
+            "spec": {"platform": {"kind": "kwok"}, "applications": [
+                {"name": "hooked", "helm": {"chart": str(CHART), "namespace": ns,
+                                            "values": {"schemaVersion": schema}}}]}}
+
+
+def converge(kube: Cluster, ns: str, schema: str) -> Any:
+    spec = parse_spec(spec_data(ns, schema), "kfdef.yaml", CHART)
+    rendered = render(spec, only=("hooked",))
+    engine = Engine(kube, spec.metadata.name, spec.spec_hash(), ApplyOptions(timeout=180))
+    (result,) = engine.apply(engine.plan([(a.name, a.objects, a.depends_on) for a in rendered.applications]))
+    return result
+
+
+def get(kube: Cluster, api_version: str, kind: str, ns: str, name: str) -> dict[str, Any] | None:
+    return kube.get({"apiVersion": api_version, "kind": kind, "metadata": {"name": name, "namespace": ns}})
+
+
+def test_chart_into_a_new_namespace_with_crd_cr_hooks_and_deployment(cluster: Any, tmp_path: Path):
+    ns = f"chart-{uuid.uuid4().hex[:6]}"
+    kube = RecordingCluster.connect(cluster.kubeconfig, cluster.context)
+    assert isinstance(kube, RecordingCluster)
+    kube.order, kube.job_complete_at = [], {}
+    assert get(kube, "v1", "Namespace", "", ns) is None
+
+    result = converge(kube, ns, "1")
+    assert result.outcome == "applied", result.error
+    order = [o for o in kube.order if not o.startswith("ConfigMap/kfdeploy-system")]  # inventory
+    position = {o: i for i, o in enumerate(order)}
+    crd, namespace = "CustomResourceDefinition/gadgets.hooks.test.kfdeploy.io", f"Namespace/{ns}"
+    account, job = f"ServiceAccount/{ns}/hooked-migrate", f"Job/{ns}/hooked-migrate"
+    server, gadget = f"Deployment/{ns}/hooked-server", f"Gadget/{ns}/hooked-gadget"
+    post = f"ConfigMap/{ns}/hooked-installed"
+    assert max(position[namespace], position[crd]) < position[account] < position[job]
+    assert position[job] < min(position[server], position[gadget]) and max(position[server], position[gadget]) < position[post]
+    assert kube.job_complete_at == {server: True}  # the pre-install Job had completed
+    assert f"Pod/{ns}/hooked-test" not in position  # test hooks are not installed
+    live_ns = get(kube, "v1", "Namespace", "", ns)
+    assert live_ns is not None and "applyset.kubernetes.io/part-of" in live_ns["metadata"]["labels"]  # owned
+    assert get(kube, "hooks.test.kfdeploy.io/v1", "Gadget", ns, "hooked-gadget") is not None
+
+    runner = CliRunner()
+    spec_file = tmp_path / "kfdef.yaml"
+    spec_file.write_text(yaml.safe_dump(spec_data(ns, "1")))
+    args = ["--kubeconfig", str(cluster.kubeconfig), "-f", str(spec_file)]
+    plan = runner.invoke(cli, ["plan", "-a", "hooked", *args])
+    assert plan.exit_code == 0, plan.stdout + plan.stderr  # a second run has nothing to do
+
+    first_job = get(kube, "batch/v1", "Job", ns, "hooked-migrate")
+    spec_file.write_text(yaml.safe_dump(spec_data(ns, "2")))
+    plan = runner.invoke(cli, ["plan", "-a", "hooked", *args])
+    assert plan.exit_code == 2
+    assert f"recreate Job.batch/{ns}/hooked-migrate" in plan.stdout and "before-hook-creation" in plan.stdout
+    result = converge(kube, ns, "2")  # no --recreate: the hook replaces itself
+    assert result.outcome == "applied" and result.recreated == 1, result.error
+    second_job = get(kube, "batch/v1", "Job", ns, "hooked-migrate")
+    assert first_job and second_job and second_job["metadata"]["uid"] != first_job["metadata"]["uid"]
+    assert second_job["spec"]["template"]["spec"]["containers"][0]["args"] == ["--schema=2"]
+
+    done = runner.invoke(cli, ["delete", "--yes", *args])
+    assert done.exit_code == 0, done.stderr
+    assert get(kube, "v1", "Namespace", "", ns) is None
