@@ -29,7 +29,9 @@ def source_and_rendered(spec: KfDef, library: Library, application: str) -> tupl
     plan = next(p for p in plans if p.name == application)
     raw = render_pkg.source_objects(plan, spec, library, None, RepoResolver(spec.base_dir))
     rendered = render_pkg.render(spec, library, only=[application]).applications[0].objects
-    return raw, rendered
+    made = {("Namespace", o["metadata"]["name"]) for o in raw if o.get("kind") == "Namespace"}
+    release_ns = ("Namespace", plan.namespace)  # made by kfdeploy for a chart, not by the source
+    return raw, [o for o in rendered if (o["kind"], o["metadata"]["name"]) != release_ns or release_ns in made]
 
 
 def _get(obj: Obj, path: tuple[str, ...]) -> Any:

@@ -215,10 +215,11 @@ def test_helm_application(lib: Library) -> None:
     spec = make_spec({"applications": [{"name": "tiny", "helm": {"chart": "charts/tiny", "namespace": "web",
                                                                  "values": {"replicas": 3}}}]})
     app = render(spec, lib).applications[0]
-    assert [(o["kind"], o["metadata"]["name"], o["metadata"]["namespace"]) for o in app.objects] == [
-        ("ConfigMap", "tiny-config", "web"), ("Deployment", "tiny", "web")]
-    assert app.objects[1]["spec"]["replicas"] == 3
-    assert app.objects[1]["spec"]["template"]["metadata"]["labels"] == {"app": "tiny"}
+    # The release namespace is made (helm install --create-namespace), first.
+    assert [(o["kind"], o["metadata"]["name"], o["metadata"].get("namespace")) for o in app.objects] == [
+        ("Namespace", "web", None), ("ConfigMap", "tiny-config", "web"), ("Deployment", "tiny", "web")]
+    assert app.objects[2]["spec"]["replicas"] == 3
+    assert app.objects[2]["spec"]["template"]["metadata"]["labels"] == {"app": "tiny"}
 
 
 def test_helm_missing_says_make_tools(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -266,12 +267,13 @@ def test_helm_stub_receives_values_file_and_splits_stream(lib: Library, tmp_path
                       "applications": [{"name": "tiny", "helm": {"chart": "charts/tiny",
                                         "values": {"replicas": 3, "token": {"secretRef": "tok"}}}}]})
     app = render(spec, lib).applications[0]
-    assert [o["metadata"]["name"] for o in app.objects] == ["tiny-args"]
-    data = app.objects[0]["data"]
+    assert [(o["kind"], o["metadata"]["name"]) for o in app.objects] == [
+        ("Namespace", "kubeflow"), ("ConfigMap", "tiny-args")]
+    data = app.objects[1]["data"]
     assert json.loads(data["args"]) == ["template", "tiny", str(FIXTURES / "charts/tiny"), "--namespace",
                                         "kubeflow", "--include-crds", "--values", "VALUES"]
     assert json.loads(data["values"]) == {"replicas": 3, "token": "t0k"}
-    assert app.namespace == "kubeflow" and app.objects[0]["metadata"]["namespace"] == "kubeflow"
+    assert app.namespace == "kubeflow" and app.objects[1]["metadata"]["namespace"] == "kubeflow"
 
 
 # -- the label policy, per source (tests/unit/label_policy.py) ------------------------------
