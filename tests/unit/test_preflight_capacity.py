@@ -201,3 +201,18 @@ def test_pod_groups_of_every_workload_kind() -> None:
     got = {(g.workload, g.replicas, g.per_node) for g in capacity.pod_groups([("app", objs)])}
     assert got == {("Deployment/n/d", 3, False), ("StatefulSet/n/s", 1, False), ("Job/n/j", 2, False),
                    ("CronJob/n/cj", 1, False), ("DaemonSet/n/ds", 1, True), ("Pod/n/p", 1, False)}
+
+
+def test_an_extended_resource_no_node_advertises_fails() -> None:
+    pod = {"containers": [c("100m", limits={"example.com/fpga": "1"})]}
+    failed = [f for f in capacity.check([group(pod)], [CPU_NODE, node("cpu-1")]) if f.status == "FAIL"]
+    assert len(failed) == 1 and "example.com/fpga 1" in failed[0].message and "no eligible node has any" in \
+        failed[0].message
+
+
+def test_hugepages_and_memory_are_shown_in_binary_units() -> None:
+    n = Node.of({"metadata": {"name": "h"}, "status": {"allocatable": {
+        "cpu": "4", "memory": "8Gi", "pods": "10", "hugepages-2Mi": "1Gi"}}})
+    pod = {"containers": [c("1", "1Gi", limits={"hugepages-2Mi": "2Gi"})]}
+    failed = [f for f in capacity.check([group(pod)], [n]) if f.status == "FAIL"]
+    assert "hugepages-2Mi 2Gi" in failed[0].message and "1Gi (h)" in failed[0].message
