@@ -21,6 +21,7 @@ from kfdeploy.kube.inventory import applyset_id
 from kfdeploy.library import Library
 from kfdeploy.preflight.checks import Inputs, run_checks
 from kfdeploy.preflight.findings import Finding, Report, fail
+from kfdeploy.preflight.pools import pool_templates
 from kfdeploy.render.params import plan_applications
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ def kube_versions(spec: KfDef, library: Library | None = None) -> dict[str, str]
 def cluster_findings(spec: KfDef, rendered: Rendered, cluster: Cluster, *, force_conflicts: bool = False,
                      library: Library | None = None) -> list[Finding]:
     inputs = Inputs([(a.name, a.objects) for a in rendered.applications], kube_versions(spec, library),
-                    applyset_id(spec.metadata.name), force_conflicts)
+                    applyset_id(spec.metadata.name), force_conflicts, tuple(pool_templates(spec)))
     return run_checks(cluster, inputs)
 
 

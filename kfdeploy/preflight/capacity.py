@@ -225,10 +225,36 @@ def _is_ours(meta: Mapping[str, Any], group: PodGroup) -> bool:
 
 # --- the check -----------------------------------------------------------------------------
 
-def check(groups: list[PodGroup], nodes: list[Node]) -> list[Finding]:
-    """One finding per workload that cannot (or can only barely) run, then one per resource total."""
-    findings = [f for g in groups for f in _group(g, nodes)] + _totals(groups, nodes)
+@dataclass(frozen=True)
+class PoolTemplate:
+    """A node an autoscaler may add: its pool's labels and taints; ``allocatable`` holds only what
+    the spec tells (a GPU count), every other resource counts as enough."""
+
+    pool: str
+    max_nodes: int
+    node: Node
+
+    def fits(self, requests: Mapping[str, Fraction]) -> bool:
+        return all(v <= self.node.allocatable[k] for k, v in requests.items() if k in self.node.allocatable)
+
+
+def check(groups: list[PodGroup], nodes: list[Node], pools: Iterable[PoolTemplate] = ()) -> list[Finding]:
+    """One finding per workload that cannot (or can only barely) run, then one per resource total.
+    A replica no current node takes but a new node of an autoscaled pool would is a warning."""
+    pools = list(pools)
+    findings = [_on_new_node(f, g, pools) for g in groups for f in _group(g, nodes)] + _totals(groups, nodes)
     return findings or [ok(CHECK, "nodes", "no workloads to place")]
+
+
+def _on_new_node(finding: Finding, group: PodGroup, pools: Iterable[PoolTemplate]) -> Finding:
+    if finding.status != "FAIL" or group.per_node:
+        return finding
+    fitting = [p for p in pools if ineligible(group.pod, p.node) is None and p.fits(group.requests)]
+    if not fitting:
+        return finding
+    names = ", ".join(f"{p.pool} (up to {p.max_nodes} nodes)" for p in fitting)
+    return warn(CHECK, finding.object, f"{finding.message}; a new node of pool {names} would take it",
+                "make sure the pool can scale up (quota, stock) or scale it up before applying")
 
 
 def _where(group: PodGroup) -> str:

@@ -34,6 +34,7 @@ class Inputs:
     kube_versions: dict[str, str]  # application -> kubeVersion constraint
     applyset_id: str
     force_conflicts: bool = False
+    pools: tuple[capacity.PoolTemplate, ...] = ()  # nodes an autoscaler may add
 
     @property
     def objects(self) -> list[Obj]:
@@ -67,7 +68,7 @@ def check_capacity(cluster: Cluster, inputs: Inputs) -> list[Finding]:
     if not nodes:
         return [fail("capacity", "nodes", "the cluster has no nodes", "add nodes (or node pools) to the cluster")]
     pods = cluster.list("v1", "Pod") if groups else []
-    return capacity.check(groups, capacity.with_usage(nodes, pods, groups))
+    return capacity.check(groups, capacity.with_usage(nodes, pods, groups), inputs.pools)
 
 
 # --- storage -------------------------------------------------------------------------------

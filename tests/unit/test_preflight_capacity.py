@@ -216,3 +216,37 @@ def test_hugepages_and_memory_are_shown_in_binary_units() -> None:
     pod = {"containers": [c("1", "1Gi", limits={"hugepages-2Mi": "2Gi"})]}
     failed = [f for f in capacity.check([group(pod)], [n]) if f.status == "FAIL"]
     assert "hugepages-2Mi 2Gi" in failed[0].message and "1Gi (h)" in failed[0].message
+
+
+def gke_spec(pools: list[dict[str, Any]]) -> Any:
+    from pathlib import Path
+
+    from kfdeploy.spec import parse_spec
+    return parse_spec({"apiVersion": "kfdef.apps.kubeflow.org/v1", "kind": "KfDef", "metadata": {"name": "g"},
+                       "spec": {"platform": {"kind": "gke", "gke": {"project": "p", "location": "us-central1-a",
+                                                                    "cluster": {"nodePools": pools}}}}},
+                      "kfdef.yaml", Path("."))
+
+
+GKE_GPU_POOL = {"name": "gpu", "machineType": "n1-standard-8", "autoscaling": {"min": 0, "max": 4},
+                "accelerators": [{"type": "nvidia-tesla-t4", "count": 2}]}
+
+
+def test_a_gpu_pool_scaling_from_zero_turns_fail_into_warn_when_its_node_would_fit() -> None:
+    from kfdeploy.preflight.pools import pool_templates
+    templates = pool_templates(gke_spec([{"name": "cpu"}, GKE_GPU_POOL]))
+    assert [t.pool for t in templates] == ["cpu", "gpu"]
+    assert templates[1].node.taints == [{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}]
+    fits = capacity.check([group(gpu_pod("2"))], [CPU_NODE], templates)
+    warned = [f for f in fits if f.object.startswith("application")]
+    assert [f.status for f in warned] == ["WARN"] and "pool gpu (up to 4 nodes)" in warned[0].message
+    too_many = capacity.check([group(gpu_pod("3"))], [CPU_NODE], templates)
+    assert [f.status for f in too_many if f.object.startswith("application")] == ["FAIL"]
+    untolerated = capacity.check([group({"containers": [c(limits={"nvidia.com/gpu": "1"})]})], [CPU_NODE], templates)
+    assert [f.status for f in untolerated if f.object.startswith("application")] == ["FAIL"]
+
+
+def test_pools_that_cannot_grow_add_no_templates() -> None:
+    from kfdeploy.preflight.pools import pool_templates
+    frozen = {**GKE_GPU_POOL, "autoscaling": {"min": 0, "max": 0}}
+    assert pool_templates(gke_spec([frozen])) == []
