@@ -90,3 +90,31 @@ def test_a_deadline_passing_during_an_outage_names_what_was_in_flight(cluster: A
     assert re.search(r"for (GET|PATCH) /apis?/\S+", result.error)  # the request in flight
     assert "deadline of application lonely" in result.error
     assert Engine(kube, name, "test-spec", ApplyOptions(timeout=60)).apply(plan)[0].outcome == "applied"
+
+
+def test_apply_rides_out_a_server_that_hangs_for_a_while(cluster: Any, namespace: str) -> None:
+    kube = Cluster.connect(cluster.kubeconfig, cluster.context)
+    name = unique("hang")
+    apps = [("paused", [configmap(f"paused-{i}", namespace, "paused", n=str(i)) for i in range(10)], [])]
+    pid = apiserver_pid()
+    paused: dict[str, threading.Thread] = {}
+
+    def resume() -> None:
+        time.sleep(4)
+        os.kill(pid, signal.SIGCONT)
+
+    def progress(app: str, state: str, detail: str) -> None:
+        if state == "applying" and "thread" not in paused:
+            os.kill(pid, signal.SIGSTOP)  # requests hang: connected, unanswered
+            paused["thread"] = threading.Thread(target=resume)
+            paused["thread"].start()
+
+    engine = Engine(kube, name, "test-spec", ApplyOptions(timeout=120), progress)
+    try:
+        (result,) = engine.apply(engine.plan(apps))
+    finally:
+        paused["thread"].join()
+        os.kill(pid, signal.SIGCONT)
+    assert result.outcome == "applied", result.error
+    assert result.created == 10
+    assert apiserver_pid() == pid  # the same server, paused and resumed

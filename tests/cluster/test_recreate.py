@@ -12,6 +12,7 @@ import yaml
 from click.testing import CliRunner
 
 from kfdeploy.cli import cli
+from kfdeploy.errors import EXIT_BAD_INPUT
 from kfdeploy.kube.client import Cluster
 from kfdeploy.kube.recreate import RecreateRequired
 
@@ -60,7 +61,7 @@ def test_selector_change_is_planned_refused_then_recreated_keeping_the_claim(clu
     assert "PersistentVolumeClaim" not in out  # unchanged objects are not listed
 
     code, _, err = run(cluster, "apply", "-f", str(spec), "--yes")
-    assert code == RecreateRequired.exit_code != 0  # the exit code of bad input, as for a missing --yes
+    assert code == RecreateRequired.exit_code == EXIT_BAD_INPUT  # refused, like a missing --yes; not "changes"
     assert "must be deleted and recreated" in err and "--recreate" in err and "spec.selector" in err
     assert uid(kube, "apps/v1", "Deployment", ns, "web") == deployment_uid  # nothing was changed
 
