@@ -227,8 +227,9 @@
     apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration',
     metadata: $.meta(name, null, {}, annotations), webhooks: webhooks,
   },
-  // failurePolicy Ignore by default so an unready webhook never blocks unrelated writes.
-  webhook(name, clientConfig, rules, failurePolicy='Ignore', namespaceSelector=null, objectSelector=null):: {
+  // failurePolicy Fail, as upstream: a webhook that is down must not silently skip its mutation
+  // or validation (the kwok platform adjusts it to Ignore, since simulated pods serve nothing).
+  webhook(name, clientConfig, rules, failurePolicy='Fail', namespaceSelector=null, objectSelector=null):: {
     name: name, clientConfig: clientConfig, rules: rules,
     failurePolicy: failurePolicy, sideEffects: 'None', admissionReviewVersions: ['v1'],
     timeoutSeconds: 10,
@@ -257,8 +258,33 @@
     },
   },
 
-  // An istio ALLOW policy letting the ingress gateway reach the pods named `selectorName`.
-  allowFromGateway(name, ns, selectorName, istioNamespace='istio-system'):: {
+  // NetworkPolicies (ingress), as Kubeflow's: every namespace the library creates admits traffic
+  // from its own pods (allowSameNamespace); each component states who else may reach its pods.
+  peers:: {
+    sameNamespace: { podSelector: {} },
+    namespace(name): { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': name } } },
+    profiles: { namespaceSelector: { matchLabels: { 'app.kubernetes.io/part-of': 'kubeflow-profile' } } },
+  },
+  networkPolicy(name, ns, podSelector, ingress):: {
+    apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy',
+    metadata: $.meta(name, ns),
+    spec: { podSelector: podSelector, policyTypes: ['Ingress'], ingress: ingress },
+  },
+  allowSameNamespace(ns):: $.networkPolicy('default-allow-same-namespace', ns, {}, [{ from: [$.peers.sameNamespace] }]),
+  // Pods named `selectorName` admit `from` (null: any source, e.g. the API server calling a
+  // webhook, or a load balancer) on `ports` (empty: every port).
+  allowIngress(name, ns, selectorName, from=null, ports=[]):: $.networkPolicy(name, ns, { matchLabels: $.labels(selectorName) }, [
+    (if from != null then { from: from } else {})
+    + (if std.length(ports) > 0 then { ports: [{ protocol: 'TCP', port: p } for p in ports] } else {}),
+  ]),
+
+  // An istio ALLOW policy letting the ingress gateway reach the pods named `selectorName`, and the
+  // NetworkPolicy that lets its traffic in.
+  allowFromGateway(name, ns, selectorName, istioNamespace='istio-system'):: [
+    $.gatewayAuthorization(name, ns, selectorName, istioNamespace),
+    $.allowIngress(name, ns, selectorName, [$.peers.namespace(istioNamespace)]),
+  ],
+  gatewayAuthorization(name, ns, selectorName, istioNamespace='istio-system'):: {
     apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy',
     metadata: $.meta(name, ns),
     spec: {

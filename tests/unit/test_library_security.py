@@ -132,3 +132,18 @@ def test_exceptions_are_current(library: Library) -> None:
     rendered = {(o["metadata"].get("namespace", ""), o["metadata"]["name"], c["name"]): hardening_gaps(c, spec)
                 for p in PLATFORMS for o, spec in pod_specs(platform_objects(library, p)) for c in containers(spec)}
     assert {key: bool(rendered.get(key)) for key in NOT_HARDENED} == {key: True for key in NOT_HARDENED}
+
+
+@pytest.mark.parametrize("platform,params", [("gke", {}), ("eks", {}), ("kwok", {}), ("gke", {"tls": True})],
+                         ids=["gke", "eks", "kwok", "gke-tls"])
+def test_login_cookie_is_secure_exactly_when_the_gateway_serves_https(
+        library: Library, platform: str, params: Mapping[str, Any]) -> None:
+    """A Secure cookie is never sent back over plain HTTP, so login over HTTP needs it off; over
+    HTTPS it must be on."""
+    objects = platform_objects(library, platform, params)
+    gateway = [o for o in objects if o["kind"] == "Gateway" and o["metadata"]["name"] == "kubeflow-gateway"][0]
+    https = any(s["port"]["protocol"] == "HTTPS" for s in gateway["spec"]["servers"])
+    cfg = [o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "oauth2-proxy"][0]
+    settings = dict(line.split(" = ", 1) for line in cfg["data"]["oauth2_proxy.cfg"].splitlines() if " = " in line)
+    assert settings["cookie_secure"] == ("true" if https else "false")
+    assert https is bool(params.get("tls"))

@@ -70,4 +70,5 @@ function(params)
     deployment(params),
     k.service(serviceName, ns, [k.servicePort('https-webhook', 443, 'https-webhook')], selectorName=deploymentName),
     webhookConfig(params),
+    k.allowIngress('poddefaults', ns, deploymentName, ports=[4443]),  // the API server
   ]

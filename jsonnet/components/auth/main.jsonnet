@@ -71,6 +71,8 @@ local oauth2ProxyConfig(params, issuer) = std.join('\n', [
   'set_xauthrequest = true',
   'cookie_name = "oauth2_proxy_kubeflow"',
   'cookie_expire = "' + params.cookieExpire + '"',
+  // Browsers send a Secure cookie over HTTPS only: over plain HTTP login could never complete.
+  'cookie_secure = ' + (if params.tls then 'true' else 'false'),
   'cookie_refresh = 0',
   'code_challenge_method = "S256"',
   'redirect_url = "/oauth2/callback"',
@@ -104,6 +106,9 @@ function(params)
   local issuer = 'http://dex.' + ns + '.svc.' + params.clusterDomain + ':5556/dex';
   [
     k.namespace(ns),
+    k.allowSameNamespace(ns),
+    k.allowIngress('dex', ns, 'dex', [k.peers.namespace(params.istioNamespace)], [5556]),
+    k.allowIngress('oauth2-proxy', ns, 'oauth2-proxy', [k.peers.namespace(params.istioNamespace)], [4180]),
     k.secret(secretName, ns, {
       'client-id': params.oidcClientId,
       'client-secret': params.oidcClientSecret,

@@ -44,7 +44,7 @@ local webhook(params) =
             + { readinessProbe: k.httpProbe('/healthz', 'healthcheck'), livenessProbe: k.httpProbe('/livez', 'healthcheck', 60) }
             + secure;
   local annotations = { 'cert-manager.io/inject-ca-from-secret': ns + '/cert-manager-webhook-ca' };
-  local rules = [k.webhookRule(['cert-manager.io'], ['v1'], ['certificaterequests'])];
+  local rules = [k.webhookRule(['cert-manager.io'], ['v1'], ['certificaterequests'], ['CREATE'])];
   local nsSelector = { matchExpressions: [{ key: 'cert-manager.io/disable-validation', operator: 'NotIn', values: ['true'] }] };
   [
     k.deployment(svc, ns, [c], params.replicas, svc, podExtra=podSecurity),
@@ -63,6 +63,8 @@ function(params)
   local ns = params.namespace;
   [
     k.namespace(ns),
+    k.allowSameNamespace(ns),
+    k.allowIngress('cert-manager-webhook', ns, 'cert-manager-webhook', ports=[10250]),  // the API server
     crds,
     rbac.controller(ns),
     rbac.cainjector(ns),

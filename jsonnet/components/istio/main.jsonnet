@@ -151,6 +151,15 @@ local security(ns) = [
     spec: { action: 'ALLOW', rules: [{}], selector: { matchLabels: { app: 'istio-ingressgateway' } } } },
 ];
 
+// Every injected pod dials istiod (xds, CA), the API server its webhook; the gateway takes traffic
+// from the load balancer or node ports.
+local network(params) = [
+  k.allowSameNamespace(params.namespace),
+  k.allowIngress('istiod', params.namespace, 'istiod', ports=[15010, 15012, 15014, 15017]),
+  k.allowIngress('istio-ingressgateway', params.namespace, 'istio-ingressgateway', ports=[8080, 8443, 15021]),
+  k.allowSameNamespace(params.kubeflowNamespace),
+];
+
 function(params)
   local ns = params.namespace;
   local kf = params.kubeflowNamespace;
@@ -167,13 +176,18 @@ function(params)
     ingressGateway(params),
     injectorWebhook(params),
     if params.istioCni then cni(params) else [],
+    network(params),
     security(ns),
     {
       apiVersion: 'networking.istio.io/v1', kind: 'Gateway',
       metadata: k.meta('kubeflow-gateway', kf),
       spec: {
         selector: { istio: 'ingressgateway' },
-        servers: [{ port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: params.gatewayHosts }],
+        servers: if params.tls then [
+          { port: { number: 443, name: 'https', protocol: 'HTTPS' }, hosts: params.gatewayHosts,
+            tls: { mode: 'SIMPLE', credentialName: params.tlsCredentialName } },
+          { port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: params.gatewayHosts, tls: { httpsRedirect: true } },
+        ] else [{ port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: params.gatewayHosts }],
       },
     },
   ]

@@ -168,7 +168,7 @@ local webhooks(params) =
       k.webhook('defaulter.experiment.katib.kubeflow.org', cc('/mutate-experiment'), experiments,
                 params.webhookFailurePolicy),
       k.webhook('mutator.pod.katib.kubeflow.org', cc('/mutate-pod'),
-                [k.webhookRule([''], ['v1'], ['pods'], ['CREATE'])], 'Ignore',
+                [k.webhookRule([''], ['v1'], ['pods'], ['CREATE'])], params.webhookFailurePolicy,
                 namespaceSelector={ matchLabels: { 'katib.kubeflow.org/metrics-collector-injection': 'enabled' } }),
     ], inject),
   ];
@@ -185,6 +185,13 @@ local certificates(ns) = [
     } },
 ];
 
+// Trials in profile namespaces report to the db-manager; the API server calls the webhooks.
+local network(ns) = [
+  k.allowIngress('katib-controller', ns, 'katib-controller', ports=[8443]),
+  k.allowIngress('katib-db-manager', ns, 'katib-db-manager', [k.peers.profiles, k.peers.sameNamespace]),
+  k.allowIngress('katib-ui', ns, 'katib-ui', [k.peers.namespace('istio-system')]),
+];
+
 function(params)
   [
     crds,
@@ -197,4 +204,5 @@ function(params)
     mysql(params),
     ui(params),
     webhooks(params),
+    network(params.namespace),
   ]

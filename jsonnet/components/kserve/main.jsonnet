@@ -205,4 +205,8 @@ function(params)
     runtimes.all(params),
     if params.modelsWebApp then modelsWebApp(params) else [],
     webhooks(params),
+    k.allowIngress('kserve', params.namespace, 'kserve-controller-manager', ports=[9443]),  // the API server
+    if params.modelsWebApp then
+      k.allowIngress('kserve-models-web-app', params.namespace, 'kserve-models-web-app', [k.peers.namespace('istio-system')])
+    else [],
   ]

@@ -141,7 +141,9 @@ local kubeStateMetrics(params) =
 function(params)
   [
     // privileged: node-exporter reads the host's /proc, /sys and network (hostPath, hostNetwork, hostPID).
-    if params.createNamespace then k.namespace(params.namespace, podSecurity='privileged') else [],
+    if params.createNamespace then [k.namespace(params.namespace, podSecurity='privileged'),
+                                    k.allowSameNamespace(params.namespace)] else [],
+    k.networkPolicy('allow-prometheus', params.kubeflowNamespace, {}, [{ from: [k.peers.namespace(params.namespace)] }]),
     prometheusServer(params),
     grafana(params),
     nodeExporter(params),

@@ -38,6 +38,22 @@ local userRoles = [
   ], c.aggregateTo('kubeflow-pipelines-view') + c.aggregateTo('kubeflow-pipelines-edit')),
 ];
 
+// Who beyond the kubeflow namespace reaches the pipelines backends, as upstream's policies:
+// pipeline steps in profile namespaces call the API, ML Metadata and the object store; the
+// gateway serves the UI and metadata envoy; the API server calls the cache webhook.
+local network(params) =
+  local ns = params.namespace;
+  local gateway = k.peers.namespace('istio-system');
+  [
+    k.allowIngress('ml-pipeline', ns, 'ml-pipeline', [k.peers.profiles, gateway]),
+    k.allowIngress('metadata-grpc-server', ns, 'metadata-grpc-deployment', [k.peers.profiles, k.peers.sameNamespace]),
+    k.allowIngress('minio', ns, if params.objectStore == 'seaweedfs' then 'seaweedfs' else 'minio',
+                   [k.peers.profiles, gateway, k.peers.sameNamespace]),
+    k.allowIngress('ml-pipeline-ui', ns, 'ml-pipeline-ui', [gateway]),
+    k.allowIngress('metadata-envoy', ns, 'metadata-envoy-deployment', [gateway, k.peers.sameNamespace]),
+    if params.cacheEnabled then k.allowIngress('cache-server', ns, 'cache-server', ports=[8443]) else [],
+  ];
+
 function(params)
   [
     userRoles,
@@ -49,4 +65,5 @@ function(params)
     cache.all(params),
     multiuser.all(params),
     istio.all(params),
+    network(params),
   ]

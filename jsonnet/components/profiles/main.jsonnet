@@ -69,6 +69,7 @@ function(params)
     k.service('profiles-kfam', ns, [k.servicePort('http', 8081, 'kfam-http')], selectorName='profiles-deployment'),
     k.virtualService('profiles-kfam', ns, '/kfam/', 'profiles-kfam.' + ns + '.svc.cluster.local', 8081),
     kfamPolicy(params),
+    k.allowIngress('profiles-kfam', ns, 'profiles-deployment', [k.peers.namespace(params.istioNamespace)], [8081]),
     if params.defaultProfile then {
       apiVersion: 'kubeflow.org/v1', kind: 'Profile',
       metadata: k.meta(params.defaultProfileName),

@@ -52,6 +52,8 @@ local dnsLabel(s) = std.length(s) > 0 && std.length(s) <= 50
                           then { spec+: { template+: { metadata+: { annotations: podAnnotations } } } } else {});
     [
       k.service(name, params.namespace, ports, type=params.serviceType),
+      // Inference clients may be anywhere (in the cluster or behind the Service's load balancer).
+      k.allowIngress(name, params.namespace, name, ports=[p.targetPort for p in ports]),
       // With an HPA the Deployment leaves replicas to the autoscaler, so applies never fight it.
       if params.hpa then deployment + { spec+: { replicas:: null } } else deployment,
       if params.hpa then self.hpa(name, params) else [],
