@@ -137,8 +137,23 @@ def cli() -> None:
 @click.option("-o", "--output-file", "output_file", default="-", show_default=True,
               help="Where to write the spec ('-' = stdout).")
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@click.option("--manifests", metavar="URI",
+              help="Install the official Kubeflow manifests from this release: a folder, a "
+                   ".tar.gz/.zip, or an https:// archive URL (e.g. https://github.com/kubeflow/"
+                   "manifests/archive/refs/tags/v1.10.2.tar.gz). Its example kustomization is "
+                   "split into kustomize applications with dependencies.")
+@click.option("--verify/--no-verify", default=True, show_default=True,
+              help="With --manifests: check that the applications render exactly what "
+                   "`kustomize build example` renders (builds the release twice).")
 def init(**kw: Any) -> None:
-    """Write a commented, valid starter spec for a platform."""
+    """Write a commented, valid starter spec for a platform.
+
+    \b
+    With --manifests URI the spec installs an official Kubeflow manifests release instead of
+    the built-in library:
+      kfdeploy init --manifests https://github.com/kubeflow/manifests/archive/refs/tags/v1.10.2.tar.gz \\
+          --platform kwok -o kfdef.yaml
+    """
     from kfdeploy.workflow import spec_verbs
     run(spec_verbs.init, Options(), **kw)
 

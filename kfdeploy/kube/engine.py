@@ -147,9 +147,12 @@ class Engine:
     def _plan_prune(self, plans: list[AppPlan], desired: dict[str, DesiredApp], index: LiveIndex,
                     records: dict[str, Record]) -> None:
         """Delete or keep each prune candidate. Namespaces are decided last: one that still
-        holds anything staying (ours or not) is kept, so pruning never cascades into it."""
-        candidates = {p.name: prune_candidates(p.name, desired[p.name].objects if p.name in desired else [],
-                                               index, records.get(p.name)) for p in plans}
+        holds anything staying (ours or not) is kept, so pruning never cascades into it. An
+        object another application now renders has moved there: it is never a candidate."""
+        rendered = {object_key(o) for d in desired.values() for o in d.objects}
+        candidates = {p.name: [o for o in prune_candidates(p.name, desired[p.name].objects if p.name in desired
+                                                           else [], index, records.get(p.name))
+                               if object_key(o) not in rendered] for p in plans}
         for p in plans:
             for live in candidates[p.name]:
                 if live["kind"] != "Namespace":

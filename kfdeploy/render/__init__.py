@@ -103,7 +103,9 @@ def kustomize_documents(name: str, source: KustomizeSource, spec: KfDef, repos: 
     else:
         repo = next(r for r in spec.spec.repos if r.name == source.repo)  # the spec checked it exists
         root, label = repos.root(repo), f"{source.repo}:"
-    return [d for p in source.paths for d in kustomize.build(name, (root / p).resolve(), label + p)]
+    components = [(root / c).resolve() for c in source.components]
+    return [d for p in source.paths
+            for d in kustomize.build(name, (root / p).resolve(), label + p, components)]
 
 
 def source_objects(plan: AppPlan, spec: KfDef, library: Library, env: Mapping[str, str] | None,

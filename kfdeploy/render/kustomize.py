@@ -9,9 +9,11 @@ same message for references that only kustomize resolves.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -82,17 +84,32 @@ def build_failure(app: str, shown: str, message: str) -> RenderError:
                        hint="fix the kustomization; `kubectl kustomize <path>` shows the same error")
 
 
-def build(app: str, folder: Path, shown: str) -> list[Any]:
-    """The documents ``kubectl kustomize folder`` renders; ``shown`` names the path in errors."""
-    if not folder.is_dir():
-        raise RenderError(f"application '{app}': kustomize path {shown} is not a folder",
-                          hint="fix applications[].kustomize.path")
-    if kustomization_file(folder) is None:
-        raise RenderError(f"application '{app}': kustomize path {shown} has no kustomization.yaml",
-                          hint="point kustomize.path at a folder holding a kustomization.yaml")
-    remote = remote_references(folder)
-    if remote:
-        raise remote_error(app, *remote[0])
+def build(app: str, folder: Path, shown: str, components: Sequence[Path] = ()) -> list[Any]:
+    """The documents ``kubectl kustomize folder`` renders, with ``components`` applied (through
+    a generated kustomization beside nothing of the user's); ``shown`` names the path in errors."""
+    for where, field in [(folder, "path"), *((c, "components") for c in components)]:
+        if not where.is_dir():
+            raise RenderError(f"application '{app}': kustomize {field} {where if field != 'path' else shown}"
+                              " is not a folder", hint=f"fix applications[].kustomize.{field}")
+        if kustomization_file(where) is None:
+            raise RenderError(f"application '{app}': kustomize {field} {where if field != 'path' else shown}"
+                              " has no kustomization.yaml",
+                              hint="point it at a folder holding a kustomization.yaml")
+        remote = remote_references(where)
+        if remote:
+            raise remote_error(app, *remote[0])
+    if not components:
+        return _run(app, folder, shown)
+    with tempfile.TemporaryDirectory(prefix="kfdeploy-kustomize-") as tmp:
+        # kustomize accepts only relative references; an empty wrapper adds nothing of its own.
+        wrapper = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+                   "resources": [os.path.relpath(folder, tmp)],
+                   "components": [os.path.relpath(c, tmp) for c in components]}
+        (Path(tmp) / "kustomization.yaml").write_text(yaml.safe_dump(wrapper), encoding="utf-8")
+        return _run(app, Path(tmp), shown)
+
+
+def _run(app: str, folder: Path, shown: str) -> list[Any]:
     args = [find_tool("kubectl"), "kustomize", str(folder)]
     done = subprocess.run(args, capture_output=True, text=True, check=False, env=tool_env())
     if done.returncode != 0:

@@ -53,6 +53,8 @@ class KustomizeSource(SpecModel):
     repo: DnsLabel | None = Field(None, description="A spec.repos name; paths are relative to "
                                   "that repo. Omitted: relative to the spec file.")
     path: str | list[str] = Field(description="A kustomization folder, or a list of them.")
+    components: list[str] = Field([], description="kustomize Components (folders, same base as "
+                                  "path) applied to each path, as a kustomization's `components:`.")
 
     @property
     def paths(self) -> list[str]:
@@ -69,7 +71,7 @@ class KustomizeSource(SpecModel):
     @model_validator(mode="after")
     def _inside_repo(self) -> KustomizeSource:
         if self.repo is not None:
-            for p in self.paths:
+            for p in [*self.paths, *self.components]:
                 if p.startswith("/") or ".." in p.split("/"):
                     raise rule_error("path", f"{p!r} leaves repo {self.repo!r}: paths in a repo are "
                                      "relative to its top folder, without '..'")

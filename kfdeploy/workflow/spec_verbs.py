@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,12 +73,17 @@ class ValidateResult:
 def init(opts: Options, platform_kind: str = "kwok", name: str = "kubeflow",
          project: str | None = None, location: str | None = None, region: str | None = None,
          gpus: int = 0, kube_context: str | None = None, output_file: str = "-",
-         force: bool = False) -> TextResult:
+         force: bool = False, manifests: str | None = None, verify: bool = True) -> TextResult:
     """Write a commented starter spec; it is validated first, so it always loads."""
     starter = StarterOptions(platform=platform_kind, name=name, project=project,
                              location=location, region=region, gpus=gpus, context=kube_context)
     _check_init_flags(starter)
-    text = starter_spec(starter, file="kfdef.yaml" if output_file == "-" else output_file)
+    file = "kfdef.yaml" if output_file == "-" else output_file
+    note = ""
+    if manifests:
+        text, note = _manifests_spec(manifests, starter, file, verify)
+    else:
+        text = starter_spec(starter, file=file)
     parse_text(text, "starter spec", Path.cwd())
     if output_file == "-":
         return TextResult(text)
@@ -89,9 +95,32 @@ def init(opts: Options, platform_kind: str = "kwok", name: str = "kubeflow",
         out.write_text(text, encoding="utf-8")
     except OSError as e:
         raise UsageError(f"cannot write {output_file}: {e.strerror or e}") from e
-    return TextResult(f"wrote {output_file} (platform {platform_kind}); "
+    return TextResult(f"wrote {output_file} (platform {platform_kind}{note}); "
                       f"next: kfdeploy validate -f {output_file}",
                       {"file": output_file, "platform": platform_kind})
+
+
+def _manifests_spec(uri: str, starter: StarterOptions, file: str, verify: bool) -> tuple[str, str]:
+    """The spec for an official manifests release (render.release splits and checks it)."""
+    from kfdeploy.render.release import split_release
+    from kfdeploy.render.repos import RepoResolver, stderr_report
+    from kfdeploy.spec import Repo
+    from kfdeploy.templates.manifests import manifests_spec
+
+    spec_dir = Path(file).resolve().parent
+    local = not uri.startswith("https://")
+    if local and not Path(uri).expanduser().is_absolute():  # the spec reads it relative to itself
+        uri = os.path.relpath(Path(uri).expanduser().resolve(), spec_dir)
+    root = RepoResolver(spec_dir).root(Repo(name="manifests", uri=uri))
+    split = split_release(root, stderr_report, verify)
+    if split.check is not None and not split.check.ok:
+        raise UsageError(f"the applications would not render what {uri}'s example renders:\n  - "
+                         + "\n  - ".join(split.check.problems()[:20]),
+                         hint="nothing was written; report the release layout, or pass --no-verify"
+                              " and fix the applications by hand")
+    checked = ", the same objects as kustomize build example" if split.check else ""
+    note = f", {len(split.applications)} applications, {split.objects} objects{checked}"
+    return manifests_spec(split.applications, uri, starter, file), note
 
 
 def _check_init_flags(o: StarterOptions) -> None:

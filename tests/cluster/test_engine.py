@@ -243,3 +243,16 @@ def test_objects_from_kubectl_client_side_apply_are_taken_over(kube: Cluster, cl
     assert live["data"] == {"mode": "new"}
     assert "kubectl.kubernetes.io/last-applied-configuration" not in live["metadata"].get("annotations", {})
     assert {e["manager"] for e in live["metadata"]["managedFields"]} == {"kfdeploy"}
+
+
+def test_an_object_moved_to_another_application_is_kept(kube: Cluster, namespace: str):
+    """A release that moves a folder from one application to another (or renames the
+    application) hands its objects over: the old owner's prune must not delete them."""
+    name, old, new = unique("move"), unique("old"), unique("new")
+    moving = lambda app: configmap("moving", namespace, app, a="1")  # noqa: E731
+    assert converge(kube, name, [(old, [moving(old), configmap("stays", namespace, old)], [])])[old].outcome == "applied"
+    results = converge(kube, name, [(new, [moving(new)], [])])  # old removed from the spec, new takes it
+    assert results[new].outcome == "applied" and results[old].outcome == "pruned"
+    live = kube.get(moving(new))
+    assert live is not None and live["metadata"]["labels"]["kfdeploy.io/application"] == new
+    assert kube.get(configmap("stays", namespace, old)) is None  # what only the old one had is pruned
