@@ -20,7 +20,9 @@ from typing import Any
 from kfdeploy.errors import RenderError
 from kfdeploy.graph import stable_order
 from kfdeploy.render import kustomize
+from kfdeploy.render.patches import patch_objects
 from kfdeploy.render.process import describe, extract, identity, validate
+from kfdeploy.spec.sources import PatchTarget
 from kfdeploy.templates.manifests import EXAMPLE, LayoutError, ManifestApp, dependencies, group, parse_example
 
 Obj = dict[str, Any]
@@ -103,8 +105,42 @@ def compare(example: list[Obj], split: list[Obj]) -> SplitCheck:
                       sorted(by_text[t] for t in got - want), twice)
 
 
-def check_split(root: Path, built: dict[str, list[Obj]]) -> SplitCheck:
+def json_patch(old: Any, new: Any, path: str = "") -> list[dict[str, Any]]:
+    """JSON 6902 operations turning ``old`` into ``new`` (lists are replaced whole)."""
+    if not (isinstance(old, dict) and isinstance(new, dict)):
+        return [] if old == new else [{"op": "replace", "path": path, "value": new}]
+    at = {k: f"{path}/{k.replace('~', '~0').replace('/', '~1')}" for k in [*old, *new]}
+    ops: list[dict[str, Any]] = [{"op": "remove", "path": at[k]} for k in old if k not in new]
+    for key, value in new.items():
+        ops += json_patch(old[key], value, at[key]) if key in old else [{"op": "add", "path": at[key], "value": value}]
+    return ops
+
+
+def reconcile(example: list[Obj], apps: list[ManifestApp], built: dict[str, list[Obj]], report: Report) -> None:
+    """Where an application builds an object differently from the example (a value the example
+    sets across folders, e.g. a var or a generated name from another folder), give the
+    application a JSON 6902 patch that makes it the example's, and say so."""
+    wanted = {identity(o): o for o in example}
+    for app in apps:
+        for obj in built[app.name]:
+            target = wanted.get(identity(obj))
+            if target is None or canonical(target) == canonical(obj):
+                continue
+            ops = json_patch(obj, target)
+            group, kind, namespace, name = identity(obj)
+            selector = {"group": group, "kind": kind, "name": "^" + re.escape(name) + "$"}
+            if namespace:
+                selector["namespace"] = "^" + re.escape(namespace) + "$"
+            where = f"application '{app.name}' (init --manifests)"
+            built[app.name] = patch_objects(built[app.name], ops, PatchTarget.model_validate(selector), "", where)
+            app.patches.append({"target": selector, "patch": ops})
+            report(f"{app.name}: {describe(obj)} differs from the example build at "
+                   f"{', '.join(op['path'] for op in ops)}; added a patch that renders the example's")
+
+
+def check_split(root: Path, apps: list[ManifestApp], built: dict[str, list[Obj]], report: Report) -> SplitCheck:
     example = extract(kustomize.build(EXAMPLE, (root / EXAMPLE).resolve(), EXAMPLE))
+    reconcile(example, apps, built, report)
     return compare(example, [o for objs in built.values() for o in objs])
 
 
@@ -150,4 +186,4 @@ def split_release(root: Path, report: Report, verify: bool = True) -> Split:
     if not verify:
         return Split(apps, total, None)
     report(f"checking the split against kustomize build {EXAMPLE} ...")
-    return Split(apps, total, check_split(root, built))
+    return Split(apps, total, check_split(root, apps, built, report))

@@ -72,6 +72,7 @@ class ManifestApp:
     about: str = ""
     components: list[str] = field(default_factory=list)
     depends_on: list[str] = field(default_factory=list)
+    patches: list[dict[str, Any]] = field(default_factory=list)  # {target, patch}: see reconcile
 
 
 @dataclass(frozen=True)
@@ -180,6 +181,11 @@ def _app_text(app: ManifestApp, repo: str) -> str:
              + "}"]
     if app.depends_on:
         lines.append(f"    dependsOn: [{', '.join(app.depends_on)}]")
+    if app.patches:
+        lines.append("    # kustomize build example sets these across folders (another folder's vars or"
+                     " generated names);\n    # the patches make this application render the same.")
+        body = yaml.safe_dump({"patches": app.patches}, default_flow_style=None, sort_keys=False, width=1 << 16)
+        lines.extend("    " + line for line in body.rstrip("\n").splitlines())
     return "\n".join(lines) + "\n"
 
 

@@ -4,6 +4,7 @@ applications. Pure parts over text and dicts; the split itself against the fixtu
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -126,11 +127,9 @@ def test_component_goes_to_the_application_it_changes() -> None:
     assert comps == {"namespace": [], "certs": [], "pipeline": ["common/security/baseline"], "training": []}
 
 
-@needs_kubectl
-def test_a_split_that_loses_a_cross_folder_reference_is_caught(tmp_path: Path) -> None:
-    """The example resolves a generated ConfigMap's hashed name across folders; built apart,
-    the reference in the other folder keeps the plain name. The check must say so."""
-    root = tmp_path / "release"
+def cross_folder_release(root: Path) -> Path:
+    """An example that resolves a generated ConfigMap's hashed name across folders: built
+    apart, the reference in the other folder keeps the plain name."""
     (root / "example").mkdir(parents=True)
     (root / "example" / "kustomization.yaml").write_text("resources: [../config, ../app]\n")
     (root / "config").mkdir()
@@ -143,9 +142,26 @@ def test_a_split_that_loses_a_cross_folder_reference_is_caught(tmp_path: Path) -
         "spec": {"selector": {"matchLabels": {"a": "b"}}, "template": {
             "metadata": {"labels": {"a": "b"}},
             "spec": {"containers": [{"name": "c", "image": "x", "envFrom": [{"configMapRef": {"name": "settings"}}]}]}}}}))
-    split = split_release(root, quiet)
-    assert split.check is not None and not split.check.ok
-    assert split.check.lost == ["Deployment web/web"] and split.check.extra == ["Deployment web/web"]
+    return root
+
+
+@needs_kubectl
+def test_a_value_the_example_sets_across_folders_becomes_a_patch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    notes: list[str] = []
+    split = split_release(cross_folder_release(tmp_path / "release"), notes.append)
+    assert split.check is not None and split.check.ok, split.check.problems()
+    [app] = [a for a in split.applications if a.name == "app"]
+    assert [p["target"]["kind"] for p in app.patches] == ["Deployment"]
+    assert any("Deployment web/web differs from the example build" in n for n in notes)
+    # The written spec renders the example's object: the reference carries the generated name.
+    monkeypatch.setenv("KFDEPLOY_REPO_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "kfdef.yaml"
+    assert CliRunner().invoke(cli, ["init", "--manifests", str(tmp_path / "release"), "-o", str(out)]).exit_code == 0
+    shown = CliRunner().invoke(cli, ["show", "-f", str(out), "-a", "app", "-o", "json"])
+    assert shown.exit_code == 0, shown.output
+    [deployment] = [o for o in json.loads(shown.stdout) if o["kind"] == "Deployment"]
+    ref = deployment["spec"]["template"]["spec"]["containers"][0]["envFrom"][0]["configMapRef"]["name"]
+    assert ref.startswith("settings-") and ref != "settings"
 
 
 @needs_kubectl
