@@ -3,7 +3,7 @@ PY ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup tools run test test-unit lint bench clean
+.PHONY: setup tools run test test-unit lint bench bench-quick clean
 
 $(BIN)/kfdeploy: pyproject.toml
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -29,9 +29,12 @@ lint: setup
 	$(BIN)/ruff check kfdeploy tests bench
 	$(BIN)/mypy kfdeploy
 
+# Side-by-side measurements (bench/README.md); both write bench/RESULTS.md and bench/scale.png.
 bench: setup tools
-	$(BIN)/python bench/evaluators.py
-	$(BIN)/python bench/apply.py
+	$(BIN)/python bench/run.py
+
+bench-quick: setup tools
+	$(BIN)/python bench/run.py --quick
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

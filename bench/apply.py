@@ -1,9 +1,10 @@
-"""Fresh and no-op apply of the default platform: kfdeploy side by side with kubectl.
+"""Fresh and no-op apply of the default platform: kfdeploy side by side with kubectl and helm.
 
-The peer is what a careful user does by hand with the rendered manifests (`kfdeploy build`):
+The peers are what a careful user does by hand with the rendered manifests (`kfdeploy build`):
 `kubectl apply --server-side` retried until CRDs are known (as kfctl did), then `kubectl wait`
-for every Deployment, StatefulSet and DaemonSet. Each contender starts on a fresh kwok cluster;
-both runs happen in this one process, on this machine, and the table reports ratios.
+for every Deployment, StatefulSet and DaemonSet; and `helm install --wait` of a chart made of
+the same files (CRDs in crds/). Each contender starts on a fresh kwok cluster; all run in this
+one process, on this machine, and the table reports ratios.
 
     python bench/apply.py [--rounds N]
 """
@@ -11,106 +12,74 @@ both runs happen in this one process, on this machine, and the table reports rat
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
+from typing import Any
 
-import yaml
-
-from kfdeploy.platforms.kwok import KwokPlatform
-from kfdeploy.spec import load_spec
-from kfdeploy.tools import find_tool, tool_env
-
-REPO = Path(__file__).resolve().parents[1]
-NAME = "kfdeploy-bench"
+import harness
 
 
-def run(cmd: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cmd, capture_output=True, text=True, env=tool_env(), **kw)  # type: ignore[call-overload]
+def kfdeploy_round(spec: Path) -> dict[str, float]:
+    kubeconfig = harness.fresh_cluster(spec)
+    fresh, fresh_out = harness.kfdeploy_apply(spec, kubeconfig)
+    noop, noop_out = harness.kfdeploy_apply(spec, kubeconfig)
+    return {"fresh": fresh.seconds, "fresh_requests": fresh_out["requests"], "fresh_mb": fresh.self_mb,
+            "noop": noop.seconds, "noop_requests": noop_out["requests"], "noop_mb": noop.self_mb}
 
 
-def fresh_cluster(spec_path: Path) -> Path:
-    spec = load_spec(spec_path)
-    platform = KwokPlatform()
-    platform.delete_cluster(spec)
-    return platform.ensure_cluster(spec, lambda line: None).kubeconfig
+def kubectl_round(spec: Path, manifests: Path) -> dict[str, float]:
+    kubeconfig = harness.fresh_cluster(spec)
+    loop = harness.kubectl_loop(kubeconfig, manifests)
+    noop = harness.kubectl_reapply(kubeconfig, manifests)
+    return {"fresh": loop.seconds, "fresh_requests": loop.requests, "passes": loop.passes,
+            "noop": noop.seconds, "noop_requests": noop.kubectl_requests}
 
 
-def timed(cmd: list[str]) -> tuple[float, subprocess.CompletedProcess[str]]:
-    start = time.perf_counter()
-    done = run(cmd)
-    return time.perf_counter() - start, done
+def helm_round(spec: Path, chart: Path) -> dict[str, float]:
+    kubeconfig = harness.fresh_cluster(spec)
+    return {"fresh": harness.helm_install(kubeconfig, chart).seconds}
 
 
-def kfdeploy_round(spec_path: Path) -> tuple[float, float, int, int]:
-    kubeconfig = fresh_cluster(spec_path)
-    base = [sys.executable, "-m", "kfdeploy", "apply", "-f", str(spec_path), "--yes", "-o", "json",
-            "--kubeconfig", str(kubeconfig)]
-    fresh, done = timed(base)
-    if done.returncode != 0:
-        raise SystemExit(f"kfdeploy apply failed:\n{done.stderr[-2000:]}")
-    fresh_requests = json.loads(done.stdout)["requests"]
-    noop, done = timed(base)
-    return fresh, noop, fresh_requests, json.loads(done.stdout)["requests"]
+def measure(rounds: int, work: Path) -> dict[str, Any]:
+    """Best of ``rounds`` for each contender, each round on fresh clusters."""
+    spec = harness.named_spec(harness.REPO / "kfdef.yaml", harness.PREFIX + "apply", work)
+    manifests = work / "build"
+    harness.kfdeploy_build(spec, manifests)
+    chart = harness.helm_chart(manifests, work / "chart")
+    objects = len(harness.rendered_objects(manifests))
+    runs: dict[str, list[dict[str, float]]] = {"kfdeploy": [], "kubectl": [], "helm": []}
+    try:
+        for _ in range(rounds):
+            runs["kfdeploy"].append(kfdeploy_round(spec))
+            runs["kubectl"].append(kubectl_round(spec, manifests))
+            runs["helm"].append(helm_round(spec, chart))
+    finally:
+        harness.delete_cluster(spec)
+    best = {who: {k: min(r[k] for r in rs) for k in rs[0]} for who, rs in runs.items()}
+    return {"rounds": rounds, "objects": objects, **best}
 
 
-def kubectl_round(spec_path: Path, manifests: Path) -> tuple[float, float, int]:
-    kubeconfig = fresh_cluster(spec_path)
-    kubectl = [find_tool("kubectl"), "--kubeconfig", str(kubeconfig)]
-    apply = [*kubectl, "apply", "--server-side", "--field-manager=bench", "-f", str(manifests)]
-    start = time.perf_counter()
-    tries = 0
-    while True:
-        tries += 1
-        done = run(apply)
-        if done.returncode == 0:
-            break
-        if tries == 10:
-            raise SystemExit(f"kubectl apply kept failing:\n{done.stderr[-2000:]}")
-    run([*kubectl, "wait", "--for=condition=Available", "deployment", "--all", "-A", "--timeout=300s"])
-    listed = run([*kubectl, "get", "statefulsets,daemonsets", "-A", "-o",
-                  "jsonpath={range .items[*]}{.kind} {.metadata.namespace} {.metadata.name}{\"\\n\"}{end}"])
-    for line in listed.stdout.split("\n"):
-        if line.strip():
-            kind, ns, name = line.split()
-            run([*kubectl, "rollout", "status", f"{kind.lower()}/{name}", "-n", ns, "--timeout=300s"])
-    fresh = time.perf_counter() - start
-    noop, _ = timed(apply)
-    return fresh, noop, tries
+def report(r: dict[str, Any]) -> str:
+    kf, kc, hm = r["kfdeploy"], r["kubectl"], r["helm"]
+    lines = [f"default platform ({r['objects']} objects), best of {r['rounds']} round(s), fresh kwok cluster each",
+             f"  {'':<30}{'kfdeploy':>10}{'kubectl':>10}{'helm':>10}{'kfdeploy/kubectl':>18}{'kfdeploy/helm':>15}",
+             f"  {'fresh apply + healthy (s)':<30}{kf['fresh']:>10.2f}{kc['fresh']:>10.2f}{hm['fresh']:>10.2f}"
+             f"{kf['fresh'] / kc['fresh']:>17.2f}x{kf['fresh'] / hm['fresh']:>14.2f}x",
+             f"  {'no-op re-apply (s)':<30}{kf['noop']:>10.2f}{kc['noop']:>10.2f}{'':>10}"
+             f"{kf['noop'] / kc['noop']:>17.2f}x",
+             f"  {'fresh: API requests':<30}{kf['fresh_requests']:>10.0f}{kc['fresh_requests']:>10.0f}",
+             f"  {'no-op: API requests':<30}{kf['noop_requests']:>10.0f}{kc['noop_requests']:>10.0f}",
+             f"  kfdeploy peak RSS: fresh {kf['fresh_mb']:.0f} MB, no-op {kf['noop_mb']:.0f} MB; "
+             f"kubectl needed {kc['passes']:.0f} apply pass(es) before CRDs were known"]
+    return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        data = yaml.safe_load((REPO / "kfdef.yaml").read_text())
-        data["metadata"]["name"] = NAME
-        spec_path = Path(tmp) / "kfdef.yaml"
-        spec_path.write_text(yaml.safe_dump(data))
-        manifests = Path(tmp) / "build"
-        done = run([sys.executable, "-m", "kfdeploy", "build", "-f", str(spec_path), "-d", str(manifests)])
-        if done.returncode != 0:
-            raise SystemExit(done.stderr)
-        rows = []
-        for _ in range(args.rounds):
-            kf = kfdeploy_round(spec_path)
-            kc = kubectl_round(spec_path, manifests)
-            rows.append((kf, kc))
-        KwokPlatform().delete_cluster(load_spec(spec_path))
-    kf_fresh = min(r[0][0] for r in rows)
-    kf_noop = min(r[0][1] for r in rows)
-    kc_fresh = min(r[1][0] for r in rows)
-    kc_noop = min(r[1][1] for r in rows)
-    print(f"default platform, best of {args.rounds} round(s), fresh kwok cluster each")
-    print(f"{'':<28}{'kfdeploy':>10}{'kubectl':>10}{'kubectl/kfdeploy':>18}")
-    print(f"{'fresh apply + healthy (s)':<28}{kf_fresh:>10.2f}{kc_fresh:>10.2f}{kc_fresh / kf_fresh:>17.2f}x")
-    print(f"{'no-op re-apply (s)':<28}{kf_noop:>10.2f}{kc_noop:>10.2f}{kc_noop / kf_noop:>17.2f}x")
-    print(f"kfdeploy API requests: fresh {rows[0][0][2]}, no-op {rows[0][0][3]}; "
-          f"kubectl needed {rows[0][1][2]} apply pass(es) before CRDs were known")
+    with tempfile.TemporaryDirectory(prefix="kfdeploy-bench-") as tmp:
+        print(report(measure(args.rounds, Path(tmp))))
 
 
 if __name__ == "__main__":

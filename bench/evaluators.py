@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from kfdeploy.errors import RenderError
 from kfdeploy.library import Component, default_root, load_component
@@ -55,15 +56,12 @@ def table(rows: list[tuple[str, float]], title: str) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--only", default="", help="comma-separated evaluators to measure")
-    args = parser.parse_args()
+def measure(repeat: int = 3, only: str = "") -> dict[str, Any]:
+    """Seconds per evaluator over the whole library, and sequential vs threaded for the fastest."""
     root = default_root()
     jpath = [root / "jsonnet" / "lib"]
     comps = components(root)
-    wanted = [e for e in jsonnet.ENGINE_MODULES if not args.only or e in args.only.split(",")]
+    wanted = [e for e in jsonnet.ENGINE_MODULES if not only or e in only.split(",")]
     installed = jsonnet.available_engines()
     for name in wanted:
         if name not in installed:
@@ -71,16 +69,30 @@ def main() -> None:
     engines = [e for e in wanted if e in installed]
     if not engines:
         sys.exit("no jsonnet evaluator installed")
-    print(f"{len(comps)} components: {', '.join(c.name for c in comps)}; best of {args.repeat}")
-    rows = [(e, best_of(args.repeat, lambda e=e: render_all(comps, jpath, e))) for e in engines]
-    print(table(rows, "whole library, defaults"))
+    rows = [(e, best_of(repeat, lambda e=e: render_all(comps, jpath, e))) for e in engines]
     fastest = min(rows, key=lambda r: r[1])[0]
     with ThreadPoolExecutor(max_workers=2) as pool:
         def threaded() -> None:
             list(pool.map(lambda c: jsonnet.evaluate(c.main, c.defaults(), jpath, fastest), comps))
-        seq = best_of(args.repeat, lambda: render_all(comps, jpath, fastest))
-        par = best_of(args.repeat, threaded)
-    print(table([("sequential", seq), ("2 threads", par)], f"concurrency ({fastest})"))
+        seq = best_of(repeat, lambda: render_all(comps, jpath, fastest))
+        par = best_of(repeat, threaded)
+    return {"components": [c.name for c in comps], "repeat": repeat, "engines": dict(rows),
+            "fastest": fastest, "sequential": seq, "threaded": par}
+
+
+def report(r: dict[str, Any]) -> str:
+    return "\n".join([
+        f"{len(r['components'])} components: {', '.join(r['components'])}; best of {r['repeat']}",
+        table(list(r["engines"].items()), "whole library, defaults"),
+        table([("sequential", r["sequential"]), ("2 threads", r["threaded"])], f"concurrency ({r['fastest']})")])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only", default="", help="comma-separated evaluators to measure")
+    args = parser.parse_args()
+    print(report(measure(args.repeat, args.only)))
 
 
 if __name__ == "__main__":
