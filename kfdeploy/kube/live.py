@@ -17,7 +17,7 @@ class LiveIndex:
     """Live objects of one ApplySet, by key."""
 
     def __init__(self, objects: Iterable[dict[str, Any]] = ()) -> None:
-        self.by_key: dict[Key, dict[str, Any]] = {object_key(o): o for o in objects}
+        self.by_key: dict[Key, dict[str, Any]] = {object_key(o): slim(o) for o in objects}
 
     @classmethod
     def fetch(cls, cluster: Cluster, set_id: str, kinds: Iterable[tuple[str, str]]) -> LiveIndex:
@@ -47,10 +47,17 @@ class LiveIndex:
 
     def update(self, objs: Iterable[dict[str, Any]]) -> None:
         for o in objs:
-            self.by_key[object_key(o)] = o
+            self.by_key[object_key(o)] = slim(o)
 
     def drop(self, key: Key) -> None:
         self.by_key.pop(key, None)
+
+
+def slim(live: dict[str, Any]) -> dict[str, Any]:
+    """A live object without its managedFields, which nothing reads from the index and which
+    are often as large as the object (a CRD's field set mirrors its whole schema)."""
+    (live.get("metadata") or {}).pop("managedFields", None)
+    return live
 
 
 def kinds_to_list(desired: Iterable[dict[str, Any]], records: Iterable[Record]) -> set[tuple[str, str]]:

@@ -143,18 +143,26 @@ def _list_or_empty(cluster: Cluster, api_version: str, kind: str, selector: str 
 def wait_established(cluster: Cluster, crds: list[dict[str, Any]], deadline: float) -> list[str]:
     """Wait until the CRDs are Established; returns the names still not Established."""
     names = {c["metadata"]["name"] for c in crds}
+    selector = shared_selector(crds, (PART_OF, COMPONENT))
     backoff = Backoff(0.1, 1.0)
     while True:
-        pending = []
-        for crd in cluster.list("apiextensions.k8s.io/v1", "CustomResourceDefinition",
-                                label_selector=None) if names else []:
-            if crd["metadata"]["name"] in names and assess(crd).status != "Current":
-                pending.append(crd["metadata"]["name"])
+        listed = {crd["metadata"]["name"]: crd for crd in cluster.list(
+            "apiextensions.k8s.io/v1", "CustomResourceDefinition", label_selector=selector)} if names else {}
+        pending = [n for n in names if n not in listed or assess(listed[n]).status != "Current"]
         if not pending or time.monotonic() >= deadline:
             if not pending:
                 cluster.refresh_discovery()
             return sorted(pending)
         backoff.sleep()
+
+
+def shared_selector(objs: list[dict[str, Any]], keys: tuple[str, ...]) -> str | None:
+    """A label selector for the labels among ``keys`` that all ``objs`` share: a LIST of only
+    these (the CRDs of one application), not of every CRD in the cluster with its schema."""
+    labels = [(o.get("metadata") or {}).get("labels") or {} for o in objs]
+    shared = [f"{k}={labels[0][k]}" for k in keys if labels and k in labels[0]
+              and all(other.get(k) == labels[0][k] for other in labels)]
+    return ",".join(shared) or None
 
 
 def endpoints_ready(cluster: Cluster, service: Key) -> bool:

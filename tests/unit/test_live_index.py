@@ -1,0 +1,59 @@
+"""What the live index keeps, and the label selector that scopes a CRD wait: pure functions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kfdeploy.kube.inventory import COMPONENT, PART_OF
+from kfdeploy.kube.live import LiveIndex, slim
+from kfdeploy.kube.order import object_key
+from kfdeploy.kube.wait import shared_selector
+
+
+def live_cm(name: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "data": {"a": "1"},
+            "metadata": {"name": name, "namespace": "ns", "resourceVersion": "7",
+                         "managedFields": [{"manager": "kfdeploy", "operation": "Apply",
+                                            "fieldsV1": {"f:data": {"f:a": {}}}}]}}
+
+
+def test_slim_drops_managed_fields_and_keeps_the_rest():
+    obj = slim(live_cm("a"))
+    assert "managedFields" not in obj["metadata"]
+    assert obj["metadata"]["resourceVersion"] == "7"
+    assert obj["data"] == {"a": "1"}
+
+
+def test_slim_takes_objects_without_metadata():
+    assert slim({"kind": "Status"}) == {"kind": "Status"}
+
+
+def test_live_index_holds_no_managed_fields_from_lists_or_applies():
+    index = LiveIndex([live_cm("listed")])
+    index.update([live_cm("applied")])
+    assert len(index.by_key) == 2
+    assert all("managedFields" not in o["metadata"] for o in index.by_key.values())
+    assert index.get(object_key(live_cm("applied")))["data"] == {"a": "1"}
+
+
+def crd(name: str, **labels: str) -> dict[str, Any]:
+    return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": name, "labels": labels}}
+
+
+@pytest.mark.parametrize(("crds", "expected"), [
+    ([crd("a", **{PART_OF: "set1", COMPONENT: "app"}), crd("b", **{PART_OF: "set1", COMPONENT: "app"})],
+     f"{PART_OF}=set1,{COMPONENT}=app"),
+    ([crd("a", **{PART_OF: "set1", COMPONENT: "x"}), crd("b", **{PART_OF: "set1", COMPONENT: "y"})],
+     f"{PART_OF}=set1"),
+    ([crd("a", **{PART_OF: "set1"}), crd("b")], None),
+    ([], None),
+], ids=["same-app", "apps-differ", "one-unlabelled", "none"])
+def test_shared_selector_matches_every_object(crds: list[dict[str, Any]], expected: str | None):
+    selector = shared_selector(crds, (PART_OF, COMPONENT))
+    assert selector == expected
+    for c in crds:  # the selector never leaves out one of the objects
+        pairs = [p.split("=", 1) for p in (selector or "").split(",") if p]
+        assert all(c["metadata"]["labels"].get(k) == v for k, v in pairs)
