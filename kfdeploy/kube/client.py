@@ -1,7 +1,7 @@
-"""The one door to the cluster: a small REST client over the kubernetes package's transport.
+"""The one door to the cluster: a small REST client over a pooled HTTP transport.
 
-The kubernetes package gives us kubeconfig loading (certificates, tokens, exec plugins) and a
-pooled HTTP transport; everything above that — discovery, server-side apply, batched LISTs,
+``kfdeploy.kube.transport`` reads the kubeconfig (certificates, tokens, exec plugins) and keeps
+the connections alive; everything above that — discovery, server-side apply, batched LISTs,
 deletes — is a handful of plain REST calls here, so the engine deals in plain dicts and every
 request is counted (the apply engine reports how many it made).
 """
@@ -15,13 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import kubernetes.client
-import kubernetes.config
 import urllib3.exceptions
-from kubernetes.client.exceptions import ApiException
 
 from kfdeploy.errors import ApplyError, PlatformError
 from kfdeploy.kube.retry import DEFAULT_RETRY, NO_RETRY, GaveUp, RetryPolicy, bounded_timeout, call_with_retry
+from kfdeploy.kube.transport import HttpError, KubeconfigError, Transport, load_endpoint
 
 FIELD_MANAGER = "kfdeploy"
 _AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"
@@ -95,7 +93,7 @@ class Cluster:
     """A connection to one cluster. Thread-safe: the engine applies and polls from threads.
     Requests that fail transiently are repeated under ``retry`` (see ``kfdeploy.kube.retry``)."""
 
-    def __init__(self, api: kubernetes.client.ApiClient, description: str = "",
+    def __init__(self, api: Transport, description: str = "",
                  retry: RetryPolicy = DEFAULT_RETRY) -> None:
         self.api = api
         self.description = description
@@ -106,18 +104,14 @@ class Cluster:
 
     @classmethod
     def connect(cls, kubeconfig: str | Path | None = None, context: str | None = None) -> Cluster:
-        cfg = kubernetes.client.Configuration()
         try:
-            kubernetes.config.load_kube_config(
-                config_file=str(kubeconfig) if kubeconfig else None, context=context,
-                client_configuration=cfg, persist_config=False)
-        except (kubernetes.config.ConfigException, OSError) as e:
+            endpoint = load_endpoint(kubeconfig, context)
+        except (KubeconfigError, OSError) as e:
             raise PlatformError(
                 f"cannot load kubeconfig {kubeconfig or '(default)'} context {context or '(current)'}: {e}",
                 hint="check --kubeconfig/--context, or run `kfdeploy cluster create` first") from e
-        cfg.connection_pool_maxsize = 16
-        cfg.retries = False  # urllib3 would repeat any write at once; kfdeploy.kube.retry decides
-        return cls(kubernetes.client.ApiClient(cfg), f"{kubeconfig or 'kubeconfig'}:{context or 'current'}")
+        # Retries are kfdeploy.kube.retry's to decide (urllib3 would repeat any write at once).
+        return cls(Transport(endpoint, maxsize=16), f"{kubeconfig or 'kubeconfig'}:{context or 'current'}")
 
     # -- raw requests -------------------------------------------------------------------------
 
@@ -147,15 +141,11 @@ class Cluster:
             error = e
         else:
             return _decode(resp.data)
-        error = _unwrapped(error)
-        if isinstance(error, ApiException):
+        if isinstance(error, HttpError):
             raise _api_error(error, method, path, tried) from error
         if isinstance(error, urllib3.exceptions.HTTPError | OSError):  # no HTTP answer: refused, reset, TLS
             raise TransportError(self.description, method, path, error, tried) from error
-        if isinstance(error, kubernetes.config.ConfigException):  # an exec plugin or token refresh failed
-            raise PlatformError(f"the kubeconfig's credentials for {self.description} failed: {error}",
-                                hint="check the user (token or exec plugin) of the context") from error
-        raise error
+        raise error  # e.g. the PlatformError of a failed exec credential plugin
 
     def close(self) -> None:
         self.api.close()
@@ -285,17 +275,6 @@ class Cluster:
             raise
 
 
-def _unwrapped(error: BaseException) -> BaseException:
-    """The error as it happened. The kubernetes package turns a TLS failure into an
-    ApiException with status 0, then fails to decode its empty body (AttributeError)."""
-    if isinstance(error, AttributeError) and isinstance(error.__context__, ApiException):
-        error = error.__context__
-    cause: BaseException | None = error.__context__
-    if isinstance(error, ApiException) and not error.status and cause is not None:
-        return cause
-    return error
-
-
 def _decode(data: bytes | None) -> dict[str, Any]:
     if not data:
         return {}
@@ -305,7 +284,7 @@ def _decode(data: bytes | None) -> dict[str, Any]:
         return {"text": data.decode(errors="replace")}
 
 
-def _api_error(e: ApiException, method: str, path: str, tried: str = "") -> KubeApiError:
+def _api_error(e: HttpError, method: str, path: str, tried: str = "") -> KubeApiError:
     try:
         status = json.loads(e.body or "{}")
     except ValueError:

@@ -23,7 +23,8 @@ from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 import urllib3.exceptions
-from kubernetes.client.exceptions import ApiException
+
+from kfdeploy.kube.transport import HttpError
 
 T = TypeVar("T")
 
@@ -117,7 +118,7 @@ class GaveUp(Exception):  # noqa: N818 - internal signal, never shown to the use
 def fault(error: BaseException, method: str, content_type: str | None) -> Fault | None:
     """The fault to retry for, or None when ``error`` must reach the caller at once."""
     idempotent = method in IDEMPOTENT_METHODS or (method == "PATCH" and content_type == APPLY_PATCH)
-    if isinstance(error, ApiException):
+    if isinstance(error, HttpError):
         status = error.status or 0
         if status == 429:  # rejected before any processing: safe for every method
             return Fault("HTTP 429 Too Many Requests", retry_after_seconds(error.headers))

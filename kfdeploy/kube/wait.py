@@ -143,7 +143,7 @@ def _list_or_empty(cluster: Cluster, api_version: str, kind: str, selector: str 
 def wait_established(cluster: Cluster, crds: list[dict[str, Any]], deadline: float) -> list[str]:
     """Wait until the CRDs are Established; returns the names still not Established."""
     names = {c["metadata"]["name"] for c in crds}
-    selector = shared_selector(crds, (PART_OF, COMPONENT))
+    selector = shared_selector(crds, (PART_OF, APPLICATION))
     backoff = Backoff(0.1, 1.0)
     while True:
         listed = {crd["metadata"]["name"]: crd for crd in cluster.list(

@@ -10,11 +10,9 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kubernetes import config
-from kubernetes.config.config_exception import ConfigException
-
 from kfdeploy.errors import PlatformError
 from kfdeploy.kube.client import Cluster, KubeApiError, TransportError
+from kfdeploy.kube.transport import KubeconfigError, merged
 from kfdeploy.platforms import ClusterInfo, Progress, no_progress
 from kfdeploy.platforms import _kube as kube
 
@@ -119,6 +117,6 @@ def _cause(error: Exception) -> str:
 def _contexts(path: Path) -> list[str]:
     """Context names in a kubeconfig, for the hint (empty when the file cannot be read)."""
     try:
-        return [c["name"] for c in config.list_kube_config_contexts(str(path))[0]]
-    except (ConfigException, OSError, ValueError, TypeError):
+        return list(merged([path])[0]["contexts"])
+    except (KubeconfigError, OSError, ValueError, TypeError, AttributeError):
         return []

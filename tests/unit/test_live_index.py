@@ -6,10 +6,11 @@ from typing import Any
 
 import pytest
 
-from kfdeploy.kube.inventory import COMPONENT, PART_OF
+from kfdeploy.kube.inventory import PART_OF
 from kfdeploy.kube.live import LiveIndex, slim
 from kfdeploy.kube.order import object_key
 from kfdeploy.kube.wait import shared_selector
+from kfdeploy.labels import APPLICATION as COMPONENT
 
 
 def live_cm(name: str) -> dict[str, Any]:

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 import urllib3.exceptions
-from kubernetes.client.exceptions import ApiException
 
 from kfdeploy.errors import PlatformError
 from kfdeploy.kube.client import Cluster, KubeApiError
 from kfdeploy.kube.retry import APPLY_PATCH, Clock, GaveUp, RetryPolicy, call_with_retry, deadline
+from kfdeploy.kube.transport import HttpError
 
 
 @dataclass
@@ -33,12 +33,11 @@ class FakeTime:
         return Clock(now=lambda: self.now, sleep=self.sleep, jitter=lambda: self.jitter)
 
 
-def api_error(status: int, retry_after: str | None = None) -> ApiException:
-    e = ApiException(status=status, reason={429: "Too Many Requests", 500: "Internal Server Error",
-                                            503: "Service Unavailable"}.get(status, "Error"))
-    e.headers = {"Retry-After": retry_after} if retry_after is not None else {}
-    e.body = '{"kind": "Status", "message": "injected", "reason": "Injected"}'
-    return e
+def api_error(status: int, retry_after: str | None = None) -> HttpError:
+    return HttpError(status=status, reason={429: "Too Many Requests", 500: "Internal Server Error",
+                                            503: "Service Unavailable"}.get(status, "Error"),
+                     headers={"Retry-After": retry_after} if retry_after is not None else {},
+                     body='{"kind": "Status", "message": "injected", "reason": "Injected"}')
 
 
 def refused() -> Exception:
@@ -151,7 +150,7 @@ def test_a_plain_500_is_tried_a_bounded_number_of_times() -> None:
         call_with_retry(send, "GET", None, RetryPolicy(server_error_attempts=4, budget=1e6, clock=time.clock()))
     assert send.calls == 4
     assert "4 attempt(s)" in info.value.summary
-    assert isinstance(info.value.error, ApiException)
+    assert isinstance(info.value.error, HttpError)
 
 
 def test_an_outage_longer_than_the_budget_gives_up_within_it() -> None:
@@ -199,7 +198,7 @@ class Response:
 
 
 class FakeTransport:
-    """Stands in for the kubernetes package's ApiClient below ``Cluster``: faults, then JSON."""
+    """Stands in for kfdeploy.kube.transport below ``Cluster``: faults, then JSON."""
 
     def __init__(self, *faults: Exception) -> None:
         self.send = Faulty(*faults)
