@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from kfdeploy.errors import RenderError
-from kfdeploy.render.manifests import load_documents
+from kfdeploy.render.manifests import load_kyaml_documents
 from kfdeploy.tools import find_tool, tool_env
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -114,4 +114,4 @@ def _run(app: str, folder: Path, shown: str) -> list[Any]:
     done = subprocess.run(args, capture_output=True, text=True, check=False, env=tool_env())
     if done.returncode != 0:
         raise build_failure(app, shown, done.stderr.strip() or done.stdout.strip())
-    return load_documents(done.stdout, f"kustomize application '{app}' ({shown})")
+    return load_kyaml_documents(done.stdout, f"kustomize application '{app}' ({shown})")
