@@ -131,18 +131,27 @@ class Inventory:
         return {r.application: r for r in map(Record.from_configmap, cms)}
 
     def ensure_parent(self, group_kinds: Iterable[str]) -> None:
-        """Create the namespace and the ApplySet parent, listing every group-kind we own."""
-        self.cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {
-            "name": NAMESPACE, "labels": {"app.kubernetes.io/managed-by": "kfdeploy"}}})
+        """Create the namespace and the ApplySet parent, listing every group-kind we own; one
+        GET when the parent already says all that (a no-op apply)."""
         parent = self.cluster.get(self._parent_stub()) or {}
         known = set(filter(None, (parent.get("metadata", {}).get("annotations") or {})
                            .get(GROUP_KINDS, "").split(",")))
         merged = ",".join(sorted(known | set(group_kinds)))
-        self.cluster.apply({**self._parent_stub(), "metadata": {
+        wanted = self._parent(merged)
+        meta = parent.get("metadata") or {}
+        if all((meta.get(k) or {}).get(n) == v for k in ("labels", "annotations")
+               for n, v in wanted["metadata"][k].items()):
+            return
+        self.cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {
+            "name": NAMESPACE, "labels": {"app.kubernetes.io/managed-by": "kfdeploy"}}})
+        self.cluster.apply(wanted)
+
+    def _parent(self, group_kinds: str) -> dict[str, Any]:
+        return {**self._parent_stub(), "metadata": {
             **self._parent_stub()["metadata"],
             "labels": {APPLYSET_ID: self.id, "app.kubernetes.io/managed-by": "kfdeploy"},
-            "annotations": {TOOLING: f"kfdeploy/v{__version__}", GROUP_KINDS: merged},
-        }})
+            "annotations": {TOOLING: f"kfdeploy/v{__version__}", GROUP_KINDS: group_kinds},
+        }}
 
     def _parent_stub(self) -> dict[str, Any]:
         return {"apiVersion": "v1", "kind": "ConfigMap",
