@@ -54,9 +54,11 @@ class LiveIndex:
 
 
 def slim(live: dict[str, Any]) -> dict[str, Any]:
-    """A live object without its managedFields, which nothing reads from the index and which
-    are often as large as the object (a CRD's field set mirrors its whole schema)."""
-    (live.get("metadata") or {}).pop("managedFields", None)
+    """A live object as the index keeps it: a CRD without its managedFields, whose field set
+    mirrors the whole schema (as large as the CRD itself) and which nothing reads from here.
+    Other objects keep theirs: the plan reads what kfdeploy applied on Job templates."""
+    if live.get("kind") == "CustomResourceDefinition":
+        (live.get("metadata") or {}).pop("managedFields", None)
     return live
 
 

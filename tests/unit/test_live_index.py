@@ -8,35 +8,38 @@ import pytest
 
 from kfdeploy.kube.inventory import PART_OF
 from kfdeploy.kube.live import LiveIndex, slim
-from kfdeploy.kube.order import object_key
 from kfdeploy.kube.wait import shared_selector
 from kfdeploy.labels import APPLICATION as COMPONENT
 
 
-def live_cm(name: str) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "ConfigMap", "data": {"a": "1"},
+def live(kind: str, name: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": kind, "data": {"a": "1"},
             "metadata": {"name": name, "namespace": "ns", "resourceVersion": "7",
                          "managedFields": [{"manager": "kfdeploy", "operation": "Apply",
                                             "fieldsV1": {"f:data": {"f:a": {}}}}]}}
 
 
-def test_slim_drops_managed_fields_and_keeps_the_rest():
-    obj = slim(live_cm("a"))
+def test_slim_drops_a_crds_managed_fields_and_keeps_the_rest():
+    obj = slim(live("CustomResourceDefinition", "a"))
     assert "managedFields" not in obj["metadata"]
     assert obj["metadata"]["resourceVersion"] == "7"
     assert obj["data"] == {"a": "1"}
 
 
+def test_slim_keeps_managed_fields_of_other_kinds():
+    assert slim(live("Job", "j")) == live("Job", "j")
+
+
 def test_slim_takes_objects_without_metadata():
-    assert slim({"kind": "Status"}) == {"kind": "Status"}
+    assert slim({"kind": "CustomResourceDefinition"}) == {"kind": "CustomResourceDefinition"}
 
 
-def test_live_index_holds_no_managed_fields_from_lists_or_applies():
-    index = LiveIndex([live_cm("listed")])
-    index.update([live_cm("applied")])
-    assert len(index.by_key) == 2
-    assert all("managedFields" not in o["metadata"] for o in index.by_key.values())
-    assert index.get(object_key(live_cm("applied")))["data"] == {"a": "1"}
+def test_live_index_holds_no_crd_managed_fields_from_lists_or_applies():
+    index = LiveIndex([live("CustomResourceDefinition", "listed")])
+    index.update([live("CustomResourceDefinition", "applied"), live("ConfigMap", "cm")])
+    assert len(index.by_key) == 3
+    kept = {o["metadata"]["name"]: "managedFields" in o["metadata"] for o in index.by_key.values()}
+    assert kept == {"listed": False, "applied": False, "cm": True}
 
 
 def crd(name: str, **labels: str) -> dict[str, Any]:
