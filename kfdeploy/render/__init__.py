@@ -9,7 +9,9 @@ Rendering is deterministic: the same spec and library give the same objects in t
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +26,7 @@ from kfdeploy.render.repos import RepoResolver
 if TYPE_CHECKING:
     from kfdeploy.spec import KfDef, KustomizeSource
 
+RENDER_WORKERS = max(2, os.cpu_count() or 2)
 __all__ = ["Rendered", "RenderedApp", "render", "check_applications", "dependency_order"]
 
 
@@ -145,7 +148,9 @@ def render(spec: KfDef, library: Library | None = None, only: Iterable[str] = ()
     by_name = {p.name: p for p in plans}
     order = select(dependency_order({p.name: p.depends_on for p in plans}), only)
     repos = RepoResolver(spec.base_dir)
-    raw = {name: source_objects(by_name[name], spec, library, env, repos) for name in order}
+    with ThreadPoolExecutor(max_workers=RENDER_WORKERS) as pool:  # helm and kustomize are processes
+        rendered = pool.map(lambda name: source_objects(by_name[name], spec, library, env, repos), order)
+        raw = dict(zip(order, rendered, strict=True))  # in order: the first failing application is named
     namespaces = {o["metadata"]["name"] for objs in raw.values() for o in objs if o.get("kind") == "Namespace"}
     for name in order:  # a chart's release namespace is made like `helm install --create-namespace`
         app = by_name[name].ref.app

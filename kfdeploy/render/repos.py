@@ -17,6 +17,7 @@ import shutil
 import sys
 import tarfile
 import tempfile
+import threading
 import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
@@ -50,18 +51,21 @@ def stderr_report(text: str) -> None:
 
 
 class RepoResolver:
-    """Resolves each repo once per render; ``root(repo)`` is the folder its paths start from."""
+    """Resolves each repo once per render; ``root(repo)`` is the folder its paths start from.
+    Safe to share between the threads that render applications: a repo is fetched once."""
 
     def __init__(self, base_dir: Path, cache: Path | None = None, report: Report = stderr_report) -> None:
         self.base_dir = base_dir
         self.cache = cache or cache_dir()
         self.report = report
         self._roots: dict[str, Path] = {}
+        self._lock = threading.Lock()
 
     def root(self, repo: Repo) -> Path:
-        if repo.name not in self._roots:
-            self._roots[repo.name] = self._resolve(repo)
-        return self._roots[repo.name]
+        with self._lock:
+            if repo.name not in self._roots:
+                self._roots[repo.name] = self._resolve(repo)
+            return self._roots[repo.name]
 
     def _resolve(self, repo: Repo) -> Path:
         if repo.is_url:
