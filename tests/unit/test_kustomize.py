@@ -224,3 +224,15 @@ def test_kustomize_source_selectors_and_templates_unchanged(lib: Library, path: 
     assert any("app.kubernetes.io/component" in (o["spec"].get("selector") or {}).get("matchLabels", {})
                for o in raw if o["kind"] == "Deployment")
     assert_source_labels_kept(raw, rendered, "app")
+
+
+@needs_kubectl
+def test_of_several_failing_applications_the_first_in_order_is_reported(lib: Library, tmp_path: Path) -> None:
+    for name in ("first", "second"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "kustomization.yaml").write_text(f"resources:\n- {name}-missing.yaml\n")
+    spec = make_spec({"applications": [{"name": "first", "kustomize": {"path": "first"}, "dependsOn": ["second"]},
+                                       {"name": "second", "kustomize": {"path": "second"}}]}, tmp_path)
+    for _ in range(3):  # sources render in parallel; the report follows the dependency order
+        with pytest.raises(RenderError, match="application 'second'"):
+            render(spec, lib)
