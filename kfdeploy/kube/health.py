@@ -88,10 +88,36 @@ def _replica_health(prefix: str, counts: list[tuple[str, int, int]]) -> Health:
     return Health("Current" if done else "InProgress", f"{prefix}: {text}")
 
 
+# Pod creation refused for a reason that stays until the spec (or the namespace) changes; other
+# refusals (a ServiceAccount or quota not there yet) are retried by the controller, so they wait.
+PERMANENT_CREATE_FAILURES = ("violates PodSecurity",)
+
+
+def _replica_failure(obj: Obj, prefix: str) -> Health | None:
+    """A ReplicaFailure condition (pods the controller could not create): Failed when it cannot
+    clear by itself, else None so the caller's counts decide (the reason shows in the message)."""
+    cond = _condition(obj, "ReplicaFailure")
+    if cond is None or cond.get("status") != "True":
+        return None
+    if any(marker in str(cond.get("message", "")) for marker in PERMANENT_CREATE_FAILURES):
+        return Health("Failed", f"{prefix}: pods cannot be created ({_why(cond)})")
+    return None
+
+
+def _with_replica_failure(obj: Obj, health: Health) -> Health:
+    cond = _condition(obj, "ReplicaFailure")
+    if health.status != "InProgress" or cond is None or cond.get("status") != "True":
+        return health
+    return Health(health.status, f"{health.message}; pods not created ({_why(cond)})")
+
+
 def _deployment(obj: Obj, prefix: str) -> Health:
     progressing = _condition(obj, "Progressing")
     if progressing is not None and progressing.get("reason") == "ProgressDeadlineExceeded":
         return Health("Failed", f"{prefix}: progress deadline exceeded ({_why(progressing)})")
+    failure = _replica_failure(obj, prefix)
+    if failure is not None:
+        return failure
     want = _int(obj, "spec", "replicas", default=1)
     health = _replica_health(
         prefix,
@@ -104,7 +130,7 @@ def _deployment(obj: Obj, prefix: str) -> Health:
     old = _int(obj, "status", "replicas") - _int(obj, "status", "updatedReplicas")
     if health.status == "Current" and old > 0:
         return Health("InProgress", f"{health.message}; {old} old replica(s) pending termination")
-    return health
+    return _with_replica_failure(obj, health)
 
 
 def _statefulset(obj: Obj, prefix: str) -> Health:
@@ -148,7 +174,7 @@ def _replicaset(obj: Obj, prefix: str) -> Health:
         ("Ready", _int(obj, "status", "readyReplicas"), want),
         ("available", _int(obj, "status", "availableReplicas"), want),
     ]
-    return _replica_health(prefix, counts)
+    return _replica_failure(obj, prefix) or _with_replica_failure(obj, _replica_health(prefix, counts))
 
 
 def _job(obj: Obj, prefix: str) -> Health:

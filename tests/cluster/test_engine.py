@@ -225,6 +225,18 @@ def test_a_crash_looping_pod_fails_its_application_fast(kube: Cluster, namespace
     assert "before the timeout" not in result.error  # it failed on the crash, not by waiting out
 
 
+def test_pods_refused_by_pod_security_fail_their_application_fast(kube: Cluster, namespace: str):
+    app = unique("refused")
+    kube.call("PATCH", f"/api/v1/namespaces/{namespace}", content_type="application/merge-patch+json",
+              body={"metadata": {"labels": {"pod-security.kubernetes.io/enforce": "restricted"}}})
+    result = converge(kube, app, [(app, [deployment("unhardened", namespace, app)], [])], timeout=300)[app]
+    assert result.outcome == "failed"
+    [(obj, reason)] = result.unhealthy
+    assert obj == f"Deployment/{namespace}/unhardened"
+    assert "violates PodSecurity" in reason
+    assert "before the timeout" not in result.error  # refused pods never come: said at once
+
+
 def test_objects_from_kubectl_client_side_apply_are_taken_over(kube: Cluster, cluster: Any, namespace: str):
     import json
     import subprocess
