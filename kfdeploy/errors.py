@@ -63,10 +63,6 @@ class ApplyError(KfdeployError):
     """Applying objects to the cluster failed."""
 
 
-class WaitTimeoutError(ApplyError):
-    """Objects did not become healthy before the deadline."""
-
-
 class PruneError(KfdeployError):
     """Pruning or deleting owned objects failed."""
 
