@@ -44,7 +44,7 @@ def delete_owned(cluster: Cluster, kfdef: str, spec_hash: str, rendered: Sequenc
     by_app = index.applications()
     order = [name for name, _ in rendered]
     apps = [a for a in reversed(order) if a in by_app] + sorted(set(by_app) - set(order))
-    first = [o for o in index.by_key.values() if o.get("kind") in ADMISSION_KINDS]
+    first = [o for k, o in index.by_key.items() if k[:2] in ADMISSION_KINDS]
     first_keys = {object_key(o) for o in first}
     kept: dict[str, str] = {}
     kept_in: dict[str, list[str]] = {}  # namespace -> kept objects in it

@@ -348,8 +348,9 @@ class Engine:
             return
         ns_labels = {o["metadata"]["name"]: o["metadata"].get("labels") or {}
                      for o in plan.index.by_key.values() if o.get("kind") == "Namespace"}
-        services = sorted({s for ss in webhook_gates(objs, hooks, namespace_labels=ns_labels).values()
-                           for s in ss})
+        plurals = {(r.group, r.kind): r.plural for r in self.cluster.resources().values()}
+        services = sorted({s for ss in webhook_gates(objs, hooks, plurals=plurals, namespace_labels=ns_labels)
+                           .values() for s in ss})
         self._wait_services("", services, deadline)
 
     def _webhooks(self, plan: SpecPlan) -> list[dict[str, Any]]:
@@ -357,9 +358,9 @@ class Engine:
         with self._hooks_lock:
             if self._cluster_hooks is None:
                 self._cluster_hooks = {
-                    object_key(h): h for kind in sorted(WEBHOOK_KINDS)
-                    for h in self.cluster.list("admissionregistration.k8s.io/v1", kind)}
-            ours = {k: o for k, o in plan.index.by_key.items() if o.get("kind") in WEBHOOK_KINDS}
+                    object_key(h): h for group, kind in sorted(WEBHOOK_KINDS)
+                    for h in self.cluster.list(f"{group}/v1", kind)}
+            ours = {k: o for k, o in plan.index.by_key.items() if k[:2] in WEBHOOK_KINDS}
             return list({**self._cluster_hooks, **ours}.values())
 
     def _wait_services(self, app: str, services: list[Key], deadline: float) -> None:

@@ -2,7 +2,8 @@
 
 ``assess`` never touches the cluster; the engine polls and calls it. A fixed precedence decides:
 gone -> deleting -> controller has not observed the latest generation -> Stalled/Reconciling
-conditions -> a per-kind rule from ``KIND_RULES`` -> a generic ``Ready`` condition -> Current.
+conditions -> the kind's rule (the ``health`` column of ``kfdeploy.kinds``, implemented in
+``RULES``) -> a generic ``Ready`` condition -> Current.
 Failure is checked before success in every rule, so the engine can stop waiting early. Every
 field read has a default, so a half-populated status never raises.
 """
@@ -12,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from kfdeploy.kinds import rule_of
 
 Status = Literal["Current", "InProgress", "Failed", "Terminating", "NotFound"]
 
@@ -277,20 +280,29 @@ def _namespace(obj: Obj, prefix: str) -> Health:
     return Health("InProgress", f"{prefix}: waiting for phase Active")
 
 
-KIND_RULES: dict[tuple[str, str], Rule] = {
-    ("apps", "Deployment"): _deployment,
-    ("apps", "StatefulSet"): _statefulset,
-    ("apps", "DaemonSet"): _daemonset,
-    ("apps", "ReplicaSet"): _replicaset,
-    ("batch", "Job"): _job,
-    ("", "PersistentVolumeClaim"): _pvc,
-    ("", "Service"): _service,
-    ("", "Pod"): _pod,
-    ("", "Namespace"): _namespace,
-    ("apiextensions.k8s.io", "CustomResourceDefinition"): _crd,
-    ("apiregistration.k8s.io", "APIService"): _apiservice,
+def _ready(obj: Obj, prefix: str) -> Health:
+    """For kinds whose controller reports only through ``Ready``: no condition yet is not ready."""
+    if _condition(obj, "Ready") is None:
+        return Health("InProgress", f"{prefix}: not Ready (no Ready condition yet)")
+    return _ready_condition(obj, prefix)
+
+
+RULES: dict[str, Rule] = {
+    "deployment": _deployment,
+    "statefulset": _statefulset,
+    "daemonset": _daemonset,
+    "replicaset": _replicaset,
+    "job": _job,
+    "pvc": _pvc,
+    "service": _service,
+    "pod": _pod,
+    "namespace": _namespace,
+    "crd": _crd,
+    "apiservice": _apiservice,
+    "ready": _ready,
 }
-"""(group, kind) -> rule. A rule sees an object past the generic checks and returns its health."""
+"""Rule name (the ``health`` column of ``kfdeploy.kinds``) -> rule. A rule sees an object past the
+generic checks and returns its health."""
 
 
 # --- precedence chain ------------------------------------------------------------------------
@@ -326,8 +338,7 @@ def assess(obj: Obj | None) -> Health:
     early = _generic_checks(obj, prefix)
     if early is not None:
         return early
-    group = str(obj.get("apiVersion") or "").rpartition("/")[0]
-    rule = KIND_RULES.get((group, str(obj.get("kind") or "")))
+    rule = RULES.get(rule_of(obj).health)
     return rule(obj, prefix) if rule is not None else _ready_condition(obj, prefix)
 
 

@@ -20,8 +20,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kfdeploy.kinds import rule_of
 from kfdeploy.kube.diff import drift, parse_quantity
-from kfdeploy.kube.order import object_key
 
 
 @dataclass(frozen=True)
@@ -152,52 +152,45 @@ def _immutable_data(live: Mapping[str, Any], desired: Mapping[str, Any]) -> Immu
 
 SELECTOR_WHY = "a workload's selector is immutable (its controller would lose the pods it owns)"
 
-RULES: dict[tuple[str, str], tuple[Check, ...]] = {
-    ("apps", "Deployment"): (equal("spec.selector", SELECTOR_WHY),),
-    ("apps", "ReplicaSet"): (equal("spec.selector", SELECTOR_WHY),),
-    ("apps", "DaemonSet"): (equal("spec.selector", SELECTOR_WHY),),
-    ("apps", "StatefulSet"): (
+RULES: dict[str, tuple[Check, ...]] = {
+    "selector": (equal("spec.selector", SELECTOR_WHY),),
+    "statefulset": (
         equal("spec.selector", SELECTOR_WHY),
         equal("spec.serviceName", "a StatefulSet's pods take their DNS names from its governing Service"),
         equal("spec.podManagementPolicy", "a StatefulSet's pod management policy is fixed at creation"),
         contains("spec.volumeClaimTemplates", "claims are made from the templates once; the server "
                  "forbids changing them", strip=("status", "apiVersion", "kind")),
     ),
-    ("batch", "Job"): (
+    "job": (
         equal("spec.selector", SELECTOR_WHY),
         contains("spec.template", "a Job's pod template is fixed once the Job exists"),
         equal("spec.completionMode", "a Job's completion mode is fixed at creation"),
         equal("spec.podFailurePolicy", "a Job's pod failure policy is fixed at creation"),
         equal("spec.managedBy", "a Job's managedBy is fixed at creation"),
     ),
-    ("", "Service"): (_cluster_ip, _headless),
-    ("", "PersistentVolumeClaim"): (_pvc_size, _pvc_rest),
-    ("", "Secret"): (equal("type", "a Secret's type is fixed at creation"), _immutable_data),
-    ("", "ConfigMap"): (_immutable_data,),
-    ("rbac.authorization.k8s.io", "RoleBinding"): (
-        equal("roleRef", "a binding's roleRef cannot change; a new binding grants the new role"),),
-    ("rbac.authorization.k8s.io", "ClusterRoleBinding"): (
-        equal("roleRef", "a binding's roleRef cannot change; a new binding grants the new role"),),
-    ("scheduling.k8s.io", "PriorityClass"): (
+    "service": (_cluster_ip, _headless),
+    "pvc": (_pvc_size, _pvc_rest),
+    "secret": (equal("type", "a Secret's type is fixed at creation"), _immutable_data),
+    "configmap": (_immutable_data,),
+    "binding": (equal("roleRef", "a binding's roleRef cannot change; a new binding grants the new role"),),
+    "priorityclass": (
         equal("value", "a PriorityClass's value is fixed at creation"),
         equal("preemptionPolicy", "a PriorityClass's preemption policy is fixed at creation"),),
-    ("storage.k8s.io", "StorageClass"): tuple(
+    "storageclass": tuple(
         equal(f, f"a StorageClass's {f} is fixed at creation")
         for f in ("provisioner", "parameters", "reclaimPolicy", "volumeBindingMode")),
-    ("networking.k8s.io", "IngressClass"): (
-        equal("spec.controller", "an IngressClass's controller is fixed at creation"),),
-    ("apiextensions.k8s.io", "CustomResourceDefinition"): (
-        equal("spec.scope", "a CRD's scope is fixed at creation"),),
+    "ingressclass": (equal("spec.controller", "an IngressClass's controller is fixed at creation"),),
+    "crd": (equal("spec.scope", "a CRD's scope is fixed at creation"),),
 }
-"""(group, kind) -> checks; each returns why the change needs delete-and-recreate, or None."""
+"""Rule-set name (the ``immutable`` column of ``kfdeploy.kinds``) -> checks; each returns why the
+change needs delete-and-recreate, or None."""
 
 
 def needs_recreate(live: Mapping[str, Any] | None, desired: Mapping[str, Any] | None) -> list[Immutable]:
     """Every immutable field that applying ``desired`` over ``live`` would change."""
     if live is None or desired is None:
         return []
-    group, kind, _, _ = object_key(desired)
-    return [found for check in RULES.get((group, kind), ()) if (found := check(live, desired))]
+    return [found for check in RULES.get(rule_of(desired).immutable, ()) if (found := check(live, desired))]
 
 
 # --- the server's verdict ---------------------------------------------------------------------

@@ -1,12 +1,12 @@
 """Apply and delete ordering of Kubernetes objects, and the order of applications.
 
-The rules are data: one table maps each kind to a rank, so reading the table is reading the order.
-Objects must exist before the things that reference them (a Namespace before its contents, a CRD
-before its custom resources, RBAC before the workloads that use it), and admission webhooks and
-APIServices go last, so that a webhook whose backend is not serving yet cannot reject the objects
-that make up that backend.
+The rules are data: the ``rank`` and ``phase`` columns of ``kfdeploy.kinds``, so reading that
+table is reading the order. Objects must exist before the things that reference them (a
+Namespace before its contents, a CRD before its custom resources, RBAC before the workloads that
+use it), and admission webhooks and APIServices go last, so that a webhook whose backend is not
+serving yet cannot reject the objects that make up that backend.
 
-A built-in kind is recognised by group and kind, so a custom resource that reuses a built-in name
+A kind is recognised by group and kind, so a custom resource that reuses a built-in name
 (Knative's Service) is not mistaken for it. Custom resources (kinds not in the table) rank after
 Services and before workloads. Their CRD is applied, and waited for until Established, in an
 earlier wave (see ``apply_waves``); an operator usually reads its custom resources only once it
@@ -21,82 +21,30 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from kfdeploy.kinds import (
+    CUSTOM_RESOURCE_RANK,
+    WEBHOOK_KINDS,
+    api_group,
+    group_kind,
+    kinds_where,
+    pod_template,
+    rule_for,
+)
 from kfdeploy.selectors import matches
+
+__all__ = ["CUSTOM_RESOURCE_RANK", "WEBHOOK_KINDS", "api_group"]  # re-exported for the kube side
 
 ObjectKey = tuple[str, str, str, str]
 """(group, kind, namespace, name); namespace is "" for cluster-scoped objects."""
 
-CUSTOM_RESOURCE_RANK = 120
-
-# ("group/Kind" or "Kind" for the core group, rank). Lower rank is applied first; kinds absent
-# here (custom resources) rank as CUSTOM_RESOURCE_RANK.
-_KIND_RANKS: tuple[tuple[tuple[str, ...], int], ...] = (
-    (("Namespace",), 10),
-    (("apiextensions.k8s.io/CustomResourceDefinition",), 20),
-    (
-        (
-            "scheduling.k8s.io/PriorityClass",
-            "storage.k8s.io/StorageClass",
-            "networking.k8s.io/IngressClass",
-            "node.k8s.io/RuntimeClass",
-        ),
-        30,
-    ),
-    (("ServiceAccount",), 40),
-    (("rbac.authorization.k8s.io/ClusterRole",), 50),
-    (("rbac.authorization.k8s.io/ClusterRoleBinding",), 60),
-    (("rbac.authorization.k8s.io/Role",), 70),
-    (("rbac.authorization.k8s.io/RoleBinding",), 80),
-    (("ConfigMap", "Secret"), 90),
-    (("PersistentVolume",), 100),
-    (("PersistentVolumeClaim",), 101),
-    (("Service",), 110),
-    (
-        (
-            "apps/Deployment",
-            "apps/StatefulSet",
-            "apps/DaemonSet",
-            "apps/ReplicaSet",
-            "Pod",
-            "batch/Job",
-            "batch/CronJob",
-            "autoscaling/HorizontalPodAutoscaler",
-            "policy/PodDisruptionBudget",
-            "networking.k8s.io/Ingress",
-            "networking.k8s.io/NetworkPolicy",
-        ),
-        130,
-    ),
-    (("admissionregistration.k8s.io/MutatingWebhookConfiguration",), 140),
-    (("admissionregistration.k8s.io/ValidatingWebhookConfiguration",), 150),
-    (("apiregistration.k8s.io/APIService",), 160),
-)
+ADMISSION_KINDS = kinds_where(phase="admission")
+_FIRST_WAVE_KINDS = kinds_where(phase="first")
 
 
-def _group_kind(entry: str) -> tuple[str, str]:
-    group, _, kind = entry.rpartition("/")
-    return group, kind
-
-
-GROUP_KIND_RANK: dict[tuple[str, str], int] = {
-    _group_kind(entry): rank for entries, rank in _KIND_RANKS for entry in entries
-}
-KIND_RANK: dict[str, int] = {kind: rank for (_, kind), rank in GROUP_KIND_RANK.items()}
-
-WEBHOOK_KINDS = frozenset({"MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"})
-ADMISSION_KINDS = WEBHOOK_KINDS | {"APIService"}
-_FIRST_WAVE_KINDS = frozenset({"Namespace", "CustomResourceDefinition"})
-
-
-def kind_rank(kind: str, api_version: str = "") -> int:
-    """Rank of a kind in apply order; kinds not in the table are custom resources.
-
-    With ``api_version`` the group must match too, so a custom resource that reuses a built-in
-    kind name (Knative's ``serving.knative.dev`` Service) ranks as a custom resource.
-    """
-    if not api_version:
-        return KIND_RANK.get(kind, CUSTOM_RESOURCE_RANK)
-    return GROUP_KIND_RANK.get((api_group(api_version), kind), CUSTOM_RESOURCE_RANK)
+def kind_rank(kind: str, api_version: str) -> int:
+    """Rank of a kind in apply order (``kfdeploy.kinds``), matched with the group of
+    ``api_version``: Knative's ``serving.knative.dev`` Service ranks as a custom resource."""
+    return rule_for(api_group(api_version), kind).rank
 
 
 # --- object identity -------------------------------------------------------------------------
@@ -105,11 +53,6 @@ def kind_rank(kind: str, api_version: str = "") -> int:
 def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     meta = obj.get("metadata")
     return meta if isinstance(meta, dict) else {}
-
-
-def api_group(api_version: str) -> str:
-    """The group of an apiVersion: "apps/v1" -> "apps", "v1" -> "" (the core group)."""
-    return api_version.rpartition("/")[0]
 
 
 def object_key(obj: Mapping[str, Any]) -> ObjectKey:
@@ -153,7 +96,7 @@ def delete_order(objs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
     def key(obj: dict[str, Any]) -> tuple[int, int, str, str]:
         rank, namespace, name = _sort_key(obj)
-        return (0 if obj.get("kind") in ADMISSION_KINDS else 1), -rank, namespace, name
+        return (0 if group_kind(obj) in ADMISSION_KINDS else 1), -rank, namespace, name
 
     return sorted(objs, key=key)
 
@@ -179,23 +122,27 @@ class Wave:
     wait_for: WaitFor
 
 
+_CRD = ("apiextensions.k8s.io", "CustomResourceDefinition")
+_NAMESPACE = ("", "Namespace")
+
+
 def crd_kinds(objs: Iterable[Mapping[str, Any]]) -> set[tuple[str, str]]:
     """(group, kind) of the custom resources that the CRDs among ``objs`` define."""
     found: set[tuple[str, str]] = set()
     for obj in objs:
-        if obj.get("kind") == "CustomResourceDefinition":
+        if group_kind(obj) == _CRD:
             spec = obj.get("spec") or {}
             found.add((str(spec.get("group") or ""), str((spec.get("names") or {}).get("kind") or "")))
     return found
 
 
 def _wave_index(obj: Mapping[str, Any], batch_crds: set[tuple[str, str]]) -> int:
-    group, kind, _, _ = object_key(obj)
-    if kind in _FIRST_WAVE_KINDS:
+    phase = rule_for(*group_kind(obj)).phase
+    if phase == "first":
         return 0
-    if kind in ADMISSION_KINDS:
+    if phase == "admission":
         return 3
-    return 2 if (group, kind) in batch_crds else 1
+    return 2 if group_kind(obj) in batch_crds else 1
 
 
 def apply_waves(
@@ -216,7 +163,7 @@ def apply_waves(
     buckets: list[list[dict[str, Any]]] = [[], [], [], []]
     for obj in ordered:
         buckets[_wave_index(obj, batch_crds)].append(obj)
-    has_crds = any(o.get("kind") == "CustomResourceDefinition" for o in buckets[0])
+    has_crds = any(group_kind(o) == _CRD for o in buckets[0])
     has_webhooks = bool(webhook_services(ordered))
     specs: list[tuple[str, WaitFor]] = [
         ("namespaces-and-crds", "established" if has_crds else "none"),
@@ -231,23 +178,14 @@ def apply_waves(
 
 # --- webhooks --------------------------------------------------------------------------------
 
-_IRREGULAR_PLURALS = {
-    "Endpoints": "endpoints",
-    "PodMetrics": "pods",
-    "NodeMetrics": "nodes",
-}
-
-
-def resource_for(kind: str, plurals: Mapping[str, str] | None = None) -> str:
-    """The resource (plural) name of a kind, as webhook rules and RBAC spell it.
-
-    ``plurals`` (kind -> plural, e.g. from discovery or CRD ``spec.names.plural``) wins over the
-    English rules, which cover the built-in kinds.
-    """
-    if plurals and kind in plurals:
-        return plurals[kind]
-    if kind in _IRREGULAR_PLURALS:
-        return _IRREGULAR_PLURALS[kind]
+def resource_for(group: str, kind: str, plurals: Mapping[tuple[str, str], str] | None = None) -> str:
+    """The resource (plural) name of a kind, as webhook rules and RBAC spell it: from ``plurals``
+    ((group, kind) -> plural, from discovery or the CRDs being applied), else the kind table;
+    only a kind nobody knows falls back to English rules."""
+    if plurals and (group, kind) in plurals:
+        return plurals[(group, kind)]
+    if (known := rule_for(group, kind)).plural:
+        return known.plural
     lower = kind.lower()
     if lower.endswith("y") and lower[-2:-1] not in ("a", "e", "i", "o", "u"):
         return lower[:-1] + "ies"
@@ -256,14 +194,15 @@ def resource_for(kind: str, plurals: Mapping[str, str] | None = None) -> str:
     return lower + "s"
 
 
-def crd_plurals(objs: Iterable[Mapping[str, Any]]) -> dict[str, str]:
-    """kind -> plural, read from the CRDs among ``objs``."""
-    plurals: dict[str, str] = {}
+def crd_plurals(objs: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], str]:
+    """(group, kind) -> plural, read from the CRDs among ``objs``."""
+    plurals: dict[tuple[str, str], str] = {}
     for obj in objs:
-        if obj.get("kind") == "CustomResourceDefinition":
-            names = (obj.get("spec") or {}).get("names") or {}
+        if group_kind(obj) == _CRD:
+            spec = obj.get("spec") or {}
+            names = spec.get("names") or {}
             if names.get("kind") and names.get("plural"):
-                plurals[str(names["kind"])] = str(names["plural"])
+                plurals[(str(spec.get("group") or ""), str(names["kind"]))] = str(names["plural"])
     return plurals
 
 
@@ -271,7 +210,7 @@ def _webhooks(objs: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     return [
         hook
         for obj in objs
-        if obj.get("kind") in WEBHOOK_KINDS
+        if group_kind(obj) in WEBHOOK_KINDS
         for hook in (obj.get("webhooks") or [])
         if isinstance(hook, dict)
     ]
@@ -321,7 +260,7 @@ def _namespace_labels(obj: Mapping[str, Any], known: Mapping[str, Mapping[str, s
     """Labels the namespaceSelector is matched against; {} for cluster-scoped objects, which a
     namespaceSelector never excludes."""
     meta = _meta(obj)
-    if obj.get("kind") == "Namespace":
+    if group_kind(obj) == _NAMESPACE:
         return meta.get("labels") or {}
     namespace = meta.get("namespace")
     if not namespace:
@@ -332,7 +271,7 @@ def _namespace_labels(obj: Mapping[str, Any], known: Mapping[str, Mapping[str, s
 def _hook_intercepts(
     hook: Mapping[str, Any], obj: Mapping[str, Any], resource: str, ns_labels: Mapping[str, str] | None
 ) -> bool:
-    namespaced_or_ns = bool(_meta(obj).get("namespace")) or obj.get("kind") == "Namespace"
+    namespaced_or_ns = bool(_meta(obj).get("namespace")) or group_kind(obj) == _NAMESPACE
     if namespaced_or_ns and not selector_matches(hook.get("namespaceSelector"), ns_labels):
         return False
     if not selector_matches(hook.get("objectSelector"), _meta(obj).get("labels") or {}):
@@ -347,8 +286,8 @@ def _backs_service(obj: Mapping[str, Any], service: Mapping[str, Any]) -> bool:
     selector = (service.get("spec") or {}).get("selector") or {}
     if not selector or _meta(obj).get("namespace") != _meta(service).get("namespace"):
         return False
-    template_labels = (((obj.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels")
-    pod_labels = template_labels if obj.get("kind") != "Pod" else _meta(obj).get("labels")
+    template = pod_template(obj)
+    pod_labels = (template.get("metadata") or {}).get("labels") if template is not None else None
     return isinstance(pod_labels, dict) and all(pod_labels.get(k) == v for k, v in selector.items())
 
 
@@ -356,7 +295,7 @@ def webhook_gates(
     objs: Iterable[dict[str, Any]],
     webhook_configs: Iterable[Mapping[str, Any]] | None = None,
     *,
-    plurals: Mapping[str, str] | None = None,
+    plurals: Mapping[tuple[str, str], str] | None = None,
     namespace_labels: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict[ObjectKey, list[ObjectKey]]:
     """For each object that a webhook would intercept on CREATE, the webhook Services it must wait
@@ -371,15 +310,15 @@ def webhook_gates(
     hooks = _webhooks(items if webhook_configs is None else webhook_configs)
     known = {**crd_plurals(items), **(plurals or {})}
     ns_known: dict[str, Mapping[str, str]] = {
-        str(_meta(o).get("name")): _meta(o).get("labels") or {} for o in items if o.get("kind") == "Namespace"
+        str(_meta(o).get("name")): _meta(o).get("labels") or {} for o in items if group_kind(o) == _NAMESPACE
     }
     ns_known.update(namespace_labels or {})
-    services = {object_key(o): o for o in items if o.get("kind") == "Service"}
+    services = {object_key(o): o for o in items if group_kind(o) == ("", "Service")}
     gates: dict[ObjectKey, list[ObjectKey]] = {}
     for obj in items:
-        if obj.get("kind") in WEBHOOK_KINDS:
+        if group_kind(obj) in WEBHOOK_KINDS:
             continue
-        waits = _gates_for(obj, hooks, resource_for(str(obj.get("kind") or ""), known), ns_known, services)
+        waits = _gates_for(obj, hooks, resource_for(*group_kind(obj), known), ns_known, services)
         if waits:
             gates[object_key(obj)] = waits
     return gates

@@ -100,7 +100,7 @@ def prune_candidates(app: str, desired: Iterable[dict[str, Any]], index: LiveInd
     for key in (record.objects if record else []):
         if key not in wanted and key not in found and (live := index.get(key)) is not None:
             found[key] = live
-    return sorted(found.values(), key=lambda o: -kind_rank(o.get("kind", "")))
+    return sorted(found.values(), key=lambda o: -kind_rank(o.get("kind", ""), o.get("apiVersion", "")))
 
 
 def _hash(obj: dict[str, Any]) -> str:

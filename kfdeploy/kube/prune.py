@@ -13,17 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from kfdeploy.errors import KfdeployError
+from kfdeploy.kinds import DERIVED, Protection, rule_of
 from kfdeploy.kube.client import Cluster, KubeApiError, Resource
 from kfdeploy.kube.inventory import PART_OF
 
 NOTHING_THERE = frozenset({404, 405})
 """HTTP statuses that mean a kind is not served or cannot be listed: nothing of it to keep."""
 
-# Records the cluster derives from other objects; they are nobody's data, so they never make a
-# namespace "hold objects kfdeploy does not own".
-_DERIVED_KINDS = frozenset({("", "Event"), ("events.k8s.io", "Event"), ("", "Endpoints"),
-                            ("discovery.k8s.io", "EndpointSlice"), ("coordination.k8s.io", "Lease"),
-                            ("metrics.k8s.io", "PodMetrics")})
 _AUTO_CREATED = frozenset({("ConfigMap", "kube-root-ca.crt"), ("ServiceAccount", "default")})
 
 
@@ -40,19 +36,22 @@ class PruneRules:
     def flag(self, what: str) -> str:
         return f"--{self.verb}-{what}"
 
+    def allows(self, protection: Protection) -> bool:
+        """Whether a flag lets prune delete what this protection keeps."""
+        return {"data": self.prune_pvcs, "custom-resources": self.prune_crds,
+                "foreign-objects": self.prune_namespaces}.get(protection, True)
+
 
 def protection(cluster: Cluster, obj: dict[str, Any], set_id: str, rules: PruneRules) -> str | None:
-    """Why an owned object must be kept (with the flag that overrides), or None to delete it."""
-    kind = obj.get("kind")
-    if kind == "PersistentVolumeClaim" and not rules.prune_pvcs:
-        return f"PersistentVolumeClaim holds data; {rules.flag('pvcs')} deletes it"
-    if kind == "CustomResourceDefinition" and not rules.prune_crds:
-        return _checked(lambda: _crd_protection(cluster, obj, rules), "count its custom resources",
-                        rules.flag("crds"))
-    if kind == "Namespace" and not rules.prune_namespaces:
-        return _checked(lambda: _namespace_protection(cluster, obj, set_id, rules),
-                        "list the objects in it", rules.flag("namespaces"))
-    return None
+    """Why an owned object must be kept (with the flag that overrides), or None to delete it.
+    What protects a kind is the ``protection`` column of ``kfdeploy.kinds``."""
+    protected_by = rule_of(obj).protection
+    if not protected_by or rules.allows(protected_by):
+        return None
+    if protected_by == "data":
+        return f"{obj.get('kind')} holds data; {rules.flag('pvcs')} deletes it"
+    check, what, flag = CHECKS[protected_by]
+    return _checked(lambda: check(cluster, obj, set_id, rules), what, rules.flag(flag))
 
 
 def _checked(check: Callable[[], str | None], what: str, flag: str) -> str | None:
@@ -63,7 +62,7 @@ def _checked(check: Callable[[], str | None], what: str, flag: str) -> str | Non
         return f"could not {what} ({e.message}); re-run when the cluster answers, or {flag} deletes it anyway"
 
 
-def _crd_protection(cluster: Cluster, crd: dict[str, Any], rules: PruneRules) -> str | None:
+def _crd_protection(cluster: Cluster, crd: dict[str, Any], set_id: str, rules: PruneRules) -> str | None:
     count, example = custom_resources(cluster, crd)
     if not count:
         return None
@@ -128,10 +127,19 @@ def foreign_objects(cluster: Cluster, namespace: str, set_id: str) -> list[str]:
     return sorted(found)
 
 
+Check = Callable[[Cluster, dict[str, Any], str, PruneRules], "str | None"]
+CHECKS: dict[Protection, tuple[Check, str, str]] = {
+    "custom-resources": (_crd_protection, "count its custom resources", "crds"),
+    "foreign-objects": (_namespace_protection, "list the objects in it", "namespaces"),
+}
+"""Protections that ask the cluster: the check, what it asks (for the kept reason), the flag.
+``data`` needs no question (see ``protection``)."""
+
+
 def _namespaced_kinds(cluster: Cluster) -> list[Resource]:
     """One served version of every namespaced kind, except records derived from other objects."""
     by_group_kind: dict[tuple[str, str], Resource] = {}
     for res in cluster.resources().values():
-        if res.namespaced and (res.group, res.kind) not in _DERIVED_KINDS:
+        if res.namespaced and (res.group, res.kind) not in DERIVED:
             by_group_kind.setdefault((res.group, res.kind), res)
     return sorted(by_group_kind.values(), key=lambda r: (r.group, r.kind))

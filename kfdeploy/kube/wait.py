@@ -12,21 +12,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from kfdeploy.kinds import rule_of
 from kfdeploy.kube.client import Cluster, KubeApiError
 from kfdeploy.kube.health import Health, assess, pod_failure
 from kfdeploy.kube.inventory import PART_OF, Key
 from kfdeploy.kube.order import describe_key, object_key
 from kfdeploy.labels import APPLICATION
 from kfdeploy.selectors import matches, workload_selector
-
-# Kinds that are healthy once they exist: no need to poll them.
-SETTLED_KINDS = frozenset({
-    "ConfigMap", "Secret", "ServiceAccount", "Role", "RoleBinding", "ClusterRole",
-    "ClusterRoleBinding", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
-    "PriorityClass", "StorageClass", "IngressClass", "RuntimeClass", "NetworkPolicy",
-    "PodDisruptionBudget", "HorizontalPodAutoscaler", "Namespace",
-})
-WORKLOAD_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet"})
 
 
 class Backoff:
@@ -64,10 +56,17 @@ class WaitOutcome:
 
 
 def needs_polling(obj: dict[str, Any]) -> bool:
-    kind = obj.get("kind", "")
-    if kind == "Service":
+    """Whether the object is waited on by polling its health (the ``wait`` column of
+    ``kfdeploy.kinds``); otherwise it is healthy once it exists."""
+    wait = rule_of(obj).wait
+    if wait == "load-balancer":
         return (obj.get("spec") or {}).get("type") == "LoadBalancer"
-    return kind not in SETTLED_KINDS
+    return wait == "health"
+
+
+def has_pods(obj: dict[str, Any]) -> bool:
+    """A workload whose pods are found through its selector (and can fail it early)."""
+    return rule_of(obj).pods != ""
 
 
 def assess_all(objs: Iterable[dict[str, Any]], live: dict[Key, dict[str, Any]],
@@ -80,7 +79,7 @@ def assess_all(objs: Iterable[dict[str, Any]], live: dict[Key, dict[str, Any]],
             out[key] = Health("Current", "exists")
             continue
         health = assess(live.get(key))
-        if health.status == "InProgress" and pods and obj.get("kind") in WORKLOAD_KINDS:
+        if health.status == "InProgress" and pods and has_pods(obj):
             crash = pod_failure(pods_of(live.get(key) or obj, pods))
             if crash is not None:
                 health = crash
@@ -100,7 +99,7 @@ def pods_of(workload: dict[str, Any], pods: list[dict[str, Any]]) -> list[dict[s
 def list_pods(cluster: Cluster, workloads: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """Every pod in the namespaces of these workloads: one LIST per namespace."""
     namespaces = {(o.get("metadata") or {}).get("namespace") for o in workloads
-                  if o.get("kind") in WORKLOAD_KINDS}
+                  if has_pods(o)}
     return [p for ns in sorted(n for n in namespaces if n)
             for p in _list_or_empty(cluster, "v1", "Pod", None, namespace=ns)]
 

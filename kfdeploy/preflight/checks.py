@@ -197,7 +197,7 @@ def check_webhooks(cluster: Cluster, inputs: Inputs) -> list[Finding]:
     ns_labels = {n["metadata"]["name"]: n["metadata"].get("labels") or {} for n in cluster.list("v1", "Namespace")}
     out: list[Finding] = []
     seen = 0
-    for kind in sorted(WEBHOOK_KINDS):
+    for _, kind in sorted(WEBHOOK_KINDS):
         for config in cluster.list(ADMISSION, kind):
             labels = config["metadata"].get("labels") or {}
             if labels.get(PART_OF) == inputs.applyset_id or object_key(config) in rendered:

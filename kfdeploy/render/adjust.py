@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from kfdeploy.errors import RenderError
-from kfdeploy.kube.order import WEBHOOK_KINDS
+from kfdeploy.kinds import WEBHOOK_KINDS, group_kind
 from kfdeploy.render.process import Obj, describe
 
 FAILURE_POLICIES = ("Ignore", "Fail")
@@ -38,7 +38,7 @@ class Adjustment:
 def _webhook_failure_policy(obj: Obj, policy: Any) -> tuple[Obj, list[str]]:
     """Every webhook of a Mutating/ValidatingWebhookConfiguration with ``failurePolicy: policy``
     (an unset policy is the API's default, Fail)."""
-    if obj.get("kind") not in WEBHOOK_KINDS or not isinstance(obj.get("webhooks"), list):
+    if group_kind(obj) not in WEBHOOK_KINDS or not isinstance(obj.get("webhooks"), list):
         return obj, []
     hooks, changed = [], []
     for hook in obj["webhooks"]:

@@ -16,29 +16,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from kfdeploy.errors import RenderError
-from kfdeploy.kube.order import kind_rank
+from kfdeploy.kinds import CLUSTER_SCOPED, api_group, group_kind, kinds_where, rule_for
 from kfdeploy.labels import bookkeeping
 from kfdeploy.selectors import matches, workload_selector
 
 Obj = dict[str, Any]
 
-# Kinds that have no namespace. Other custom resources are namespaced unless a rendered CRD
-# says `scope: Cluster` (see cluster_scoped_kinds).
-CLUSTER_SCOPED = frozenset({
-    "Namespace", "Node", "PersistentVolume", "CustomResourceDefinition", "APIService",
-    "ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration",
-    "ValidatingWebhookConfiguration", "ValidatingAdmissionPolicy",
-    "ValidatingAdmissionPolicyBinding", "StorageClass", "CSIDriver", "CSINode",
-    "VolumeAttachment", "PriorityClass", "IngressClass", "RuntimeClass",
-    "CertificateSigningRequest", "FlowSchema", "PriorityLevelConfiguration",
-    # Cluster-scoped custom resources of the library, so that rendering a subset of the
-    # applications (show -a) places them exactly as a full render does.
-    "ClusterIssuer", "ClusterServingRuntime", "ClusterStorageContainer", "ClusterWorkflowTemplate",
-    "CompositeController", "DecoratorController", "LocalModelCache", "Profile",
-})
 # Workloads whose required selector must select their own pod template.
-SELECTING_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"})
-RBAC_KINDS = frozenset({"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"})
+SELECTING_KINDS = kinds_where(pods="required")
+_RBAC = "rbac.authorization.k8s.io"
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
@@ -52,7 +38,7 @@ class Context:
 
     application: str
     namespace: str
-    cluster_kinds: frozenset[str] = CLUSTER_SCOPED
+    cluster_kinds: frozenset[tuple[str, str]] = CLUSTER_SCOPED  # (group, kind), see cluster_scoped_kinds
 
 
 def is_object(value: Any) -> bool:
@@ -82,14 +68,14 @@ def describe(obj: Obj) -> str:
     return f"{obj.get('kind', '?')} {ns}{meta.get('name', '?')}"
 
 
-def name_problem(kind: str, name: str) -> str | None:
-    """Why ``name`` is not a valid name for ``kind``, or None."""
-    if kind in RBAC_KINDS:
+def name_problem(group: str, kind: str, name: str) -> str | None:
+    """Why ``name`` is not a valid name for a (group, kind), or None."""
+    if group == _RBAC:
         ok = name not in (".", "..") and "/" not in name and "%" not in name
         return None if ok and name else "must not be empty, '.', '..' or contain '/' or '%'"
-    if kind == "Namespace":
+    if (group, kind) == ("", "Namespace"):
         return None if len(name) <= 63 and DNS_LABEL.match(name) else "must be a DNS label (a-z, 0-9, '-', <= 63)"
-    if kind == "Service":
+    if (group, kind) == ("", "Service"):
         return None if len(name) <= 63 and DNS_1035.match(name) else "must be a DNS-1035 label (start with a-z, <= 63)"
     return None if len(name) <= 253 and DNS_SUBDOMAIN.match(name) else "must be a DNS subdomain (a-z, 0-9, '-', '.')"
 
@@ -102,7 +88,7 @@ def validate(obj: Obj) -> list[str]:
     name = meta.get("name") if isinstance(meta, dict) else None
     if not isinstance(name, str) or not name:
         return problems + [f"{describe(obj)}: metadata.name is required"]
-    why = name_problem(str(obj.get("kind")), name)
+    why = name_problem(*group_kind(obj), name)
     if why:
         problems.append(f"{describe(obj)}: metadata.name '{name}' {why}")
     ns = meta.get("namespace") if isinstance(meta, dict) else None
@@ -114,7 +100,7 @@ def validate(obj: Obj) -> list[str]:
 def selector_problems(obj: Obj) -> list[str]:
     """A workload whose selector does not select its own pod template (the API server would
     reject it; said here with the labels on both sides)."""
-    if obj.get("kind") not in SELECTING_KINDS or not isinstance(obj.get("spec"), dict):
+    if group_kind(obj) not in SELECTING_KINDS or not isinstance(obj.get("spec"), dict):
         return []
     selector = workload_selector(obj)
     template = obj["spec"].get("template")
@@ -128,7 +114,7 @@ def selector_problems(obj: Obj) -> list[str]:
 def with_namespace(obj: Obj, ctx: Context) -> Obj:
     """Default the namespace of namespaced objects; drop it from cluster-scoped ones."""
     meta = dict(obj["metadata"])
-    if obj["kind"] in ctx.cluster_kinds:
+    if group_kind(obj) in ctx.cluster_kinds:
         meta.pop("namespace", None)
     elif not meta.get("namespace"):
         meta["namespace"] = ctx.namespace
@@ -158,7 +144,7 @@ def canonical(obj: Obj) -> Obj:
 
 def sort_key(obj: Obj) -> tuple[int, str, str]:
     meta = obj["metadata"]
-    return kind_rank(obj["kind"], obj["apiVersion"]), meta.get("namespace", ""), meta["name"]
+    return rule_for(api_group(obj["apiVersion"]), obj["kind"]).rank, meta.get("namespace", ""), meta["name"]
 
 
 def process(value: Any, ctx: Context) -> list[Obj]:
@@ -199,10 +185,11 @@ def check_duplicates(by_app: Mapping[str, list[Obj]]) -> None:
                                " or disable the duplicate")
 
 
-def cluster_scoped_kinds(objects: Iterable[Obj]) -> frozenset[str]:
-    """The built-in cluster-scoped kinds plus kinds of rendered CRDs with ``scope: Cluster``."""
-    extra = {o["spec"]["names"]["kind"] for o in objects
-             if o.get("kind") == "CustomResourceDefinition"
+def cluster_scoped_kinds(objects: Iterable[Obj]) -> frozenset[tuple[str, str]]:
+    """(group, kind) of the built-in cluster-scoped kinds (``kfdeploy.kinds``) plus those of
+    rendered CRDs with ``scope: Cluster``."""
+    extra = {(str(o["spec"].get("group") or ""), o["spec"]["names"]["kind"]) for o in objects
+             if group_kind(o) == ("apiextensions.k8s.io", "CustomResourceDefinition")
              and isinstance(o.get("spec"), dict) and o["spec"].get("scope") == "Cluster"
              and isinstance(o["spec"].get("names"), dict) and "kind" in o["spec"]["names"]}
     return CLUSTER_SCOPED | extra

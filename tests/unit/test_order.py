@@ -86,9 +86,28 @@ RANK_CHAIN = [
 ]
 
 
+# The apiVersion of each kind named in these tests (kinds are ranked with their group).
+API_VERSIONS = {
+    "CustomResourceDefinition": "apiextensions.k8s.io/v1", "StorageClass": "storage.k8s.io/v1",
+    "PriorityClass": "scheduling.k8s.io/v1", "IngressClass": "networking.k8s.io/v1",
+    "RuntimeClass": "node.k8s.io/v1", "ClusterRole": "rbac.authorization.k8s.io/v1",
+    "ClusterRoleBinding": "rbac.authorization.k8s.io/v1", "Role": "rbac.authorization.k8s.io/v1",
+    "RoleBinding": "rbac.authorization.k8s.io/v1", "Notebook": "kubeflow.org/v1", "Deployment": "apps/v1",
+    "StatefulSet": "apps/v1", "DaemonSet": "apps/v1", "Job": "batch/v1", "CronJob": "batch/v1",
+    "Ingress": "networking.k8s.io/v1", "NetworkPolicy": "networking.k8s.io/v1",
+    "MutatingWebhookConfiguration": "admissionregistration.k8s.io/v1",
+    "ValidatingWebhookConfiguration": "admissionregistration.k8s.io/v1",
+    "APIService": "apiregistration.k8s.io/v1",
+}
+
+
+def rank(kind: str) -> int:
+    return kind_rank(kind, API_VERSIONS.get(kind, "v1"))
+
+
 @pytest.mark.parametrize("before,after", list(zip(RANK_CHAIN, RANK_CHAIN[1:], strict=False)), ids=lambda k: k)
 def test_kind_rank_chain(before: str, after: str) -> None:
-    assert kind_rank(before) < kind_rank(after)
+    assert rank(before) < rank(after)
 
 
 @pytest.mark.parametrize(
@@ -101,7 +120,7 @@ def test_kind_rank_chain(before: str, after: str) -> None:
     ids=["cluster-classes", "config", "workloads"],
 )
 def test_kind_rank_groups(same: tuple[str, ...]) -> None:
-    assert len({kind_rank(k) for k in same}) == 1
+    assert len({rank(k) for k in same}) == 1
 
 
 @pytest.mark.parametrize(
@@ -110,15 +129,14 @@ def test_kind_rank_groups(same: tuple[str, ...]) -> None:
         ("Service", "v1", 110),
         ("Service", "serving.knative.dev/v1", CUSTOM_RESOURCE_RANK),
         ("Deployment", "apps/v1", 130),
-        ("Deployment", "", 130),
+        ("Deployment", "example.com/v1", CUSTOM_RESOURCE_RANK),
         ("Ingress", "networking.k8s.io/v1", 130),
         ("ClusterRole", "rbac.authorization.k8s.io/v1", 50),
         ("Notebook", "kubeflow.org/v1", CUSTOM_RESOURCE_RANK),
-        ("Notebook", "", CUSTOM_RESOURCE_RANK),
     ],
-    ids=["core-service", "knative-service", "apps-deployment", "kind-only", "ingress", "rbac", "cr", "cr-kind-only"],
+    ids=["core-service", "knative-service", "apps-deployment", "custom-deployment-kind", "ingress", "rbac", "cr"],
 )
-def test_kind_rank_checks_group_when_given(kind: str, api_version: str, rank: int) -> None:
+def test_kind_rank_matches_the_group(kind: str, api_version: str, rank: int) -> None:
     assert kind_rank(kind, api_version) == rank
 
 
@@ -182,27 +200,31 @@ def test_object_key_and_describe(o: dict[str, Any], key: tuple[str, ...], text: 
 
 
 @pytest.mark.parametrize(
-    "kind,plural",
+    "group,kind,plural",
     [
-        ("Pod", "pods"),
-        ("Deployment", "deployments"),
-        ("NetworkPolicy", "networkpolicies"),
-        ("Ingress", "ingresses"),
-        ("IngressClass", "ingressclasses"),
-        ("Endpoints", "endpoints"),
-        ("Gateway", "gateways"),
-        ("Mesh", "meshes"),
-        ("Box", "boxes"),
-        ("ComponentStatus", "componentstatuses"),
+        ("", "Pod", "pods"),
+        ("apps", "Deployment", "deployments"),
+        ("networking.k8s.io", "NetworkPolicy", "networkpolicies"),
+        ("networking.k8s.io", "Ingress", "ingresses"),
+        ("networking.k8s.io", "IngressClass", "ingressclasses"),
+        ("", "Endpoints", "endpoints"),
+        ("metrics.k8s.io", "PodMetrics", "pods"),
+        # Kinds nobody knows (not in the table, no CRD, no discovery): English rules.
+        ("gateway.networking.k8s.io", "Gateway", "gateways"),
+        ("example.com", "Mesh", "meshes"),
+        ("example.com", "Box", "boxes"),
+        ("example.com", "Policy", "policies"),
     ],
     ids=lambda v: v,
 )
-def test_resource_for(kind: str, plural: str) -> None:
-    assert resource_for(kind) == plural
+def test_resource_for(group: str, kind: str, plural: str) -> None:
+    assert resource_for(group, kind) == plural
 
 
-def test_resource_for_prefers_given_plurals() -> None:
-    assert resource_for("Policy", {"Policy": "policys"}) == "policys"
+def test_resource_for_prefers_given_plurals_of_the_same_group() -> None:
+    known = {("example.com", "Policy"): "policys"}
+    assert resource_for("example.com", "Policy", known) == "policys"
+    assert resource_for("other.example.com", "Policy", known) == "policies"
 
 
 # --- waves -----------------------------------------------------------------------------------

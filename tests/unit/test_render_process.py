@@ -78,11 +78,14 @@ def test_namespace_defaulting(o: dict[str, Any], ns: str | None) -> None:
 
 def test_cluster_scoped_custom_kind_from_rendered_crd() -> None:
     crd = obj("CustomResourceDefinition", "profiles.kubeflow.org", api="apiextensions.k8s.io/v1",
-              spec={"scope": "Cluster", "names": {"kind": "Widget"}})
+              spec={"group": "example.com", "scope": "Cluster", "names": {"kind": "Widget"}})
     kinds = process.cluster_scoped_kinds([crd])
     ctx = Context("profiles", "kubeflow", kinds)
     out = process.process([obj("Widget", "w", api="example.com/v1")], ctx)
     assert "namespace" not in out[0]["metadata"]
+    # Only that group's Widget: the same kind name in another group stays namespaced.
+    other = process.process([obj("Widget", "w", api="other.example.com/v1")], ctx)
+    assert other[0]["metadata"]["namespace"] == "kubeflow"
 
 
 OURS = {APPLICATION: "pipelines", **RECOMMENDED}
