@@ -14,11 +14,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kfdeploy.kinds import rule_of
+
 PHASE = "kfdeploy.io/apply-phase"
 REPLACE_ON_CHANGE = "kfdeploy.io/replace-on-change"
 """``"true"``: a changed object is deleted and created again instead of updated (no --recreate
 needed): helm hooks with ``before-hook-creation``, so a hook Job runs again."""
-_FIRST_KINDS = frozenset({("", "Namespace"), ("apiextensions.k8s.io", "CustomResourceDefinition")})
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,8 @@ def _phase_of(obj: Mapping[str, Any]) -> tuple[str, int] | None:
 
 
 def _first(obj: Mapping[str, Any]) -> bool:
-    group = str(obj.get("apiVersion", "")).rpartition("/")[0]
-    return (group, str(obj.get("kind", ""))) in _FIRST_KINDS
+    """Namespaces and CRDs (the ``first`` phase of ``kfdeploy.kinds``) come before any hook."""
+    return rule_of(obj).phase == "first"
 
 
 def apply_phases(objs: Iterable[dict[str, Any]]) -> list[Phase]:
