@@ -142,7 +142,8 @@ class Engine:
         removed = [AppPlan(name) for name in sorted(gone)]
         if self.options.prune:
             self._plan_prune(plans + removed, desired, index, records)
-        return SpecPlan(plans, [p for p in removed if p.changes], desired, index, records)
+        # A removed application whose objects all moved elsewhere still has its record to drop.
+        return SpecPlan(plans, [p for p in removed if p.changes or p.name in records], desired, index, records)
 
     def _plan_prune(self, plans: list[AppPlan], desired: dict[str, DesiredApp], index: LiveIndex,
                     records: dict[str, Record]) -> None:
