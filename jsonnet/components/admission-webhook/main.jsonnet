@@ -10,7 +10,7 @@ local certDir = '/etc/webhook/certs';
 local agg(role) = { ['rbac.authorization.kubeflow.org/aggregate-to-kubeflow-' + role]: 'true' };
 local editVerbs = ['get', 'list', 'watch', 'create', 'delete', 'deletecollection', 'patch', 'update'];
 
-local podDefaultCrd = k.crd('kubeflow.org', 'PodDefault', 'poddefaults', [k.crdVersion('v1alpha1')]);
+local podDefaultCrd = k.crd('kubeflow.org', 'PodDefault', 'poddefaults', [k.crdVersion('v1alpha1', subresources=null)]);
 
 local certificates(ns) = [
   {

@@ -13,8 +13,13 @@ local columns = [
   { name: 'Status', type: 'string', jsonPath: '.status.conditions[-1:].status' },
   { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
 ];
+local suggestionColumns = columns[:2] + [
+  { name: 'Requested', type: 'string', jsonPath: '.spec.requests' },
+  { name: 'Assigned', type: 'string', jsonPath: '.status.suggestionCount' },
+] + columns[2:];
 local crds = [
-  k.crd(group, kind, std.asciiLower(kind) + 's', [k.crdVersion('v1beta1', printerColumns=columns)],
+  k.crd(group, kind, std.asciiLower(kind) + 's',
+        [k.crdVersion('v1beta1', printerColumns=if kind == 'Suggestion' then suggestionColumns else columns)],
         categories=['all', 'kubeflow', 'katib'])
   for kind in ['Experiment', 'Suggestion', 'Trial']
 ];

@@ -14,7 +14,7 @@ local mcCrds = std.map(function(crd) crd + approved, [
   k.crd(mcGroup, 'DecoratorController', 'decoratorcontrollers', [k.crdVersion('v1alpha1')],
         scope='Cluster', shortNames=['dec', 'decorators']),
   k.crd(mcGroup, 'ControllerRevision', 'controllerrevisions',
-        [k.crdVersion('v1alpha1', subresources=null,
+        [k.crdVersion('v1alpha1',
                       schema={ type: 'object', 'x-kubernetes-preserve-unknown-fields': true })]),
 ]);
 

@@ -6,10 +6,18 @@ local columns = [
   { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
 ];
 
+// Elastic jobs scale their Worker replicas through /scale (HorizontalPodAutoscaler), as upstream.
+local scalable = { PyTorchJob: 'pytorchReplicaSpecs', JAXJob: 'jaxReplicaSpecs', PaddleJob: 'paddleReplicaSpecs' };
+local scale(kind) = if std.objectHas(scalable, kind) then { scale: {
+  specReplicasPath: '.spec.' + scalable[kind] + '.Worker.replicas',
+  statusReplicasPath: '.status.replicaStatuses.Worker.active',
+  labelSelectorPath: '.status.replicaStatuses.Worker.selector',
+} } else {};
+
 local jobCrd(kind) =
   local plural = std.asciiLower(kind) + 's';
   k.crd('kubeflow.org', kind, plural, [
-    k.crdVersion('v1', printerColumns=columns, subresources={ status: {} }),
+    k.crdVersion('v1', printerColumns=columns, subresources={ status: {} } + scale(kind)),
   ], categories=['kubeflow']);
 
 {
