@@ -150,7 +150,8 @@ class ApplyResult:
         lines = []
         for r in self.results:
             lines.append(f"{r.name:<24} {r.outcome:<10} +{r.created} ~{r.updated} -{r.deleted}"
-                         f"  {r.seconds:5.1f}s" + (f"  {r.error}" if r.error else ""))
+                         + (f" ±{r.recreated}" if r.recreated else "")
+                         + f"  {r.seconds:5.1f}s" + (f"  {r.error}" if r.error else ""))
             for obj, reason in r.kept:
                 lines.append(f"    kept {obj}: {reason}")
             for obj, reason in r.unhealthy:
