@@ -353,3 +353,24 @@ def test_an_image_field_of_a_custom_resource_is_found_once() -> None:
     assert len(images.find(dep)) == 2  # a container's image is not counted again as a field
     cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"image": "a/b:1"}}
     assert len(images.find(cm)) == 1
+
+
+def test_image_registry_moves_kustomize_images_after_their_overrides(tmp_path: Any,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from test_kustomize import REPOS, V1_APPS, kubectl_found, release_spec
+    from test_render import write_library
+
+    from kfdeploy.render import render
+    if not kubectl_found():
+        pytest.skip("kubectl is not built yet (run `make tools`)")
+    monkeypatch.setenv("KFDEPLOY_REPO_CACHE", str(tmp_path / "cache"))
+    lib = write_library(tmp_path / "lib", {"unused": []})
+    apps = [{**a, "images": [{"name": "registry.example/trainer/manager", "newTag": "v1.1.0"}]}
+            if a["name"] == "trainer" else a for a in V1_APPS]
+    plain = release_spec(str(REPOS / "release-v1"), apps)
+    moved = plain.model_copy(update={"spec": plain.spec.model_copy(update={"image_registry": "mirror.corp/kf"})})
+    before = {u.image for o in render(plain, lib).objects for u in images.find(o)}
+    after = {u.image for o in render(moved, lib).objects for u in images.find(o)}
+    assert "registry.example/trainer/manager:v1.1.0" in before  # the application's override applied first
+    assert after == {images.mirror(i, "mirror.corp/kf") for i in before}
+    assert "mirror.corp/kf/trainer/manager:v1.1.0" in after
