@@ -193,10 +193,13 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated: evaluators,apply,scale,large_input,ceiling")
     parser.add_argument("--results", type=Path, default=HERE / "RESULTS.md")
     parser.add_argument("--rounds", type=int, help="rounds of the default-platform comparison (best is kept)")
+    parser.add_argument("--repeat", type=int, help="renders per evaluator (best is kept)")
     args = parser.parse_args()
     prof = QUICK if args.quick else FULL
     if args.rounds:
         prof = dataclasses.replace(prof, rounds=args.rounds)
+    if args.repeat:
+        prof = dataclasses.replace(prof, repeat=args.repeat)
     wanted = set(args.only.split(",")) if args.only else {"evaluators", "apply", "scale", "large_input", "ceiling"}
     r: dict[str, Any] = {"started": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M"),
                          "load_start": harness.load()}
