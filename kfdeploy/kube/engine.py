@@ -323,8 +323,8 @@ class Engine:
             if e.status == 409:
                 raise ApplyError(f"{what}: {e.message.split(': ', 1)[-1]}",
                                  hint="another field manager owns these fields; re-run with "
-                                      "--force-conflicts to take them over") from None
-            raise ApplyError(f"{what} was rejected by the API server: {e.message.split(': ', 1)[-1]}") from None
+                                      "--force-conflicts to take them over") from e
+            raise ApplyError(f"{what} was rejected by the API server: {e.message.split(': ', 1)[-1]}") from e
 
     def _take_over(self, live: dict[str, Any] | None) -> bool:
         """Hand fields last written by ``kubectl apply`` to kfdeploy (see kube.migrate)."""
