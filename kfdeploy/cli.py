@@ -341,6 +341,19 @@ def cluster_kubeconfig(**kw: Any) -> None:
     run(cluster_verbs.kubeconfig, make_options(kw))
 
 
+@cli.command("credentials")
+@common
+def credentials_cmd(**kw: Any) -> None:
+    """Print the dashboard login (url, user, password), read from the cluster.
+
+    \b
+    kfdeploy generates the password on the first apply and keeps it; apply never prints it.
+      kfdeploy credentials -f kfdef.yaml -o json   # {"url": ..., "user": ..., "password": ...}
+    """
+    from kfdeploy.workflow import credentials_verbs
+    run(credentials_verbs.credentials, make_options(kw))
+
+
 @cli.group("library")
 def library_group() -> None:
     """Inspect the built-in component library."""

@@ -18,11 +18,14 @@ from typing import Any
 import yaml
 
 from kfdeploy import kubeversion
+from kfdeploy.credentials import CredentialDecl
 from kfdeploy.errors import RenderError
 
 PARAM_TYPES = ("string", "integer", "number", "boolean", "array", "object")
 ENV_ROOT = "KFDEPLOY_LIBRARY"
-COMPONENT_KEYS = {"description", "enabledByDefault", "dependsOn", "kubeVersion", "params"}
+COMPONENT_KEYS = {"description", "enabledByDefault", "dependsOn", "kubeVersion", "params", "credentials", "login"}
+CREDENTIAL_KEYS = {"length", "bcrypt"}
+LOGIN_KEYS = {"user", "password", "passwordHash", "service"}
 PARAM_KEYS = {"type", "default", "doc"}
 SPLIT_HINT = " (an unquoted ',' inside {...} ends the value before it: quote the doc string)"
 
@@ -84,6 +87,8 @@ class Component:
     params: Mapping[str, ParamDecl] = field(default_factory=dict)
     typed: bool = True
     kube_version: str = ""  # supported Kubernetes versions, e.g. ">=1.29"; "" = any
+    credentials: tuple[CredentialDecl, ...] = ()
+    login: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def main(self) -> Path:
@@ -174,13 +179,57 @@ def load_component(path: Path, name: str | None = None, *, required: bool = True
         problems.append(f"{where}: kubeVersion: {e}")
     for pname, praw in params_raw.items():
         problems += _param_problems(where, str(pname), praw)
+    credentials, cred_problems = _credentials(where, raw.get("credentials") or {}, params_raw)
+    login, login_problems = _login(where, raw.get("login") or {}, params_raw)
+    problems += cred_problems + login_problems
     if problems:
         raise RenderError("\n".join(problems))
     params = {str(k): ParamDecl(str(k), v["type"], v["default"], str(v.get("doc", "")))
               for k, v in params_raw.items()}
     return Component(name=name, path=path, description=str(raw.get("description", "")),
                      enabled_by_default=bool(raw.get("enabledByDefault", False)),
-                     depends_on=tuple(deps), params=params, kube_version=kube_version)
+                     depends_on=tuple(deps), params=params, kube_version=kube_version,
+                     credentials=credentials, login=login)
+
+
+def _credentials(where: str, raw: Any, params: Mapping[str, Any]) -> tuple[tuple[CredentialDecl, ...], list[str]]:
+    """``credentials: {<param>: {length: N} | {bcrypt: <param>}}``: each a string param
+    defaulting to "" (empty means generated); a hash names a credential declared before it."""
+    if not isinstance(raw, dict):
+        return (), [f"{where}: credentials must be a mapping of param -> {{length: N}} or {{bcrypt: PARAM}}"]
+    problems: list[str] = []
+    decls: list[CredentialDecl] = []
+    for pname, spec in raw.items():
+        at = f"{where}: credentials.{pname}"
+        spec = spec or {}
+        param = params.get(pname)
+        if not isinstance(param, dict) or param.get("type") != "string" or param.get("default") != "":
+            problems.append(f"{at}: must be a string param with default \"\" (empty means generated)")
+        if not isinstance(spec, dict) or set(spec) - CREDENTIAL_KEYS:
+            problems.append(f"{at}: takes length (random characters, default 32) or bcrypt (a credential to hash)")
+            continue
+        source = spec.get("bcrypt")
+        if source is not None and source not in {d.param for d in decls}:
+            problems.append(f"{at}: bcrypt '{source}' must be a credential declared above it")
+        length = spec.get("length", 32)
+        if not isinstance(length, int) or isinstance(length, bool) or not 16 <= length <= 64:
+            problems.append(f"{at}: length must be an integer from 16 to 64")
+            continue
+        decls.append(CredentialDecl(str(pname), length, source))
+    return tuple(decls), problems
+
+
+def _login(where: str, raw: Any, params: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
+    """``login: {user, password, passwordHash: <param>, service: <ns>/<name>}``: the dashboard login
+    that ``kfdeploy credentials`` prints (``{param}`` in service is replaced by the param's value)."""
+    if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
+        return {}, [f"{where}: login must map {', '.join(sorted(LOGIN_KEYS))} to strings"]
+    problems = [f"{where}: login has unknown key '{k}'{suggest(k, LOGIN_KEYS)}" for k in sorted(set(raw) - LOGIN_KEYS)]
+    problems += [f"{where}: login.{k} names no param '{raw[k]}'" for k in ("user", "password", "passwordHash")
+                 if k in raw and raw[k] not in params]
+    if raw and not {"user", "password", "service"} <= set(raw):
+        problems.append(f"{where}: login needs user, password and service")
+    return dict(raw), problems
 
 
 def _load_overlay(path: Path) -> Overlay:

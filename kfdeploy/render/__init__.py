@@ -15,12 +15,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from kfdeploy.credentials import Credentials
 from kfdeploy.errors import RenderError
 from kfdeploy.graph import stable_order
 from kfdeploy.library import Library, choices_text, suggest
 from kfdeploy.render import adjust, helm, images, jsonnet, kustomize, process
 from kfdeploy.render.customize import customize
-from kfdeploy.render.params import AppPlan, check_applications, plan_applications, resolve_secrets
+from kfdeploy.render.params import AppPlan, check_applications, mask_secrets, plan_applications, resolve_secrets
 from kfdeploy.render.repos import RepoResolver
 
 if TYPE_CHECKING:
@@ -80,18 +81,23 @@ def select(order: list[str], only: Iterable[str]) -> list[str]:
     return [n for n in order if not only or n in only]
 
 
+def spec_values(value: Any, spec: KfDef, env: Mapping[str, str] | None, credentials: Credentials) -> Any:
+    """``value`` with its ``{secretRef}`` markers resolved (placeholders when masked)."""
+    return mask_secrets(value) if credentials.masked else resolve_secrets(value, spec, env)
+
+
 def evaluate(plan: AppPlan, spec: KfDef, library: Library, env: Mapping[str, str] | None,
-             repos: RepoResolver) -> Any:
+             repos: RepoResolver, credentials: Credentials) -> Any:
     """The raw evaluated value of one application (jsonnet value, helm or kustomize documents)."""
     ref = plan.ref
     if ref.app is not None and ref.app.kustomize is not None:
         return kustomize_documents(ref.name, ref.app.kustomize, spec, repos)
     if plan.component is None:
         assert ref.app is not None and ref.app.helm is not None
-        values = resolve_secrets(dict(ref.app.helm.values), spec, env)
+        values = spec_values(dict(ref.app.helm.values), spec, env, credentials)
         kube_version = library.platform(spec.spec.platform.kind).kubernetes_version
         return helm.template(ref.name, ref.app.helm, plan.namespace, spec.base_dir, values, kube_version)
-    params = resolve_secrets(plan.params, spec, env)
+    params = credentials.fill(ref.name, plan.component.credentials, spec_values(plan.params, spec, env, credentials))
     try:
         return jsonnet.evaluate(plan.component.main, params, library.jpath)
     except RenderError as e:
@@ -112,13 +118,13 @@ def kustomize_documents(name: str, source: KustomizeSource, spec: KfDef, repos: 
 
 
 def source_objects(plan: AppPlan, spec: KfDef, library: Library, env: Mapping[str, str] | None,
-                   repos: RepoResolver) -> list[dict[str, Any]]:
+                   repos: RepoResolver, credentials: Credentials) -> list[dict[str, Any]]:
     """One application's objects as its source rendered them, customizations applied."""
-    objects = extract(plan.name, evaluate(plan, spec, library, env, repos))
+    objects = extract(plan.name, evaluate(plan, spec, library, env, repos, credentials))
     app = plan.ref.app
     if app is None or plan.component is not None:
         return objects
-    params = resolve_secrets(plan.params, spec, env)
+    params = spec_values(plan.params, spec, env, credentials)
     return customize(objects, app, plan.ref.where, spec, plan.namespace, library.jpath, params)
 
 
@@ -137,10 +143,14 @@ def to_registry(objects: list[dict[str, Any]], registry: str | None) -> list[dic
 
 
 def render(spec: KfDef, library: Library | None = None, only: Iterable[str] = (),
-           env: Mapping[str, str] | None = None, mirror: bool = True) -> Rendered:
+           env: Mapping[str, str] | None = None, mirror: bool = True,
+           credentials: Credentials | None = None) -> Rendered:
     """Render the applied applications (or ``only`` these) in dependency order; images move to
-    ``spec.imageRegistry`` unless ``mirror`` is False (the sources, for ``kfdeploy images``)."""
+    ``spec.imageRegistry`` unless ``mirror`` is False (the sources, for ``kfdeploy images``).
+    Declared credentials come from ``credentials`` (read from the cluster by plan and apply);
+    without it they are placeholders."""
     library = library or Library.load()
+    credentials = credentials or Credentials.offline()
     plans, problems = plan_applications(spec, library)
     if problems:
         raise RenderError(f"{spec.source}: {len(problems)} problem(s) with applications:\n  - "
@@ -149,7 +159,7 @@ def render(spec: KfDef, library: Library | None = None, only: Iterable[str] = ()
     order = select(dependency_order({p.name: p.depends_on for p in plans}), only)
     repos = RepoResolver(spec.base_dir)
     with ThreadPoolExecutor(max_workers=RENDER_WORKERS) as pool:  # helm and kustomize are processes
-        rendered = pool.map(lambda name: source_objects(by_name[name], spec, library, env, repos), order)
+        rendered = pool.map(lambda name: source_objects(by_name[name], spec, library, env, repos, credentials), order)
         raw = dict(zip(order, rendered, strict=True))  # in order: the first failing application is named
     namespaces = {o["metadata"]["name"] for objs in raw.values() for o in objs if o.get("kind") == "Namespace"}
     for name in order:  # a chart's release namespace is made like `helm install --create-namespace`
@@ -162,7 +172,7 @@ def render(spec: KfDef, library: Library | None = None, only: Iterable[str] = ()
     apps = []
     for name in order:
         plan = by_name[name]
-        ctx = process.Context(name, plan.namespace, cluster_kinds)
+        ctx = process.Context(name, plan.namespace, cluster_kinds, credentials.checksum_key())
         objects, notes = adjust.adjust(process.process(raw[name], ctx), platform.adjust, platform.kind, name)
         objects = to_registry(objects, spec.spec.image_registry if mirror else None)
         apps.append(RenderedApp(name, objects, list(plan.depends_on), plan.namespace,

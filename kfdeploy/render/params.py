@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from kfdeploy.credentials import SECRET_PLACEHOLDER
 from kfdeploy.errors import RenderError, SpecError
 from kfdeploy.library import Component, Library, choices_text, load_component, matches_type, suggest, type_of
 
@@ -257,6 +258,17 @@ def resolve_secrets(value: Any, spec: KfDef, env: Mapping[str, str] | None = Non
         return {k: resolve_secrets(v, spec, env) for k, v in value.items()}
     if isinstance(value, list):
         return [resolve_secrets(v, spec, env) for v in value]
+    return value
+
+
+def mask_secrets(value: Any) -> Any:
+    """Replace ``{secretRef: NAME}`` markers with a placeholder naming the secret."""
+    if isinstance(value, dict):
+        if set(value) == {SECRET_REF}:
+            return SECRET_PLACEHOLDER.format(value[SECRET_REF])
+        return {k: mask_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_secrets(v) for v in value]
     return value
 
 

@@ -2,19 +2,23 @@
 ordered Kubernetes objects.
 
 A short pure chain in the manner of Tanka's ``process``: extract -> validate -> namespace ->
-label -> canonical key order -> sort, plus the duplicate check across applications. Labels follow
-the policy in kfdeploy.labels: what a source set is never changed, selectors and pod templates
-are never touched. Nothing here touches a cluster, so every rule is tested over plain dicts.
+label -> canonical key order -> sort -> secret checksums, plus the duplicate check across
+applications. Labels follow the policy in kfdeploy.labels: what a source set is never changed,
+selectors and pod template labels are never touched (the only key added to a pod template is
+kfdeploy's own checksum annotation, so credential changes roll the pods that read them).
+Nothing here touches a cluster, so every rule is tested over plain dicts.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kfdeploy.credentials import checksum
 from kfdeploy.errors import RenderError
 from kfdeploy.kinds import CLUSTER_SCOPED, api_group, group_kind, kinds_where, rule_for
 from kfdeploy.labels import bookkeeping
@@ -29,6 +33,8 @@ DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 FIRST_KEYS = ("apiVersion", "kind", "metadata")
+SECRETS_CHECKSUM = "kfdeploy.io/secrets-checksum"
+POD_TEMPLATE_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"})
 FIRST_META_KEYS = ("name", "namespace", "labels", "annotations")
 
 
@@ -39,6 +45,7 @@ class Context:
     application: str
     namespace: str
     cluster_kinds: frozenset[tuple[str, str]] = CLUSTER_SCOPED  # (group, kind), see cluster_scoped_kinds
+    checksum_key: bytes = b"offline"
 
 
 def is_object(value: Any) -> bool:
@@ -156,7 +163,60 @@ def process(value: Any, ctx: Context) -> list[Obj]:
                           + "\n  - ".join(problems))
     objects = [canonical(with_labels(with_namespace(o, ctx), ctx)) for o in objects]
     check_duplicates({ctx.application: objects})
-    return sorted(objects, key=sort_key)
+    return with_secret_checksums(sorted(objects, key=sort_key), ctx.checksum_key)
+
+
+def pod_template(obj: Obj) -> Obj | None:
+    """The pod template of a workload (CronJobs through their job template), else None."""
+    spec = obj.get("spec")
+    if obj.get("kind") == "CronJob" and isinstance(spec, dict):
+        spec = (spec.get("jobTemplate") or {}).get("spec")
+    elif obj.get("kind") not in POD_TEMPLATE_KINDS:
+        return None
+    template = spec.get("template") if isinstance(spec, dict) else None
+    return template if isinstance(template, dict) else None
+
+
+def secrets_read(pod: Mapping[str, Any]) -> set[str]:
+    """Names of the Secrets a pod spec reads: env, envFrom, secret and projected volumes."""
+    spec = pod.get("spec") or {}
+    names: set[str] = set()
+    for c in (spec.get("containers") or []) + (spec.get("initContainers") or []):
+        names |= {e["valueFrom"]["secretKeyRef"].get("name") for e in c.get("env") or []
+                  if isinstance((e.get("valueFrom") or {}).get("secretKeyRef"), dict)}
+        names |= {e["secretRef"].get("name") for e in c.get("envFrom") or [] if isinstance(e.get("secretRef"), dict)}
+    for v in spec.get("volumes") or []:
+        if isinstance(v.get("secret"), dict):
+            names.add(v["secret"].get("secretName"))
+        names |= {s["secret"].get("name") for s in (v.get("projected") or {}).get("sources") or []
+                  if isinstance(s.get("secret"), dict)}
+    return {n for n in names if isinstance(n, str)}
+
+
+def with_secret_checksums(objects: list[Obj], key: bytes) -> list[Obj]:
+    """Pod templates that read Secrets of this application carry a keyed checksum of their data,
+    so changing a credential rolls out the pods that read it (never the value itself)."""
+    by_name = {(o["metadata"].get("namespace", ""), o["metadata"]["name"]): o for o in objects if o["kind"] == "Secret"}
+    out = []
+    for obj in objects:
+        template = pod_template(obj)
+        ns = obj["metadata"].get("namespace", "")
+        read = sorted(n for n in secrets_read(template or {}) if (ns, n) in by_name)
+        if template is None or not read:
+            out.append(obj)
+            continue
+        value = checksum(key, [by_name[(ns, n)] for n in read])
+        out.append(with_template_annotation(obj, SECRETS_CHECKSUM, value))
+    return out
+
+
+def with_template_annotation(obj: Obj, name: str, value: str) -> Obj:
+    out = copy.deepcopy(obj)
+    template = pod_template(out)
+    assert template is not None
+    meta = template.setdefault("metadata", {})
+    meta["annotations"] = {**(meta.get("annotations") or {}), name: value}
+    return out
 
 
 def identity(obj: Obj) -> tuple[str, str, str, str]:

@@ -74,7 +74,7 @@ def to_problem(err: ErrorDetails, root: type[BaseModel], doc: YamlDoc) -> str:
     ctx = err.get("ctx") or {}
     if err["type"] == "kfdef_rule":
         loc = loc + (ctx["at"],)
-    key = bool(loc) and loc[-1] == "[key]"
+    key = len(loc) > 1 and loc[-1] == "[key]"  # a top-level field may be named "[key]" itself
     loc = loc[:-1] if key else loc
     where = f"{format_path(loc)}{doc.where(loc)}"
     return f"{where}: {'key: ' if key else ''}{_explain(err, loc, root)}"

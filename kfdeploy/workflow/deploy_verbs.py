@@ -11,8 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from kfdeploy.credentials import Credentials
 from kfdeploy.errors import KfdeployError, UsageError
-from kfdeploy.kube import recreate
+from kfdeploy.kube import credential_store, recreate
 from kfdeploy.kube.client import Cluster
 from kfdeploy.kube.delete import delete_owned
 from kfdeploy.kube.diff import render_diff
@@ -57,6 +58,11 @@ def _connect(opts: Options, spec: KfDef, printer: Printer, create: bool) -> Clus
             cluster = Cluster.connect(platform.kubeconfig(spec), context)
     cluster.version()
     return cluster
+
+
+def _credentials(cluster: Cluster, spec: KfDef) -> Credentials:
+    """Generated credentials as the cluster holds them (new ones are chosen, not yet stored)."""
+    return Credentials(credential_store.read(cluster, spec.metadata.name))
 
 
 def _desired(rendered: Rendered) -> list[tuple[str, list[dict[str, Any]], list[str]]]:
@@ -117,8 +123,9 @@ class PlanResult:
 def plan(opts: Options, flags: PlanFlags = _ALL_APPLICATIONS) -> PlanResult:
     spec = load_spec(opts.file)
     printer = _printer(opts)
-    rendered = render(spec, only=flags.applications)
+    render(spec, only=flags.applications)  # render errors surface before the cluster is reached
     cluster = _connect(opts, spec, printer, create=False)
+    rendered = render(spec, only=flags.applications, credentials=_credentials(cluster, spec))
     engine = _engine(spec, cluster, printer)
     spec_plan = engine.plan(_desired(rendered))
     if flags.applications:  # a partial plan never prunes other applications
@@ -136,6 +143,7 @@ class ApplyResult:
     seconds: float = 0.0
     plan: PlanResult | None = None
     adjustments: list[Adjustment] = field(default_factory=list)
+    login: str = ""  # the command that prints the dashboard login (never the password)
 
     @property
     def exit_code(self) -> int:
@@ -144,7 +152,8 @@ class ApplyResult:
     def to_data(self) -> dict[str, Any]:
         return {"applications": [r.to_data() for r in self.results], "requests": self.requests,
                 "seconds": round(self.seconds, 2), "ok": self.exit_code == 0,
-                "adjustments": report_data(self.adjustments)}
+                "adjustments": report_data(self.adjustments),
+                **({"loginCommand": self.login} if self.login else {})}
 
     def text(self) -> str:
         lines = []
@@ -162,6 +171,8 @@ class ApplyResult:
         lines.append(("Applied" if ok else "Apply FAILED") + f" in {self.seconds:.1f}s "
                      f"({self.requests} API requests)."
                      + ("" if ok else " Fix the objects named above and re-run apply: it resumes."))
+        if self.login:
+            lines.append(f"Dashboard login (user and generated password): {self.login}")
         return "\n".join(lines)
 
 
@@ -171,11 +182,13 @@ def apply(opts: Options, flags: ApplyFlags, confirm: Confirm) -> ApplyResult | P
     start = time.monotonic()
     spec = load_spec(opts.file)
     printer = _printer(opts)
-    rendered = render(spec)  # render errors surface before the cluster is touched
+    render(spec)  # render errors surface before the cluster is touched
     create = not flags.skip_cluster and not opts.dry_run and not (opts.kubeconfig or opts.context)
     if create:
         preflight.before_cluster(spec, printer, flags.skip_preflight)
     cluster = _connect(opts, spec, printer, create=not flags.skip_cluster and not opts.dry_run)
+    credentials = _credentials(cluster, spec)
+    rendered = render(spec, credentials=credentials)
     engine = _engine(spec, cluster, printer, flags)
     spec_plan = engine.plan(_desired(rendered))
     engine.dry_run_diffs(spec_plan, render_diff)  # also the server's word on immutable fields
@@ -188,9 +201,18 @@ def apply(opts: Options, flags: ApplyFlags, confirm: Confirm) -> ApplyResult | P
         if not confirm("Apply these changes?", PlanResult(spec_plan, opts.verbose, rendered.adjustments).text()):
             raise KfdeployError("apply cancelled; nothing was changed")
         printer.start = time.monotonic()  # time the apply, not the prompt
+    if credentials.changed():  # stored before anything that reads them is applied
+        credential_store.write(cluster, spec.metadata.name, credentials.merged())
     results = engine.apply(spec_plan)
+    login = f"kfdeploy credentials -f {opts.file}" if _has_login(rendered) else ""
     return ApplyResult(results, cluster.requests, time.monotonic() - start,
-                       adjustments=rendered.adjustments)
+                       adjustments=rendered.adjustments, login=login)
+
+
+def _has_login(rendered: Rendered) -> bool:
+    from kfdeploy.library import Library
+    components = Library.load().components
+    return any(components[a.name].login for a in rendered.applications if a.name in components)
 
 
 # -- status ---------------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 Output is byte-for-byte deterministic so ``build`` output can be committed and diffed: keys
 keep the renderer's canonical order, multi-line strings are literal blocks, lines never wrap.
-Secret objects carry their real values (they are the product); nothing else prints them.
+Credentials never reach the output: generated ones and ``spec.secrets`` values are placeholders
+(``<generated:auth.cookieSecret>``, ``<secret:NAME>``); apply fills them in from the cluster.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from kfdeploy.credentials import Credentials
 from kfdeploy.library import Library
 from kfdeploy.options import Options
 from kfdeploy.render import Rendered, render
@@ -49,7 +51,7 @@ def yaml_stream(objects: Iterable[dict[str, Any]]) -> str:
 def load(opts: Options, only: Iterable[str] = ()) -> Rendered:
     from kfdeploy.spec import load_spec
 
-    return render(load_spec(opts.file), only=only)
+    return render(load_spec(opts.file), only=only, credentials=Credentials.offline(masked=True))
 
 
 @dataclass(frozen=True)

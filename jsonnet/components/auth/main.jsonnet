@@ -4,6 +4,7 @@ local k = import 'k.libsonnet';
 local policies = import 'policies.libsonnet';
 
 local secretName = 'oidc-client';
+local passwordsSecret = 'dex-passwords';
 
 local dexConfig(params, issuer) = {
   issuer: issuer,
@@ -15,7 +16,7 @@ local dexConfig(params, issuer) = {
   oauth2: { skipApprovalScreen: true },
   enablePasswordDB: true,
   staticPasswords: [{
-    email: params.userEmail, hash: params.userPasswordHash, username: 'user', userID: '15841185641784',
+    email: params.userEmail, hashFromEnv: 'DEX_USER_PASSWORD', username: 'user', userID: '15841185641784',
   }],
   staticClients: [{
     idEnv: 'OIDC_CLIENT_ID', secretEnv: 'OIDC_CLIENT_SECRET', name: 'Kubeflow', redirectURIs: ['/oauth2/callback'],
@@ -27,8 +28,9 @@ local dex(params, issuer) =
   local c = k.container('dex', params.dexImage,
                         command=['dex', 'serve', '/etc/dex/cfg/config.yaml'],
                         ports=[k.port('http', 5556), k.port('telemetry', 5558)],
-                        // Env expansion off: bcrypt hashes contain '$'; the client reads idEnv/secretEnv itself.
+                        // Env expansion off: dex reads hashFromEnv, idEnv and secretEnv itself.
                         env=[k.env('DEX_EXPAND_ENV', 'false'),
+                             k.envFrom('DEX_USER_PASSWORD', passwordsSecret, 'DEX_USER_PASSWORD'),
                              k.envFrom('OIDC_CLIENT_ID', secretName, 'client-id'),
                              k.envFrom('OIDC_CLIENT_SECRET', secretName, 'client-secret'),
                              { name: 'KUBERNETES_POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } }],
@@ -38,6 +40,7 @@ local dex(params, issuer) =
                 livenessProbe: k.httpProbe('/healthz/live', 'telemetry') };
   [
     k.serviceAccount('dex', ns),
+    k.secret(passwordsSecret, ns, { DEX_USER_PASSWORD: params.userPasswordHash }),
     // Dex keeps its state in dex.coreos.com custom resources, whose CRDs it creates on start.
     if params.dexStorage == 'kubernetes' then [
       k.clusterRole('dex', [

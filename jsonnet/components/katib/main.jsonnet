@@ -104,8 +104,7 @@ local mysql(params) =
   local c = k.container(
     'katib-mysql', params.mysqlImage, ports=[k.port('dbapi', 3306)],
     args=['--datadir', '/var/lib/mysql/datadir'],
-    env=[k.envFrom('MYSQL_ROOT_PASSWORD', mysqlSecret, 'MYSQL_ROOT_PASSWORD'),
-         k.env('MYSQL_ALLOW_EMPTY_PASSWORD', 'true'), k.env('MYSQL_DATABASE', 'katib')],
+    env=[k.envFrom('MYSQL_ROOT_PASSWORD', mysqlSecret, 'MYSQL_ROOT_PASSWORD'), k.env('MYSQL_DATABASE', 'katib')],
     resources=k.resources('250m', '512Mi', limitMemory='1Gi'),
     volumeMounts=[{ name: 'katib-mysql', mountPath: '/var/lib/mysql' }],
   ) + k.runAs(999, 999) + { readinessProbe: ready, livenessProbe: ready + { initialDelaySeconds: 30, failureThreshold: 10 } };

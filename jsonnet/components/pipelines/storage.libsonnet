@@ -11,7 +11,7 @@ local mysql(params) =
     'mysql', params.mysqlImage, ports=[k.port('mysql', 3306)],
     args=['--datadir', '/var/lib/mysql', '--default-authentication-plugin=mysql_native_password',
           '--disable-log-bin'],
-    env=[k.env('MYSQL_ALLOW_EMPTY_PASSWORD', 'true')],
+    env=[c.secretEnv('MYSQL_ROOT_PASSWORD', 'mysql-secret', 'password')],
     resources=k.resources('100m', '800Mi', limitMemory='2Gi'),
     volumeMounts=[{ name: 'mysql-persistent-storage', mountPath: '/var/lib/mysql' }],
   ) + k.runAs(999, 999) + { readinessProbe: probe, livenessProbe: probe + { initialDelaySeconds: 30, failureThreshold: 10 } };

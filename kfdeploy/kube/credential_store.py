@@ -1,0 +1,43 @@
+"""Where generated credentials live: one Secret per KfDef in kfdeploy's namespace.
+
+It is read before every plan and apply (so values are chosen once and kept) and written before
+anything that reads them is applied. It carries no ApplySet label: prune never removes it, and
+``kfdeploy delete`` leaves it, so volumes kept by delete still open with the same passwords on a
+re-install.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from typing import Any
+
+from kfdeploy.kube.client import Cluster
+from kfdeploy.kube.inventory import NAMESPACE
+
+CREDENTIALS_OF = "kfdeploy.io/credentials"
+
+
+def store_name(kfdef: str) -> str:
+    return f"kfdeploy.{kfdef}.credentials"
+
+
+def _stub(kfdef: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": store_name(kfdef), "namespace": NAMESPACE}}
+
+
+def read(cluster: Cluster, kfdef: str) -> dict[str, str]:
+    """The stored values; empty when there is no store yet (any error but 404 propagates)."""
+    data = (cluster.get(_stub(kfdef)) or {}).get("data") or {}
+    return {k: base64.b64decode(v).decode() for k, v in data.items()}
+
+
+def write(cluster: Cluster, kfdef: str, values: Mapping[str, str]) -> None:
+    """Create or update the store (and kfdeploy's namespace, on a first install)."""
+    cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {
+        "name": NAMESPACE, "labels": {"app.kubernetes.io/managed-by": "kfdeploy"}}})
+    stub = _stub(kfdef)
+    cluster.apply({**stub, "metadata": {**stub["metadata"], "labels": {
+        CREDENTIALS_OF: kfdef, "app.kubernetes.io/managed-by": "kfdeploy"}},
+        "type": "Opaque", "data": {k: base64.b64encode(v.encode()).decode() for k, v in sorted(values.items())}},
+        force=True)
