@@ -118,8 +118,9 @@ def kustomize_documents(name: str, source: KustomizeSource, spec: KfDef, repos: 
 
 
 def source_objects(plan: AppPlan, spec: KfDef, library: Library, env: Mapping[str, str] | None,
-                   repos: RepoResolver, credentials: Credentials) -> list[dict[str, Any]]:
+                   repos: RepoResolver, credentials: Credentials | None = None) -> list[dict[str, Any]]:
     """One application's objects as its source rendered them, customizations applied."""
+    credentials = credentials or Credentials.offline()
     objects = extract(plan.name, evaluate(plan, spec, library, env, repos, credentials))
     app = plan.ref.app
     if app is None or plan.component is not None:
@@ -172,7 +173,9 @@ def render(spec: KfDef, library: Library | None = None, only: Iterable[str] = ()
     apps = []
     for name in order:
         plan = by_name[name]
-        ctx = process.Context(name, plan.namespace, cluster_kinds, credentials.checksum_key())
+        # Pods of components that declare credentials roll when one changes (a checksum annotation).
+        key = credentials.checksum_key() if plan.component is not None and plan.component.credentials else b""
+        ctx = process.Context(name, plan.namespace, cluster_kinds, key)
         objects, notes = adjust.adjust(process.process(raw[name], ctx), platform.adjust, platform.kind, name)
         objects = to_registry(objects, spec.spec.image_registry if mirror else None)
         apps.append(RenderedApp(name, objects, list(plan.depends_on), plan.namespace,

@@ -4,8 +4,8 @@ ordered Kubernetes objects.
 A short pure chain in the manner of Tanka's ``process``: extract -> validate -> namespace ->
 label -> canonical key order -> sort -> secret checksums, plus the duplicate check across
 applications. Labels follow the policy in kfdeploy.labels: what a source set is never changed,
-selectors and pod template labels are never touched (the only key added to a pod template is
-kfdeploy's own checksum annotation, so credential changes roll the pods that read them).
+selectors and pod templates are never touched, but for kfdeploy's own checksum annotation in
+components that declare credentials (a changed credential rolls the pods that read it).
 Nothing here touches a cluster, so every rule is tested over plain dicts.
 """
 
@@ -45,7 +45,7 @@ class Context:
     application: str
     namespace: str
     cluster_kinds: frozenset[tuple[str, str]] = CLUSTER_SCOPED  # (group, kind), see cluster_scoped_kinds
-    checksum_key: bytes = b"offline"
+    checksum_key: bytes = b""  # empty: no secret checksums (sources that declare no credentials)
 
 
 def is_object(value: Any) -> bool:
@@ -196,6 +196,8 @@ def secrets_read(pod: Mapping[str, Any]) -> set[str]:
 def with_secret_checksums(objects: list[Obj], key: bytes) -> list[Obj]:
     """Pod templates that read Secrets of this application carry a keyed checksum of their data,
     so changing a credential rolls out the pods that read it (never the value itself)."""
+    if not key:
+        return objects
     by_name = {(o["metadata"].get("namespace", ""), o["metadata"]["name"]): o for o in objects if o["kind"] == "Secret"}
     out = []
     for obj in objects:
