@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +63,8 @@ def stored_values(kube: Cluster, name: str) -> list[str]:
 
 
 def test_generated_login_is_accepted_by_dex_and_kept(cluster: Any, tmp_path: Path):
-    spec = write_spec(tmp_path, "login")
+    name = f"login-{uuid.uuid4().hex[:6]}"  # its own store: delete keeps a store on purpose
+    spec = write_spec(tmp_path, name)
     code, out, err = run(cluster, "apply", "-f", str(spec), "--yes")
     assert code == 0, err
     assert f"kfdeploy credentials -f {spec}" in out
@@ -78,7 +80,7 @@ def test_generated_login_is_accepted_by_dex_and_kept(cluster: Any, tmp_path: Pat
     assert bcrypt.checkpw(login["password"].encode(), hashed.encode())
 
     # Nothing printed so far, nor a plan, carries a credential or its hash.
-    secrets = stored_values(kube, "login")
+    secrets = stored_values(kube, name)
     assert login["password"] in secrets
     code, plan_out, plan_err = run(cluster, "plan", "-f", str(spec), "-vv")
     assert code == 0, plan_out
@@ -92,10 +94,10 @@ def test_generated_login_is_accepted_by_dex_and_kept(cluster: Any, tmp_path: Pat
     assert {a["outcome"] for a in json.loads(out)["applications"]} == {"unchanged"}
     assert json.loads(run(cluster, "credentials", "-f", str(spec), "-o", "json")[1]) == login
     assert dex_login(kube) == (email, hashed, checksum)
-    assert stored_values(kube, "login") == secrets
+    assert stored_values(kube, name) == secrets
 
     # A password in spec.secrets wins: dex gets its hash and restarts; the plan shows no value.
-    mine = write_spec(tmp_path, "login", password="Chosen-by-the-user-42")
+    mine = write_spec(tmp_path, name, password="Chosen-by-the-user-42")
     code, out, err = run(cluster, "plan", "-f", str(mine))
     assert code == 2 and "Chosen-by-the-user-42" not in out + err
     code, out, err = run(cluster, "apply", "-f", str(mine), "--yes")
@@ -108,3 +110,6 @@ def test_generated_login_is_accepted_by_dex_and_kept(cluster: Any, tmp_path: Pat
 
     code, _, err = run(cluster, "delete", "-f", str(mine), "--yes", "--delete-pvcs")
     assert code == 0, err
+    assert "Chosen-by-the-user-42" in stored_values(kube, name)  # delete keeps the store (kept volumes open)
+    kube.delete({"apiVersion": "v1", "kind": "Secret",
+                 "metadata": {"name": f"kfdeploy.{name}.credentials", "namespace": "kfdeploy-system"}})
