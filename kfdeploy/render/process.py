@@ -20,7 +20,8 @@ from typing import Any
 
 from kfdeploy.credentials import checksum
 from kfdeploy.errors import RenderError
-from kfdeploy.kinds import CLUSTER_SCOPED, api_group, group_kind, kinds_where, rule_for
+from kfdeploy.kinds import CLUSTER_SCOPED, api_group, group_kind, kinds_where, rule_for, rule_of
+from kfdeploy.kinds import pod_template as template_of
 from kfdeploy.labels import bookkeeping
 from kfdeploy.selectors import matches, workload_selector
 
@@ -34,7 +35,6 @@ DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 FIRST_KEYS = ("apiVersion", "kind", "metadata")
 SECRETS_CHECKSUM = "kfdeploy.io/secrets-checksum"
-POD_TEMPLATE_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"})
 FIRST_META_KEYS = ("name", "namespace", "labels", "annotations")
 
 
@@ -167,13 +167,8 @@ def process(value: Any, ctx: Context) -> list[Obj]:
 
 
 def pod_template(obj: Obj) -> Obj | None:
-    """The pod template of a workload (CronJobs through their job template), else None."""
-    spec = obj.get("spec")
-    if obj.get("kind") == "CronJob" and isinstance(spec, dict):
-        spec = (spec.get("jobTemplate") or {}).get("spec")
-    elif obj.get("kind") not in POD_TEMPLATE_KINDS:
-        return None
-    template = spec.get("template") if isinstance(spec, dict) else None
+    """The pod template of a workload (kinds table), else None; a bare Pod has none to roll."""
+    template = template_of(obj) if rule_of(obj).pod_template else None
     return template if isinstance(template, dict) else None
 
 

@@ -66,21 +66,23 @@ def credentials(opts: Options, **kw: Any) -> Login:
     note = ""
     if password is not None and hashed is not None and not hash_matches(str(password), str(hashed)):
         password, note = None, "The password hash comes from the spec; the password is the one you hashed."
-    url, how = dashboard_url(cluster, login["service"].format_map(plan.params))
+    url, how = dashboard_url(cluster, login["service"].format_map(plan.params), bool(plan.params.get("tls")))
     return Login(url, str(params.get("user", "")), None if password is None else str(password),
                  "\n".join(filter(None, [note, how])))
 
 
-def dashboard_url(cluster: Cluster, service_ref: str) -> tuple[str, str]:
-    """(url, how to reach it): a load balancer's address, a node port, else a port-forward."""
+def dashboard_url(cluster: Cluster, service_ref: str, tls: bool = False) -> tuple[str, str]:
+    """(url, how to reach it): a load balancer's address, a node port, else a port-forward;
+    https when the gateway serves TLS (the application's ``tls`` param)."""
     namespace, _, name = service_ref.partition("/")
     svc = cluster.get({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": namespace}})
     if svc is None:
         raise KfdeployError(f"Service {service_ref} (the ingress gateway) does not exist",
                             hint="run kfdeploy apply first; kfdeploy status shows what is missing")
     ports = svc.get("spec", {}).get("ports") or []
-    port = next((p for p in ports if p.get("port") in (80, 443)), ports[0] if ports else {"port": 80})
-    scheme = "https" if port.get("port") == 443 else "http"
+    wanted = 443 if tls else 80
+    port = next((p for p in ports if p.get("port") == wanted), ports[0] if ports else {"port": wanted})
+    scheme = "https" if tls else "http"
     ingress = (svc.get("status", {}).get("loadBalancer") or {}).get("ingress") or []
     if ingress:
         host = ingress[0].get("hostname") or ingress[0].get("ip")
@@ -90,7 +92,7 @@ def dashboard_url(cluster: Cluster, service_ref: str) -> tuple[str, str]:
         if address:
             return f"{scheme}://{address}:{port['nodePort']}/", ""
     forward = f"kubectl port-forward -n {namespace} svc/{name} 8080:{port.get('port', 80)}"
-    return "http://localhost:8080/", f"Reach it with: {forward}"
+    return f"{scheme}://localhost:8080/", f"Reach it with: {forward}"
 
 
 def node_address(cluster: Cluster) -> str | None:
