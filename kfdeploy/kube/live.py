@@ -1,8 +1,12 @@
 """The live side of a KfDef: every object carrying our ApplySet label, fetched with one LIST
-per kind (never one GET per object), indexed by key and by application."""
+per kind (never one GET per object), indexed by key and by application.
+
+Applications apply in parallel threads and each folds what it applied back in, so every read
+of the whole index is a snapshot taken under the index's lock."""
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
@@ -17,7 +21,14 @@ class LiveIndex:
     """Live objects of one ApplySet, by key."""
 
     def __init__(self, objects: Iterable[dict[str, Any]] = ()) -> None:
-        self.by_key: dict[Key, dict[str, Any]] = {object_key(o): slim(o) for o in objects}
+        self._lock = threading.Lock()
+        self._by_key: dict[Key, dict[str, Any]] = {object_key(o): slim(o) for o in objects}
+
+    @property
+    def by_key(self) -> dict[Key, dict[str, Any]]:
+        """A snapshot: safe to iterate while other applications update the index."""
+        with self._lock:
+            return dict(self._by_key)
 
     @classmethod
     def fetch(cls, cluster: Cluster, set_id: str, kinds: Iterable[tuple[str, str]]) -> LiveIndex:
@@ -34,7 +45,8 @@ class LiveIndex:
         return cls(found)
 
     def get(self, key: Key) -> dict[str, Any] | None:
-        return self.by_key.get(key)
+        with self._lock:
+            return self._by_key.get(key)
 
     def of_application(self, app: str) -> list[dict[str, Any]]:
         return [o for o in self.by_key.values() if application_of(o) == app]
@@ -46,11 +58,13 @@ class LiveIndex:
         return out
 
     def update(self, objs: Iterable[dict[str, Any]]) -> None:
-        for o in objs:
-            self.by_key[object_key(o)] = slim(o)
+        slimmed = {object_key(o): slim(o) for o in objs}
+        with self._lock:
+            self._by_key.update(slimmed)
 
     def drop(self, key: Key) -> None:
-        self.by_key.pop(key, None)
+        with self._lock:
+            self._by_key.pop(key, None)
 
 
 def slim(live: dict[str, Any]) -> dict[str, Any]:

@@ -61,3 +61,15 @@ def test_shared_selector_matches_every_object(crds: list[dict[str, Any]], expect
     for c in crds:  # the selector never leaves out one of the objects
         pairs = [p.split("=", 1) for p in (selector or "").split(",") if p]
         assert all(c["metadata"]["labels"].get(k) == v for k, v in pairs)
+
+
+def test_reading_the_whole_index_is_safe_while_it_changes():
+    # Parallel applications fold what they applied into the shared index while others read it.
+    index = LiveIndex([live("ConfigMap", f"cm-{i}") for i in range(3)])
+    seen = []
+    for key, _ in index.by_key.items():
+        index.update([live("ConfigMap", f"new-{key[3]}")])
+        index.drop(key)
+        seen.append(key[3])
+    assert sorted(seen) == ["cm-0", "cm-1", "cm-2"]
+    assert sorted(k[3] for k in index.by_key) == ["new-cm-0", "new-cm-1", "new-cm-2"]
