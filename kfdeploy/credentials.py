@@ -10,6 +10,10 @@ Every value used is recorded, and apply writes them to one Secret per KfDef in
 ``kfdeploy-system`` before anything that reads them, so a re-apply never rotates them; changing
 the spec's value rotates explicitly. Offline renders (build, show) get placeholders instead, so
 no credential reaches a file or a terminal.
+
+A credential a database was initialised with (``adopt: {secret, key}``) cannot be rotated by
+changing a Secret: an install made before kfdeploy stored credentials keeps the value its live
+Secret holds, and the apply says so, instead of locking its services out of their own data.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import hmac
 import json
 import secrets
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +43,11 @@ class CredentialDecl:
     param: str
     length: int = 32
     bcrypt: str | None = None
+    adopt: tuple[str, str] | None = None  # (Secret name, key) an earlier install kept it in
+
+
+# Reads one key of a live Secret: (namespace, name, key) -> its value, or None when absent.
+SecretReader = Callable[[str, str, str], "str | None"]
 
 
 def store_key(application: str, param: str) -> str:
@@ -67,6 +76,8 @@ class Credentials:
     stored: Mapping[str, str] | None = None
     values: dict[str, str] = field(default_factory=dict)
     masked: bool = False  # spec.secrets values become placeholders too (build, show)
+    live: SecretReader | None = None  # where ``adopt`` credentials of earlier installs are read
+    adopted: list[str] = field(default_factory=list)  # "app.param from Secret ns/name" lines
 
     @classmethod
     def offline(cls, masked: bool = False) -> Credentials:
@@ -87,19 +98,31 @@ class Credentials:
             elif given:
                 value = str(given)
             else:
-                value = self._chosen(key, decl, out)
+                value = self._chosen(key, decl, out, str(out.get("namespace", "")))
             out[decl.param] = value
             if not self.placeholders:
                 self.values[key] = value
         return out
 
-    def _chosen(self, key: str, decl: CredentialDecl, params: Mapping[str, Any]) -> str:
+    def _chosen(self, key: str, decl: CredentialDecl, params: Mapping[str, Any], namespace: str) -> str:
         assert self.stored is not None
         old = self.stored.get(key, "")
         if decl.bcrypt is None:
-            return old or random_value(decl.length)
+            if key in self.stored:  # kept as stored, even an adopted empty one
+                return old
+            adopted = self._adopted(key, decl, namespace)
+            return random_value(decl.length) if adopted is None else adopted
         password = str(params.get(decl.bcrypt, ""))
         return old if old and hash_matches(password, old) else bcrypt_hash(password)
+
+    def _adopted(self, key: str, decl: CredentialDecl, namespace: str) -> str | None:
+        if decl.adopt is None or self.live is None or not namespace:
+            return None
+        name, secret_key = decl.adopt
+        value = self.live(namespace, name, secret_key)
+        if value is not None:
+            self.adopted.append(f"{key} from Secret {namespace}/{name}")
+        return value
 
     def checksum_key(self) -> bytes:
         """The per-install key of the restart annotations (a fixed one offline)."""

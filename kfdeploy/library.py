@@ -24,7 +24,7 @@ from kfdeploy.errors import RenderError
 PARAM_TYPES = ("string", "integer", "number", "boolean", "array", "object")
 ENV_ROOT = "KFDEPLOY_LIBRARY"
 COMPONENT_KEYS = {"description", "enabledByDefault", "dependsOn", "kubeVersion", "params", "credentials", "login"}
-CREDENTIAL_KEYS = {"length", "bcrypt"}
+CREDENTIAL_KEYS = {"length", "bcrypt", "adopt"}
 LOGIN_KEYS = {"user", "password", "passwordHash", "service"}
 PARAM_KEYS = {"type", "default", "doc"}
 SPLIT_HINT = " (an unquoted ',' inside {...} ends the value before it: quote the doc string)"
@@ -206,7 +206,8 @@ def _credentials(where: str, raw: Any, params: Mapping[str, Any]) -> tuple[tuple
         if not isinstance(param, dict) or param.get("type") != "string" or param.get("default") != "":
             problems.append(f"{at}: must be a string param with default \"\" (empty means generated)")
         if not isinstance(spec, dict) or set(spec) - CREDENTIAL_KEYS:
-            problems.append(f"{at}: takes length (random characters, default 32) or bcrypt (a credential to hash)")
+            problems.append(f"{at}: takes length (random characters, default 32) or bcrypt (a credential"
+                            " to hash), and adopt")
             continue
         source = spec.get("bcrypt")
         if source is not None and source not in {d.param for d in decls}:
@@ -215,7 +216,13 @@ def _credentials(where: str, raw: Any, params: Mapping[str, Any]) -> tuple[tuple
         if not isinstance(length, int) or isinstance(length, bool) or not 16 <= length <= 64:
             problems.append(f"{at}: length must be an integer from 16 to 64")
             continue
-        decls.append(CredentialDecl(str(pname), length, source))
+        adopt = spec.get("adopt")
+        if adopt is not None and not (isinstance(adopt, dict) and set(adopt) == {"secret", "key"}
+                                      and all(isinstance(v, str) and v for v in adopt.values())):
+            problems.append(f"{at}: adopt takes {{secret: NAME, key: KEY}} (where an earlier install kept it)")
+            continue
+        decls.append(CredentialDecl(str(pname), length, source,
+                                    (adopt["secret"], adopt["key"]) if adopt else None))
     return tuple(decls), problems
 
 

@@ -9,7 +9,7 @@ re-install.
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from kfdeploy.kube.client import Cluster
@@ -41,3 +41,13 @@ def write(cluster: Cluster, kfdef: str, values: Mapping[str, str]) -> None:
         CREDENTIALS_OF: kfdef, "app.kubernetes.io/managed-by": "kfdeploy"}},
         "type": "Opaque", "data": {k: base64.b64encode(v.encode()).decode() for k, v in sorted(values.items())}},
         force=True)
+
+
+def secret_reader(cluster: Cluster) -> Callable[[str, str, str], str | None]:
+    """Reads one key of a live Secret (None when the Secret or the key is absent): where an
+    install made before the store kept a credential its data was initialised with."""
+    def read_key(namespace: str, name: str, key: str) -> str | None:
+        live = cluster.get({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": namespace}})
+        value = ((live or {}).get("data") or {}).get(key)
+        return None if value is None else base64.b64decode(value).decode()
+    return read_key

@@ -62,7 +62,8 @@ def _connect(opts: Options, spec: KfDef, printer: Printer, create: bool) -> Clus
 
 def _credentials(cluster: Cluster, spec: KfDef) -> Credentials:
     """Generated credentials as the cluster holds them (new ones are chosen, not yet stored)."""
-    return Credentials(credential_store.read(cluster, spec.metadata.name))
+    return Credentials(credential_store.read(cluster, spec.metadata.name),
+                       live=credential_store.secret_reader(cluster))
 
 
 def _desired(rendered: Rendered) -> list[tuple[str, list[dict[str, Any]], list[str]]]:
@@ -201,6 +202,9 @@ def apply(opts: Options, flags: ApplyFlags, confirm: Confirm) -> ApplyResult | P
         if not confirm("Apply these changes?", PlanResult(spec_plan, opts.verbose, rendered.adjustments).text()):
             raise KfdeployError("apply cancelled; nothing was changed")
         printer.start = time.monotonic()  # time the apply, not the prompt
+    for line in credentials.adopted:
+        printer.line(f"kept {line}: its data was initialised with it (an install made before"
+                     " generated credentials); to rotate it, change it in the database, then in spec.secrets")
     if credentials.changed():  # stored before anything that reads them is applied
         credential_store.write(cluster, spec.metadata.name, credentials.merged())
     results = engine.apply(spec_plan)

@@ -113,3 +113,15 @@ def test_generated_login_is_accepted_by_dex_and_kept(cluster: Any, tmp_path: Pat
     assert "Chosen-by-the-user-42" in stored_values(kube, name)  # delete keeps the store (kept volumes open)
     kube.delete({"apiVersion": "v1", "kind": "Secret",
                  "metadata": {"name": f"kfdeploy.{name}.credentials", "namespace": "kfdeploy-system"}})
+
+
+def test_credentials_an_earlier_install_kept_are_read_from_its_live_secret(cluster: Any, namespace: str):
+    from kfdeploy.kube.credential_store import secret_reader
+    kube = Cluster.connect(cluster.kubeconfig, cluster.context)
+    kube.apply({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "mysql-secret", "namespace": namespace},
+                "data": {"password": "", "username": base64.b64encode(b"root").decode()}})
+    read = secret_reader(kube)
+    assert read(namespace, "mysql-secret", "password") == ""  # empty, as upstream's default: kept
+    assert read(namespace, "mysql-secret", "username") == "root"
+    assert read(namespace, "mysql-secret", "absent-key") is None
+    assert read(namespace, "no-such-secret", "password") is None

@@ -210,7 +210,8 @@ def test_checksums_only_on_pods_that_read_a_rendered_secret() -> None:
     ({"missing": {}}, "must be a string param with default"),
     ({"pw": {"bcrypt": "nothing"}}, "bcrypt 'nothing' must be a credential declared above it"),
     ({"pw": {"colour": 1}}, "takes length"),
-], ids=["short", "undeclared-param", "bad-hash-source", "unknown-key"])
+    ({"pw": {"adopt": {"secret": "s"}}}, "adopt takes {secret: NAME, key: KEY}"),
+], ids=["short", "undeclared-param", "bad-hash-source", "unknown-key", "adopt-without-key"])
 def test_credential_declarations_are_checked(tmp_path: Path, credentials: dict[str, Any], fragment: str) -> None:
     (tmp_path / "main.jsonnet").write_text("function(params) []")
     (tmp_path / "component.yaml").write_text(yaml.safe_dump({
@@ -218,3 +219,35 @@ def test_credential_declarations_are_checked(tmp_path: Path, credentials: dict[s
         "credentials": credentials}))
     with pytest.raises(RenderError, match=fragment):
         load_component(tmp_path)
+
+
+def earlier_install(secrets: dict[tuple[str, str, str], str]) -> Any:
+    """A live-Secret reader over what an install made before the credential store left."""
+    return lambda namespace, name, key: secrets.get((namespace, name, key))
+
+
+def test_an_earlier_install_keeps_the_database_passwords_its_data_was_made_with(library: Library) -> None:
+    # Its MySQL volumes were initialised with these; a new password would lock the services out.
+    before = {("kubeflow", "mysql-secret", "password"): "", ("kubeflow", "katib-mysql-secrets", "MYSQL_ROOT_PASSWORD"): "test"}
+    creds = Credentials({}, live=earlier_install(before))
+    objects = render(spec_with(), library, credentials=creds).objects
+    values = secret_values(objects)
+    assert values[("Secret", "kubeflow/mysql-secret", "password")] == ""
+    assert values[("Secret", "kubeflow/katib-mysql-secrets", "MYSQL_ROOT_PASSWORD")] == "test"
+    assert sorted(creds.adopted) == ["katib.mysqlPassword from Secret kubeflow/katib-mysql-secrets",
+                                     "pipelines.mysqlPassword from Secret kubeflow/mysql-secret"]
+    # Only what a database was initialised with is adopted: the rest is generated as on any install.
+    fresh = Credentials({})
+    render(spec_with(), library, credentials=fresh)
+    assert {k for k in creds.values if creds.values[k] == fresh.values.get(k)} <= {CHECKSUM_KEY}
+    # Stored once, kept from then on, the empty one included; the live Secret is not read again.
+    again = Credentials(creds.merged(), live=earlier_install({}))
+    assert render(spec_with(), library, credentials=again).objects == objects
+    assert not again.changed() and again.adopted == []
+
+
+def test_a_first_install_adopts_nothing(library: Library) -> None:
+    creds = Credentials({}, live=earlier_install({}))
+    values = secret_values(render(spec_with(), library, credentials=creds).objects)
+    assert creds.adopted == []
+    assert len(values[("Secret", "kubeflow/mysql-secret", "password")]) >= 16
