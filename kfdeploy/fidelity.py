@@ -283,7 +283,7 @@ def _documents(text: str, source: Path) -> Iterator[Obj]:
         docs = list(yaml.safe_load_all(text))
     except yaml.YAMLError as e:
         raise UsageError(f"{source}: not valid YAML: {e}",
-                         hint="pass the output of `kustomize build` (or `kubectl kustomize`)") from None
+                         hint="pass the output of `kustomize build` (or `kubectl kustomize`)") from e
     for doc in docs:
         if isinstance(doc, dict) and doc.get("kind") == "List" and isinstance(doc.get("items"), list):
             yield from (i for i in doc["items"] if isinstance(i, dict))

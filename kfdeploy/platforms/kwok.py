@@ -114,10 +114,10 @@ class KwokPlatform:
         name = spec.metadata.name
         try:
             kwokctl.create(name, CREATE_TIMEOUT)
-        except PlatformError:
+        except PlatformError as e:
             port = Kwokctl.port_conflict_in_logs(name)
             if port:
-                raise port_in_use_error(name, port) from None
+                raise port_in_use_error(name, port) from e
             raise
         answers = self._wait_answers(spec, READY_TIMEOUT)
         dead = Kwokctl.dead_components(name)

@@ -69,7 +69,7 @@ def dependency_order(deps: Mapping[str, tuple[str, ...]]) -> list[str]:
         return stable_order(deps)
     except ValueError as cycle:
         raise RenderError(f"dependency cycle: {cycle}",
-                          hint="remove one edge with the application's dependsOn in the spec") from None
+                          hint="remove one edge with the application's dependsOn in the spec") from cycle
 
 
 def select(order: list[str], only: Iterable[str]) -> list[str]:
@@ -102,7 +102,7 @@ def evaluate(plan: AppPlan, spec: KfDef, library: Library, env: Mapping[str, str
         return jsonnet.evaluate(plan.component.main, params, library.jpath)
     except RenderError as e:
         raise RenderError(f"application '{ref.name}' (component {plan.component.path.name}):"
-                          f" {e.message}", hint=e.hint) from None
+                          f" {e.message}", hint=e.hint) from e
 
 
 def kustomize_documents(name: str, source: KustomizeSource, spec: KfDef, repos: RepoResolver) -> list[Any]:
@@ -133,7 +133,7 @@ def extract(name: str, value: Any) -> list[dict[str, Any]]:
     try:
         return process.extract(value)
     except RenderError as e:
-        raise RenderError(f"application '{name}': {e.message}") from None
+        raise RenderError(f"application '{name}': {e.message}") from e
 
 
 def to_registry(objects: list[dict[str, Any]], registry: str | None) -> list[dict[str, Any]]:

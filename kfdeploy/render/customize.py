@@ -50,13 +50,13 @@ def patch_body(patch: Patch, spec: KfDef, where: str) -> Any:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as e:
             raise RenderError(f"{where}.path: cannot read {path}: {e}",
-                              hint="patch paths are relative to the spec file") from None
+                              hint="patch paths are relative to the spec file") from e
     if not isinstance(text, str):
         return text
     try:
         return yaml.load(text, Loader=Loader)
     except yaml.YAMLError as e:
-        raise RenderError(f"{where}: the patch is not valid YAML: {e}") from None
+        raise RenderError(f"{where}: the patch is not valid YAML: {e}") from e
 
 
 def container_images(objects: list[Obj]) -> set[str]:
@@ -108,8 +108,8 @@ def post_render(objects: list[Obj], file: Path, params: dict[str, Any], jpath: l
         value = jsonnet.call(file, {"objects": objects, "params": params}, jpath)
     except RenderError as e:
         raise RenderError(f"application '{app}' postRender: {e.message}",
-                          hint="postRender is function(objects, params) returning the objects") from None
+                          hint="postRender is function(objects, params) returning the objects") from e
     try:
         return process.extract(value)
     except RenderError as e:
-        raise RenderError(f"application '{app}' postRender returned {e.message}") from None
+        raise RenderError(f"application '{app}' postRender returned {e.message}") from e

@@ -118,5 +118,5 @@ def call(main_file: Path, args: dict[str, Any], jpath: list[Path], engine_name: 
         summary, location = parse_error(str(e))
         if location is None:
             location = locate(main_file, tla_codes, jpath, eng.name)
-        raise JsonnetError(summary, location, str(e)) from None
+        raise JsonnetError(summary, location, str(e)) from e
     return json.loads(text)

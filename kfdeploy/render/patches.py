@@ -154,7 +154,7 @@ def json6902(obj: Obj, ops: list[Any]) -> Obj:
     try:
         result: Obj = jsonpatch.JsonPatch(ops).apply(obj)
     except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError, KeyError) as e:
-        raise ValueError(str(e) or type(e).__name__) from None
+        raise ValueError(str(e) or type(e).__name__) from e
     return result
 
 
@@ -187,7 +187,7 @@ def patch_objects(objects: list[Obj], body: Any, target: PatchTarget | None, def
                 obj = apply_patch(obj, body, target is not None)
         except ValueError as e:
             raise RenderError(f"{where}: cannot patch {obj.get('kind')} "
-                              f"{(obj.get('metadata') or {}).get('name')}: {e}") from None
+                              f"{(obj.get('metadata') or {}).get('name')}: {e}") from e
         out.append(obj)
     if not hits:
         raise RenderError(f"{where}: the patch matches no rendered object",

@@ -159,9 +159,9 @@ def split_release(root: Path, report: Report, verify: bool = True) -> Split:
         example = parse_example(kfile.read_text(encoding="utf-8"))
     except OSError as e:
         raise RenderError(f"{kfile}: cannot read it ({e.strerror or e}); is this a Kubeflow manifests"
-                          " release?", hint="--manifests takes the release's top folder or archive") from None
+                          " release?", hint="--manifests takes the release's top folder or archive") from e
     except LayoutError as e:
-        raise RenderError(str(e)) from None
+        raise RenderError(str(e)) from e
     apps = group(example.resources)
     unknown = [a.name for a in apps if a.about.startswith("from ")]
     if unknown:
@@ -181,7 +181,7 @@ def split_release(root: Path, report: Report, verify: bool = True) -> Split:
         stable_order({a.name: tuple(a.depends_on) for a in apps})
     except ValueError as cycle:
         raise RenderError(f"the applications' objects depend on each other in a cycle: {cycle}",
-                          hint="report the release layout; group those folders into one application") from None
+                          hint="report the release layout; group those folders into one application") from cycle
     total = sum(len(objs) for objs in built.values())
     if not verify:
         return Split(apps, total, None)

@@ -168,7 +168,7 @@ def download(repo: Repo, dest: Path, report: Report) -> str:
                         report(f"repo '{repo.name}': {mb(done)}" + (f" of {mb(total)}" if total else ""))
     except requests.RequestException as e:
         raise RenderError(f"repo '{repo.name}': cannot download {repo.uri}: {reason(e)}",
-                          hint=offline_hint(repo)) from None
+                          hint=offline_hint(repo)) from e
     return h.hexdigest()
 
 
@@ -204,7 +204,7 @@ def extract(archive: Path, dest: Path, repo: Repo) -> None:
             extract_tar(archive, dest, repo)
     except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as e:
         raise RenderError(f"repo '{repo.name}': {repo.uri} is not a readable archive: {e}",
-                          hint="use a .tar.gz, .tgz or .zip archive, or a folder") from None
+                          hint="use a .tar.gz, .tgz or .zip archive, or a folder") from e
 
 
 def unsafe_member(name: str) -> bool:

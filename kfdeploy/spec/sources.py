@@ -97,7 +97,7 @@ class PatchTarget(SpecModel):
             try:
                 re.compile(value)
             except re.error as e:
-                raise ValueError(f"not a valid regular expression: {e}") from None
+                raise ValueError(f"not a valid regular expression: {e}") from e
         return value
 
 

@@ -98,7 +98,7 @@ def parse_example(text: str) -> Example:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
-        raise LayoutError(f"{EXAMPLE}/kustomization.yaml is not valid YAML: {e}") from None
+        raise LayoutError(f"{EXAMPLE}/kustomization.yaml is not valid YAML: {e}") from e
     if not isinstance(data, dict) or not isinstance(data.get("resources"), list):
         raise LayoutError(f"{EXAMPLE}/kustomization.yaml has no resources list")
     extra = sorted(set(data) - SPLITTABLE_FIELDS)
