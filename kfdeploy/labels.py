@@ -1,4 +1,4 @@
-"""The labels kfdeploy writes, in one place.
+"""The labels (and annotations) kfdeploy writes, in one place.
 
 Policy: kfdeploy never changes a label, annotation or selector that a source set. Its bookkeeping
 uses its own keys: the ApplySet label (``applyset.kubernetes.io/part-of``, see kube.inventory)
@@ -19,6 +19,11 @@ RECOMMENDED: Mapping[str, str] = {
     "app.kubernetes.io/part-of": "kubeflow",
     "app.kubernetes.io/managed-by": "kfdeploy",
 }
+# Annotations the render stage sets for the apply stage (see kube.phases), e.g. from helm hooks.
+PHASE = "kfdeploy.io/apply-phase"
+REPLACE_ON_CHANGE = "kfdeploy.io/replace-on-change"
+"""``"true"``: a changed object is deleted and created again instead of updated (no --recreate
+needed): helm hooks with ``before-hook-creation``, so a hook Job runs again."""
 LEGACY_APPLICATION = "app.kubernetes.io/component"
 LEGACY = frozenset({LEGACY_APPLICATION, "app.kubernetes.io/part-of", "app.kubernetes.io/managed-by",
                     "app.kubernetes.io/version"})

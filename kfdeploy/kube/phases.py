@@ -15,11 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kfdeploy.kinds import rule_of
-
-PHASE = "kfdeploy.io/apply-phase"
-REPLACE_ON_CHANGE = "kfdeploy.io/replace-on-change"
-"""``"true"``: a changed object is deleted and created again instead of updated (no --recreate
-needed): helm hooks with ``before-hook-creation``, so a hook Job runs again."""
+from kfdeploy.labels import PHASE, REPLACE_ON_CHANGE
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from kfdeploy.errors import RenderError, ToolMissingError
-from kfdeploy.kube.phases import PHASE, REPLACE_ON_CHANGE
+from kfdeploy.labels import PHASE, REPLACE_ON_CHANGE
 from kfdeploy.render.manifests import load_documents
 from kfdeploy.tools import find_tool
 

@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 
 from kfdeploy.errors import RenderError
-from kfdeploy.kube.phases import PHASE, REPLACE_ON_CHANGE, apply_phases
+from kfdeploy.kube.phases import apply_phases
 from kfdeploy.kube.plan import Change
 from kfdeploy.kube.recreate import RecreateRequired, gate
+from kfdeploy.labels import PHASE, REPLACE_ON_CHANGE
 from kfdeploy.render.helm import mark_hooks, own_namespace
 
 
