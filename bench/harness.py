@@ -1,8 +1,8 @@
 """What every scenario shares: fresh kwok clusters, timed child processes with their peak memory
 and API request counts, and the peers (the kubectl loop, helm) run the way a careful user runs them.
 
-Every measured command is a child process, timed from the outside; its peak RSS comes from the
-kernel (``wait4``). kfdeploy's own peak (without the helm or kubectl it starts) is written by a
+Every measured command is a child process, timed from the outside; its peak RSS is its VmHWM,
+read until it exits. kfdeploy's own peak (without the helm or kubectl it starts) is written by a
 small wrapper when it exits. kubectl's API requests are counted from its ``-v=6`` request log.
 """
 
@@ -27,11 +27,11 @@ from kfdeploy.tools import find_tool, tool_env
 
 REPO = Path(__file__).resolve().parents[1]
 PREFIX = "kfdeploy-bench-"
-REQUEST_LINE = re.compile(r"\] (GET|PATCH|POST|PUT|DELETE) https?://\S+ \d{3}")
+REQUEST_LINE = re.compile(r'"Response" verb="(GET|PATCH|POST|PUT|DELETE)"')  # kubectl -v=6
 # Runs kfdeploy's CLI in-process and, when it exits, writes to the file named first its own peak
 # RSS and when it finished applying objects (the last server-side apply outside its inventory).
 _PROBE = """
-import atexit, json, resource, runpy, sys, threading, time
+import atexit, json, runpy, sys, threading, time
 t0 = time.perf_counter()
 out = sys.argv.pop(1)
 from kfdeploy.kube import client
@@ -47,7 +47,8 @@ def apply(self, obj, **kw):
     return live
 client.Cluster.apply = apply
 def report():
-    seen["rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # VmHWM, not getrusage: ru_maxrss survives exec, so it would start at the parent's size
+    seen["rss_kb"] = int(next(l.split()[1] for l in open("/proc/self/status") if l.startswith("VmHWM:")))
     with open(out, "w") as f:
         json.dump(seen, f)
 atexit.register(report)
@@ -79,15 +80,27 @@ class Run:
 
 
 def measure(cmd: list[str], env: dict[str, str] | None = None) -> Run:
+    """Run ``cmd``; its peak RSS is its VmHWM read until it exits (the kernel's ``ru_maxrss``
+    survives exec, so it would start at this process's own size)."""
     start = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env or tool_env(), text=True)
-        _, status, usage = os.wait4(proc.pid, 0)
+        peak = 0
+        while proc.poll() is None:
+            peak = max(peak, _hwm_kb(proc.pid))
+            time.sleep(0.05)
         seconds = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return Run(seconds, proc.returncode, out.read(), err.read(), usage.ru_maxrss / 1024)
+        return Run(seconds, proc.returncode, out.read(), err.read(), peak / 1024)
+
+
+def _hwm_kb(pid: int) -> int:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    return next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")), 0)
 
 
 def kfdeploy(*args: str) -> Run:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
+import json
 import subprocess
 import sys
 import tempfile
@@ -133,11 +134,15 @@ def plot(rows: list[dict[str, Any]], target: Path) -> None:
     for who, style in (("kfdeploy", "o-"), ("kubectl", "s--")):
         left.plot(objects, [r[who]["fresh"] for r in rows], style, label=f"{who}: fresh apply")
         left.plot(objects, [r[who]["noop"] for r in rows], style, alpha=0.5, label=f"{who}: no-op re-apply")
-        right.plot(objects, [r[who]["fresh_mb"] for r in rows], style, label=f"{who}: fresh apply")
-        right.plot(objects, [r[who]["noop_mb"] for r in rows], style, alpha=0.5, label=f"{who}: no-op")
+        for key, label, alpha in (("fresh_mb", "fresh apply", 1.0), ("noop_mb", "no-op", 0.5)):
+            points = [(r["objects"], r[who][key]) for r in rows if r[who].get(key)]
+            if points:
+                right.plot(*zip(*points, strict=True), style, alpha=alpha, label=f"{who}: {label}")
     for ax, title, unit in ((left, "time until healthy", "seconds"), (right, "peak RSS", "MB")):
         ax.set_xscale("log")
         ax.set_yscale("log")
+        ax.set_xticks(objects, [str(o) for o in objects])
+        ax.minorticks_off()
         ax.set_xlabel("objects")
         ax.set_ylabel(unit)
         ax.set_title(title)
@@ -239,6 +244,7 @@ def main() -> None:
     if "scale" in r:
         plot(r["scale"], args.results.parent / "scale.png")
     command = "python bench/run.py " + " ".join(sys.argv[1:]) if sys.argv[1:] else "make bench"
+    args.results.with_suffix(".json").write_text(json.dumps(r, indent=1, default=str))
     args.results.write_text(results_md(r, sections, "make bench-quick" if sys.argv[1:] == ["--quick"] else command))
     print(f"\nwrote {args.results}" + (f" and {args.results.parent / 'scale.png'}" if "scale" in r else ""))
 
