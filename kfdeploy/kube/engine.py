@@ -297,8 +297,7 @@ class Engine:
             crds = [o for o in wave.objects if o["kind"] == "CustomResourceDefinition"]
             pending = wait_established(self.cluster, crds, deadline)
             if pending:
-                raise ApplyError(f"application {app}: CRDs not Established before the timeout: "
-                                 + ", ".join(pending))
+                raise ApplyError(f"application {app}: CRDs not Established: " + "; ".join(pending))
         elif wave.wait_for == "ready_endpoints":
             self._wait_services(app, webhook_services(plan.desired[app].objects), deadline)
         return replacing

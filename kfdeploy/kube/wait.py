@@ -140,18 +140,24 @@ def _list_or_empty(cluster: Cluster, api_version: str, kind: str, selector: str 
 
 
 def wait_established(cluster: Cluster, crds: list[dict[str, Any]], deadline: float) -> list[str]:
-    """Wait until the CRDs are Established; returns the names still not Established."""
+    """Wait until the CRDs are Established; returns what is not, one line each: those still
+    pending at the deadline or, at once, any the API server refused (its names clash with another
+    CRD's), since no wait clears that."""
     names = {c["metadata"]["name"] for c in crds}
     selector = shared_selector(crds, (PART_OF, APPLICATION))
     backoff = Backoff(0.1, 1.0)
     while True:
         listed = {crd["metadata"]["name"]: crd for crd in cluster.list(
             "apiextensions.k8s.io/v1", "CustomResourceDefinition", label_selector=selector)} if names else {}
-        pending = [n for n in names if n not in listed or assess(listed[n]).status != "Current"]
+        health = {n: assess(listed[n]) for n in names if n in listed}
+        refused = sorted(h.message for h in health.values() if h.status == "Failed")
+        if refused:
+            return refused
+        pending = [n for n in names if n not in health or health[n].status != "Current"]
         if not pending or time.monotonic() >= deadline:
             if not pending:
                 cluster.refresh_discovery()
-            return sorted(pending)
+            return [f"{n} (not Established before the timeout)" for n in sorted(pending)]
         backoff.sleep()
 
 

@@ -58,4 +58,23 @@ def test_wait_lists_only_the_applications_crds_and_sees_them_established(kube: C
 def test_a_crd_that_does_not_exist_is_reported_pending(kube: CountingCluster):
     app = unique("missing")
     absent = crd_of(app, unique("phantoms").replace("-", ""))
-    assert wait_established(kube, [absent], time.monotonic() + 0.5) == [absent["metadata"]["name"]]
+    [line] = wait_established(kube, [absent], time.monotonic() + 0.5)
+    assert absent["metadata"]["name"] in line and "before the timeout" in line
+
+
+def test_a_crd_whose_names_clash_fails_at_once_with_the_reason(kube: CountingCluster):
+    app, first, second = unique("clash"), unique("sprockets").replace("-", ""), unique("cogs").replace("-", "")
+    taken = crd_of(app, first)
+    clash = crd_of(app, second)
+    clash["spec"]["names"]["kind"] = taken["spec"]["names"]["kind"]  # two CRDs claiming one kind
+    clash["spec"]["names"]["listKind"] = taken["spec"]["names"]["listKind"]
+    try:
+        kube.apply(taken)
+        assert wait_established(kube, [taken], time.monotonic() + 60) == []
+        kube.apply(clash)
+        # A deadline far off: only a refusal seen at once, not the deadline, ends this wait.
+        [line] = wait_established(kube, [clash], time.monotonic() + 600)
+        assert clash["metadata"]["name"] in line and "names not accepted" in line
+    finally:
+        for obj in (clash, taken):
+            kube.delete(obj)
