@@ -135,3 +135,15 @@ def namespace(cluster: SharedCluster, request: pytest.FixtureRequest) -> Iterato
         yield name
     finally:
         core.delete_namespace(name)
+
+
+def cli_run(cluster: SharedCluster, *args: str) -> tuple[int, str, str]:
+    """Run the kfdeploy CLI against the shared cluster: (exit code, stdout, stderr). A crash
+    (anything but the CLI's own exit) is raised, so a test never mistakes it for an exit code."""
+    from click.testing import CliRunner
+
+    from kfdeploy.cli import cli
+    result = CliRunner().invoke(cli, [*args, "--kubeconfig", str(cluster.kubeconfig)])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr

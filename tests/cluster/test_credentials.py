@@ -12,10 +12,10 @@ from typing import Any
 
 import bcrypt
 import yaml
-from click.testing import CliRunner
 
-from kfdeploy.cli import cli
 from kfdeploy.kube.client import Cluster
+
+from .conftest import cli_run
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -31,11 +31,7 @@ def write_spec(tmp_path: Path, name: str, password: str | None = None) -> Path:
     return path
 
 
-def run(cluster: Any, *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, [*args, "--kubeconfig", str(cluster.kubeconfig)])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
+run = cli_run
 
 
 def get(kube: Cluster, kind: str, namespace: str, name: str, api: str = "v1") -> dict[str, Any]:

@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 import yaml
-from click.testing import CliRunner
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from kfdeploy.cli import cli
 from kfdeploy.kube.client import Cluster
 from kfdeploy.kube.inventory import PART_OF, applyset_id
+
+from .conftest import cli_run
 
 GROUP = "preflight.kfdeploy.test"
 
@@ -35,11 +35,7 @@ def write_spec(tmp_path: Path, name: str, objects: list[dict[str, Any]]) -> Path
     return path
 
 
-def run(cluster: Any, *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, [*args, "--kubeconfig", str(cluster.kubeconfig)])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
+run = cli_run
 
 
 def findings(out: str, status: str | None = None) -> list[dict[str, Any]]:

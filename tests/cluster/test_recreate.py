@@ -9,14 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from click.testing import CliRunner
 
-from kfdeploy.cli import cli
 from kfdeploy.errors import EXIT_BAD_INPUT
 from kfdeploy.kube.client import Cluster
 from kfdeploy.kube.recreate import RecreateRequired
 
-from .conftest import eventually
+from .conftest import cli_run, eventually
 
 COMPONENT = Path(__file__).resolve().parents[1] / "fixtures" / "components" / "selector-app"
 
@@ -29,11 +27,7 @@ def write_spec(path: Path, ns: str, **params: str) -> Path:
     return path
 
 
-def run(cluster: Any, *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, [*args, "--kubeconfig", str(cluster.kubeconfig)])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
+run = cli_run
 
 
 def uid(kube: Cluster, api_version: str, kind: str, ns: str, name: str) -> str | None:
