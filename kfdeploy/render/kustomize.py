@@ -1,7 +1,8 @@
 """Applications backed by kustomize folders: ``kubectl kustomize <dir>`` into plain objects.
 
-The kustomize built into the tools' kubectl renders each folder (an argument list, never a
-shell). Renders are offline and reproducible: a kustomization that pulls a remote base
+kubectl's built-in kustomize, or the standalone kustomize version a release pins
+(render.kustomize_pin chooses, ``command`` runs it), renders each folder (an argument list, never
+a shell). Renders are offline and reproducible: a kustomization that pulls a remote base
 (``https://github.com/...``, ``github.com/org/repo//dir?ref=v1``) is refused before kustomize
 runs, naming the kustomization file and the URL; kustomize's own remote-fetch errors map to the
 same message for references that only kustomize resolves.
@@ -21,7 +22,7 @@ import yaml
 
 from kfdeploy.errors import RenderError
 from kfdeploy.render.manifests import load_kyaml_documents
-from kfdeploy.tools import find_tool, tool_env
+from kfdeploy.tools import find_tool, kustomize_binary, tool_env
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 REFERENCE_FIELDS = ("resources", "bases", "components")
@@ -84,9 +85,16 @@ def build_failure(app: str, shown: str, message: str) -> RenderError:
                        hint="fix the kustomization; `kubectl kustomize <path>` shows the same error")
 
 
-def build(app: str, folder: Path, shown: str, components: Sequence[Path] = ()) -> list[Any]:
-    """The documents ``kubectl kustomize folder`` renders, with ``components`` applied (through
-    a generated kustomization beside nothing of the user's); ``shown`` names the path in errors."""
+def command(version: str | None = None) -> list[str]:
+    """The argv that builds a folder (appended): kubectl's kustomize, or kustomize ``version``."""
+    return [find_tool("kubectl"), "kustomize"] if version is None else [kustomize_binary(version), "build"]
+
+
+def build(app: str, folder: Path, shown: str, components: Sequence[Path] = (),
+          version: str | None = None) -> list[Any]:
+    """The documents kustomize ``version`` (None: kubectl's) renders from ``folder``, with
+    ``components`` applied (through a generated kustomization beside nothing of the user's);
+    ``shown`` names the path in errors."""
     for where, field in [(folder, "path"), *((c, "components") for c in components)]:
         if not where.is_dir():
             raise RenderError(f"application '{app}': kustomize {field} {where if field != 'path' else shown}"
@@ -99,18 +107,18 @@ def build(app: str, folder: Path, shown: str, components: Sequence[Path] = ()) -
         if remote:
             raise remote_error(app, *remote[0])
     if not components:
-        return _run(app, folder, shown)
+        return _run(app, folder, shown, version)
     with tempfile.TemporaryDirectory(prefix="kfdeploy-kustomize-") as tmp:
         # kustomize accepts only relative references; an empty wrapper adds nothing of its own.
         wrapper = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
                    "resources": [os.path.relpath(folder, tmp)],
                    "components": [os.path.relpath(c, tmp) for c in components]}
         (Path(tmp) / "kustomization.yaml").write_text(yaml.safe_dump(wrapper), encoding="utf-8")
-        return _run(app, Path(tmp), shown)
+        return _run(app, Path(tmp), shown, version)
 
 
-def _run(app: str, folder: Path, shown: str) -> list[Any]:
-    args = [find_tool("kubectl"), "kustomize", str(folder)]
+def _run(app: str, folder: Path, shown: str, version: str | None) -> list[Any]:
+    args = [*command(version), str(folder)]
     done = subprocess.run(args, capture_output=True, text=True, check=False, env=tool_env())
     if done.returncode != 0:
         raise build_failure(app, shown, done.stderr.strip() or done.stdout.strip())

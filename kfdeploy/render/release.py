@@ -29,9 +29,10 @@ Obj = dict[str, Any]
 Report = Callable[[str], None]
 
 
-def build_app(root: Path, app: ManifestApp, components: Iterable[str] = ()) -> list[Obj]:
+def build_app(root: Path, app: ManifestApp, components: Iterable[str] = (), version: str | None = None) -> list[Obj]:
+    """One application's objects, built with kustomize ``version`` (None: kubectl's)."""
     comps = [(root / c).resolve() for c in [*app.components, *components]]
-    return [o for p in app.paths for o in extract(kustomize.build(app.name, (root / p).resolve(), p, comps))]
+    return [o for p in app.paths for o in extract(kustomize.build(app.name, (root / p).resolve(), p, comps, version))]
 
 
 def canonical(obj: Obj) -> str:
@@ -54,7 +55,7 @@ def _named(root: Path, component: str, apps: list[ManifestApp],
 
 
 def place_components(root: Path, components: list[str], apps: list[ManifestApp],
-                     built: dict[str, list[Obj]], report: Report) -> None:
+                     built: dict[str, list[Obj]], report: Report, version: str | None = None) -> None:
     """Give each component to the applications holding the objects it names and building with
     it; when it names none, to those whose build it changes. The split check has the last word."""
     for component in components:
@@ -62,7 +63,7 @@ def place_components(root: Path, components: list[str], apps: list[ManifestApp],
         placed = []
         for app in named or apps:
             try:
-                changed = build_app(root, app, [component])
+                changed = build_app(root, app, [component], version)
             except RenderError:
                 continue  # e.g. a merge generator whose ConfigMap is in another application
             if named or sorted(map(canonical, changed)) != sorted(map(canonical, built[app.name])):
@@ -138,8 +139,9 @@ def reconcile(example: list[Obj], apps: list[ManifestApp], built: dict[str, list
                    f"{', '.join(op['path'] for op in ops)}; added a patch that renders the example's")
 
 
-def check_split(root: Path, apps: list[ManifestApp], built: dict[str, list[Obj]], report: Report) -> SplitCheck:
-    example = extract(kustomize.build(EXAMPLE, (root / EXAMPLE).resolve(), EXAMPLE))
+def check_split(root: Path, apps: list[ManifestApp], built: dict[str, list[Obj]], report: Report,
+                version: str | None = None) -> SplitCheck:
+    example = extract(kustomize.build(EXAMPLE, (root / EXAMPLE).resolve(), EXAMPLE, (), version))
     reconcile(example, apps, built, report)
     return compare(example, [o for objs in built.values() for o in objs])
 
@@ -151,9 +153,10 @@ class Split:
     check: SplitCheck | None
 
 
-def split_release(root: Path, report: Report, verify: bool = True) -> Split:
-    """The release at ``root`` as applications: grouped, built, components placed, dependencies
-    from the objects, and (``verify``) checked against the example's own build."""
+def split_release(root: Path, report: Report, verify: bool = True, version: str | None = None) -> Split:
+    """The release at ``root`` as applications: grouped, built with kustomize ``version`` (None:
+    kubectl's), components placed, dependencies from the objects, and (``verify``) checked
+    against the example's own build."""
     kfile = root / EXAMPLE / "kustomization.yaml"
     try:
         example = parse_example(kfile.read_text(encoding="utf-8"))
@@ -169,8 +172,8 @@ def split_release(root: Path, report: Report, verify: bool = True) -> Split:
     built: dict[str, list[Obj]] = {}
     for i, app in enumerate(apps, 1):
         report(f"building {app.name} ({i}/{len(apps)})")
-        built[app.name] = build_app(root, app)
-    place_components(root, example.components, apps, built, report)
+        built[app.name] = build_app(root, app, (), version)
+    place_components(root, example.components, apps, built, report, version)
     for app in apps:
         for problem in (p for o in built[app.name] for p in validate(o)):
             report(f"warning: application {app.name} renders an invalid object, which apply will"
@@ -186,4 +189,4 @@ def split_release(root: Path, report: Report, verify: bool = True) -> Split:
     if not verify:
         return Split(apps, total, None)
     report(f"checking the split against kustomize build {EXAMPLE} ...")
-    return Split(apps, total, check_split(root, apps, built, report))
+    return Split(apps, total, check_split(root, apps, built, report, version))

@@ -28,6 +28,7 @@ from kfdeploy.progress import Printer
 from kfdeploy.render import Rendered, render
 from kfdeploy.render.adjust import Adjustment, report_data, report_lines
 from kfdeploy.spec import KfDef, load_spec
+from kfdeploy.workflow.render_verbs import report_tools
 
 Confirm = Callable[[str, str], bool]
 """(question, what it is about) -> yes? The CLI asks on the terminal; library callers decide."""
@@ -124,7 +125,8 @@ class PlanResult:
 def plan(opts: Options, flags: PlanFlags = _ALL_APPLICATIONS) -> PlanResult:
     spec = load_spec(opts.file)
     printer = _printer(opts)
-    render(spec, only=flags.applications)  # render errors surface before the cluster is reached
+    # render errors surface before the cluster is reached
+    report_tools(render(spec, only=flags.applications), opts.verbose, printer.line)
     cluster = _connect(opts, spec, printer, create=False)
     rendered = render(spec, only=flags.applications, credentials=_credentials(cluster, spec))
     engine = _engine(spec, cluster, printer)
@@ -183,7 +185,7 @@ def apply(opts: Options, flags: ApplyFlags, confirm: Confirm) -> ApplyResult | P
     start = time.monotonic()
     spec = load_spec(opts.file)
     printer = _printer(opts)
-    render(spec)  # render errors surface before the cluster is touched
+    report_tools(render(spec), opts.verbose, printer.line)  # render errors surface before the cluster is touched
     create = not flags.skip_cluster and not opts.dry_run and not (opts.kubeconfig or opts.context)
     if create:
         preflight.before_cluster(spec, printer, flags.skip_preflight)

@@ -102,6 +102,7 @@ def init(opts: Options, platform_kind: str = "kwok", name: str = "kubeflow",
 
 def _manifests_spec(uri: str, starter: StarterOptions, file: str, verify: bool) -> tuple[str, str]:
     """The spec for an official manifests release (render.release splits and checks it)."""
+    from kfdeploy.render.kustomize_pin import choose
     from kfdeploy.render.release import split_release
     from kfdeploy.render.repos import RepoResolver, stderr_report
     from kfdeploy.spec import Repo
@@ -111,8 +112,11 @@ def _manifests_spec(uri: str, starter: StarterOptions, file: str, verify: bool) 
     local = not uri.startswith("https://")
     if local and not Path(uri).expanduser().is_absolute():  # the spec reads it relative to itself
         uri = os.path.relpath(Path(uri).expanduser().resolve(), spec_dir)
-    root = RepoResolver(spec_dir).root(Repo(name="manifests", uri=uri))
-    split = split_release(root, stderr_report, verify)
+    repo = Repo(name="manifests", uri=uri)
+    root = RepoResolver(spec_dir).root(repo)
+    tool = choose(repo, root)
+    stderr_report(f"rendering with {tool.describe()}")
+    split = split_release(root, stderr_report, verify, tool.version)
     if split.check is not None and not split.check.ok:
         raise UsageError(f"the applications would not render what {uri}'s example renders:\n  - "
                          + "\n  - ".join(split.check.problems()[:20]),
