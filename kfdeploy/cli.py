@@ -16,6 +16,7 @@ import yaml
 from kfdeploy import __version__
 from kfdeploy.errors import EXIT_BAD_INPUT, KfdeployError, UsageError
 from kfdeploy.options import ApplyFlags, DeleteFlags, Options, PlanFlags
+from kfdeploy.templates.manifests import OPTION_NAMES
 
 PLATFORMS = ["gke", "eks", "kind", "minikube", "kwok", "existing"]
 
@@ -145,6 +146,9 @@ def cli() -> None:
 @click.option("--verify/--no-verify", default=True, show_default=True,
               help="With --manifests: check that the applications render exactly what "
                    "`kustomize build example` renders (builds the release twice).")
+@click.option("--with", "with_options", multiple=True, type=click.Choice(OPTION_NAMES), metavar="NAME",
+              help="With --manifests: add an optional piece the release ships (repeatable): "
+                   + ", ".join(OPTION_NAMES) + ".")
 def init(**kw: Any) -> None:
     """Write a commented, valid starter spec for a platform.
 
@@ -153,6 +157,10 @@ def init(**kw: Any) -> None:
     the built-in library:
       kfdeploy init --manifests https://github.com/kubeflow/manifests/archive/refs/tags/v1.10.2.tar.gz \\
           --platform kwok -o kfdef.yaml
+    The platform picks upstream's overlays for it where the release has them (gke: Istio's
+    gke overlay; kind: oauth2-proxy m2m-dex-and-kind; eks: m2m-dex-and-eks and its issuer);
+    --with adds optional pieces (ambient, knative-eventing, pipelines-k8s-native,
+    model-registry, ray); the spec lists those the release ships.
     """
     from kfdeploy.workflow import spec_verbs
     run(spec_verbs.init, Options(), **kw)

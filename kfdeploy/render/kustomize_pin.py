@@ -71,6 +71,13 @@ def release_tags(uri: str, root: Path | None) -> list[str]:
     return tags
 
 
+def release_tag(uri: str, root: Path | None) -> str | None:
+    """The release's tag, spelled as tools/kustomize.env spells it when listed there."""
+    tags = release_tags(uri, root)
+    listed = table_version(tags, kustomize_releases())
+    return listed[1] if listed else next(iter(tags), None)
+
+
 def table_version(tags: list[str], table: dict[str, str]) -> tuple[str, str] | None:
     """The table's ``(version, release)`` for the first tag it knows (with or without a 'v')."""
     by_bare = {k.removeprefix("v"): (v, k) for k, v in table.items()}

@@ -10,7 +10,9 @@ example``: every object once, none lost, none twice, each byte for byte the same
 from __future__ import annotations
 
 import json
+import os
 import re
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -23,7 +25,21 @@ from kfdeploy.render import kustomize
 from kfdeploy.render.patches import patch_objects
 from kfdeploy.render.process import describe, extract, identity, validate
 from kfdeploy.spec.sources import PatchTarget
-from kfdeploy.templates.manifests import EXAMPLE, LayoutError, ManifestApp, dependencies, group, parse_example
+from kfdeploy.templates.manifests import (
+    EXAMPLE,
+    OPTION_NAMES,
+    PLATFORM_CHOICES,
+    Choice,
+    Example,
+    LayoutError,
+    ManifestApp,
+    apply_choice,
+    available_options,
+    dependencies,
+    group,
+    option,
+    parse_example,
+)
 
 Obj = dict[str, Any]
 Report = Callable[[str], None]
@@ -139,9 +155,23 @@ def reconcile(example: list[Obj], apps: list[ManifestApp], built: dict[str, list
                    f"{', '.join(op['path'] for op in ops)}; added a patch that renders the example's")
 
 
+def build_example(root: Path, example: Example, version: str | None) -> list[Obj]:
+    """``kustomize build example``, or, when platform or options changed its folders, the same
+    build of a generated kustomization listing the folders chosen."""
+    original = parse_example((root / EXAMPLE / "kustomization.yaml").read_text(encoding="utf-8"))
+    if original == example:
+        return extract(kustomize.build(EXAMPLE, (root / EXAMPLE).resolve(), EXAMPLE, (), version))
+    with tempfile.TemporaryDirectory(prefix="kfdeploy-example-") as tmp:
+        rel = [os.path.relpath(root.resolve() / f, tmp) for f in example.resources]
+        comps = [os.path.relpath(root.resolve() / c, tmp) for c in example.components]
+        (Path(tmp) / "kustomization.yaml").write_text(json.dumps({"resources": rel, "components": comps}))
+        return extract(kustomize.build(EXAMPLE, Path(tmp), f"{EXAMPLE} (with the chosen overlays)", (), version))
+
+
 def check_split(root: Path, apps: list[ManifestApp], built: dict[str, list[Obj]], report: Report,
-                version: str | None = None) -> SplitCheck:
-    example = extract(kustomize.build(EXAMPLE, (root / EXAMPLE).resolve(), EXAMPLE, (), version))
+                version: str | None = None, example_folders: Example | None = None) -> SplitCheck:
+    example_folders = example_folders or parse_example((root / EXAMPLE / "kustomization.yaml").read_text())
+    example = build_example(root, example_folders, version)
     reconcile(example, apps, built, report)
     return compare(example, [o for objs in built.values() for o in objs])
 
@@ -151,12 +181,45 @@ class Split:
     applications: list[ManifestApp]
     objects: int
     check: SplitCheck | None
+    chosen: tuple[Choice, ...] = ()   # the platform's and the options' changes that applied
+    offered: tuple[Choice, ...] = ()  # options the release ships that were not asked for
 
 
-def split_release(root: Path, report: Report, verify: bool = True, version: str | None = None) -> Split:
-    """The release at ``root`` as applications: grouped, built with kustomize ``version`` (None:
-    kubectl's), components placed, dependencies from the objects, and (``verify``) checked
-    against the example's own build."""
+def release_has(root: Path) -> Callable[[str], bool]:
+    """Whether the release at ``root`` has a kustomization folder (repo-relative)."""
+    return lambda folder: kustomize.kustomization_file(root / folder) is not None
+
+
+def choose_folders(root: Path, example: Example, platform: str, options: Iterable[str],
+                   report: Report) -> tuple[Example, list[Choice]]:
+    """The example's folders with the platform's overlays (where the release has them) and the
+    ``options`` asked for (an error when the release ships none of an option's folders)."""
+    exists = release_has(root)
+    resources, chosen = list(example.resources), []
+    platform_choice = PLATFORM_CHOICES.get(platform)
+    for choice in ([platform_choice] if platform_choice else []) + [option(n) for n in options]:
+        applied = apply_choice(resources, choice, exists)
+        if choice is not platform_choice and not applied.done:
+            offered = [o.name for o in available_options(resources, exists)]
+            raise RenderError(f"--with {choice.name}: this release has none of its folders"
+                              f" ({', '.join(applied.missing) or 'nothing to change in the example'})",
+                              hint=f"options this release ships: {', '.join(offered) or 'none'}"
+                                   f" (kfdeploy knows {', '.join(OPTION_NAMES)})")
+        for what in applied.done:
+            report(f"{choice.name}: {what}")
+        if choice is platform_choice and applied.missing:
+            report(f"{platform}: this release has no {', '.join(applied.missing)}; keeping the example's folders")
+        resources = applied.resources
+        chosen += [choice] if applied.done else []
+    return Example(resources, example.components), chosen
+
+
+def split_release(root: Path, report: Report, verify: bool = True, version: str | None = None,
+                  platform: str = "", options: Iterable[str] = ()) -> Split:
+    """The release at ``root`` as applications: the example's folders with the ``platform``'s
+    overlays and the ``options``, grouped, built with kustomize ``version`` (None: kubectl's),
+    components placed, dependencies from the objects, and (``verify``) checked against the
+    example's own build of the same folders."""
     kfile = root / EXAMPLE / "kustomization.yaml"
     try:
         example = parse_example(kfile.read_text(encoding="utf-8"))
@@ -165,6 +228,7 @@ def split_release(root: Path, report: Report, verify: bool = True, version: str 
                           " release?", hint="--manifests takes the release's top folder or archive") from e
     except LayoutError as e:
         raise RenderError(str(e)) from e
+    example, chosen = choose_folders(root, example, platform, options, report)
     apps = group(example.resources)
     unknown = [a.name for a in apps if a.about.startswith("from ")]
     if unknown:
@@ -186,7 +250,8 @@ def split_release(root: Path, report: Report, verify: bool = True, version: str 
         raise RenderError(f"the applications' objects depend on each other in a cycle: {cycle}",
                           hint="report the release layout; group those folders into one application") from cycle
     total = sum(len(objs) for objs in built.values())
+    offered = tuple(available_options(example.resources, release_has(root)))
     if not verify:
-        return Split(apps, total, None)
+        return Split(apps, total, None, tuple(chosen), offered)
     report(f"checking the split against kustomize build {EXAMPLE} ...")
-    return Split(apps, total, check_split(root, apps, built, report, version))
+    return Split(apps, total, check_split(root, apps, built, report, version, example), tuple(chosen), offered)
