@@ -168,6 +168,32 @@ def init(**kw: Any) -> None:
 
 @cli.command()
 @common
+@click.option("--to", required=True, metavar="URI",
+              help="The new manifests release: a folder, a .tar.gz/.zip, or an https:// archive URL.")
+@click.option("--sha256", default=None, metavar="HEX", help="Pin the new archive's sha256.")
+@click.option("--repo", default=None, metavar="NAME",
+              help="The spec.repos entry to upgrade (default: the spec's only repo).")
+@click.option("--verify/--no-verify", default=True, show_default=True,
+              help="Check that the new split renders exactly what the new release's example renders.")
+def upgrade(**kw: Any) -> None:
+    """Rewrite a manifests spec for a new release; show the diff, write it when asked.
+
+    \b
+    Splits the new release as `init --manifests` does (platform overlays and options kept),
+    updates repos[].uri (and sha256), spec.version and each application's folders and
+    dependsOn; keeps every patch, image, replica count, postRender, param, comment and
+    application you added. What no longer applies is named with its fix and left out.
+    Writes the file with --yes or after you confirm on a terminal; then plan and apply:
+      kfdeploy upgrade -f kfdef.yaml --to https://github.com/kubeflow/manifests/archive/refs/tags/26.03.tar.gz
+      kfdeploy plan -f kfdef.yaml && kfdeploy apply -f kfdef.yaml
+    """
+    from kfdeploy.workflow import upgrade_verbs
+    opts = make_options(kw)
+    run(upgrade_verbs.upgrade, opts, confirm=ask, **kw)
+
+
+@cli.command()
+@common
 def validate(**kw: Any) -> None:
     """Check the spec: fields, types, applications and their params."""
     from kfdeploy.workflow import spec_verbs

@@ -15,7 +15,7 @@ import re
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -183,6 +183,7 @@ class Split:
     check: SplitCheck | None
     chosen: tuple[Choice, ...] = ()   # the platform's and the options' changes that applied
     offered: tuple[Choice, ...] = ()  # options the release ships that were not asked for
+    built: dict[str, list[Obj]] = field(default_factory=dict)  # per application, as the example renders it
 
 
 def release_has(root: Path) -> Callable[[str], bool]:
@@ -252,6 +253,7 @@ def split_release(root: Path, report: Report, verify: bool = True, version: str 
     total = sum(len(objs) for objs in built.values())
     offered = tuple(available_options(example.resources, release_has(root)))
     if not verify:
-        return Split(apps, total, None, tuple(chosen), offered)
+        return Split(apps, total, None, tuple(chosen), offered, built)
     report(f"checking the split against kustomize build {EXAMPLE} ...")
-    return Split(apps, total, check_split(root, apps, built, report, version, example), tuple(chosen), offered)
+    check = check_split(root, apps, built, report, version, example)
+    return Split(apps, total, check, tuple(chosen), offered, built)

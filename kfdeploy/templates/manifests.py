@@ -281,9 +281,9 @@ def dependencies(objects: Mapping[str, list[dict[str, Any]]]) -> dict[str, list[
 
 MANIFESTS_FOOTER = """\
   # The official Kubeflow manifests, rendered with kustomize (one folder set per application).
-  # To upgrade: change uri to the new release, fix the paths that moved (compare the release's
-  # example/kustomization.yaml, or run `kfdeploy init --manifests NEW_URI` and diff), then
-  # `kfdeploy plan` and `kfdeploy apply`. A pinned sha256 is checked on download.
+  # To upgrade: `kfdeploy upgrade -f {file} --to NEW_URI` rewrites uri and the paths that moved,
+  # keeping your customizations; then `kfdeploy plan` and `kfdeploy apply`. A pinned sha256 is
+  # checked on download.
   repos:
   - name: {repo}
     uri: {uri}
@@ -297,11 +297,21 @@ def _path(text: str) -> str:
     return text if plain else _scalar(text)
 
 
-def _app_text(app: ManifestApp, repo: str) -> str:
+def kustomize_line(app: ManifestApp, repo: str) -> str:
+    """``kustomize: {repo, path, components}`` of an application, in flow style."""
     path = _path(app.paths[0]) if len(app.paths) == 1 else "[" + ", ".join(map(_path, app.paths)) + "]"
-    lines = [f"  - name: {app.name:<20} # {app.about}", f"    kustomize: {{repo: {repo}, path: {path}"
-             + (", components: [" + ", ".join(map(_path, app.components)) + "]" if app.components else "")
-             + "}"]
+    return (f"kustomize: {{repo: {repo}, path: {path}"
+            + (", components: [" + ", ".join(map(_path, app.components)) + "]" if app.components else "") + "}")
+
+
+def patches_lines(patches: list[dict[str, Any]]) -> list[str]:
+    """``patches:`` and its entries, one flow-style mapping per entry."""
+    body = yaml.safe_dump({"patches": patches}, default_flow_style=None, sort_keys=False, width=1 << 16)
+    return body.rstrip("\n").splitlines()
+
+
+def app_text(app: ManifestApp, repo: str) -> str:
+    lines = [f"  - name: {app.name:<20} # {app.about}", f"    {kustomize_line(app, repo)}"]
     if app.depends_on:
         lines.append(f"    dependsOn: [{', '.join(app.depends_on)}]")
     lines += [f"    # {line}" for note in app.notes for line in textwrap.wrap(note, 94)]
@@ -309,9 +319,7 @@ def _app_text(app: ManifestApp, repo: str) -> str:
         lines.append("    # kustomize build example sets these across folders (another folder's vars or"
                      " generated names);\n    # the patches make this application render the same.")
     if app.patches or app.platform_patches:
-        body = yaml.safe_dump({"patches": app.patches + app.platform_patches}, default_flow_style=None,
-                              sort_keys=False, width=1 << 16)
-        lines.extend("    " + line for line in body.rstrip("\n").splitlines())
+        lines.extend("    " + line for line in patches_lines(app.patches + app.platform_patches))
     return "\n".join(lines) + "\n"
 
 
@@ -341,6 +349,6 @@ def manifests_spec(apps: list[ManifestApp], uri: str, o: StarterOptions, file: s
     block, then repos and applications, then the optional pieces ``offered``."""
     header = LIBRARY_VERSION_LINE.sub(lambda _: version_line(tag), HEADER.format(file=file, name=_scalar(o.name)), 1)
     return (header + PLATFORM_BLOCKS[o.platform](o)
-            + MANIFESTS_FOOTER.format(repo=repo, uri=_scalar(uri),
-                                      applications="".join(_app_text(a, repo) for a in apps))
+            + MANIFESTS_FOOTER.format(repo=repo, uri=_scalar(uri), file=file,
+                                      applications="".join(app_text(a, repo) for a in apps))
             + _offered_text(offered or [], uri))
