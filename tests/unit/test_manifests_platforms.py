@@ -119,3 +119,15 @@ def test_choices_swap_only_folders_the_release_has() -> None:
 
 def test_every_option_and_platform_choice_changes_something() -> None:
     assert all(c.variants or c.adds for c in [*OPTIONS, *PLATFORM_CHOICES.values()])
+
+
+def test_dashboard_2_folders_keep_their_application_names() -> None:
+    """After 26.03 upstream moves the dashboard, profiles and PodDefaults webhook folders under
+    applications/dashboard/upstream/: upgrade must find the same applications there."""
+    from kfdeploy.templates.manifests import group
+    moved = ["applications/dashboard/upstream/centraldashboard/overlays/oauth2-proxy",
+             "applications/dashboard/upstream/poddefaults-webhooks/overlays/cert-manager",
+             "applications/dashboard/upstream/profile-controller/pss"]
+    before = ["applications/centraldashboard/overlays/oauth2-proxy",
+              "applications/admission-webhook/upstream/overlays/cert-manager", "applications/profiles/pss"]
+    assert [a.name for a in group(moved)] == [a.name for a in group(before)]
