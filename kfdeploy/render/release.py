@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from kfdeploy.errors import RenderError
 from kfdeploy.graph import stable_order
 from kfdeploy.render import kustomize
@@ -33,6 +35,7 @@ from kfdeploy.templates.manifests import (
     Example,
     LayoutError,
     ManifestApp,
+    Variant,
     apply_choice,
     available_options,
     dependencies,
@@ -191,10 +194,54 @@ def release_has(root: Path) -> Callable[[str], bool]:
     return lambda folder: kustomize.kustomization_file(root / folder) is not None
 
 
+OVERLAY_FIELDS = frozenset({"apiVersion", "kind", "resources", "patches"})
+
+
+def overlay_patches(root: Path, folder: str) -> list[dict[str, Any]] | None:
+    """``[{target, patch}]`` of an overlay that only patches one base, as spec patches; None
+    for any other kustomization."""
+    kfile = kustomize.kustomization_file(root / folder)
+    try:
+        data = yaml.safe_load(kfile.read_text(encoding="utf-8")) if kfile else None
+        if not isinstance(data, dict) or set(data) - OVERLAY_FIELDS or len(data.get("resources") or []) != 1:
+            return None
+        out = []
+        for entry in data.get("patches") or []:
+            body = entry.get("patch") if "patch" in entry else (root / folder / entry["path"]).read_text()
+            out.append({"target": entry["target"], "patch": yaml.safe_load(body)})
+        return out
+    except (OSError, KeyError, TypeError, AttributeError, yaml.YAMLError):
+        return None
+
+
+def unbuildable_overlays(root: Path, choice: Choice, resources: list[str], version: str | None,
+                         report: Report) -> tuple[list[str], list[Choice]]:
+    """A platform overlay that does not build (v1.10.2's GKE overlay names a missing base) is
+    swapped back; when it only patches its base, its patches go to the application instead."""
+    out, carried = list(resources), []
+    for v in (v for v in choice.variants if v.to in out):
+        try:
+            kustomize.build(choice.name, (root / v.to).resolve(), v.to, (), version)
+            continue
+        except RenderError as e:
+            failure = e.message
+        out[out.index(v.to)] = v.replaces
+        patches = overlay_patches(root, v.to)
+        if not patches:
+            report(f"warning: {choice.name}: the release's {v.to} does not build, keeping {v.replaces}: {failure}")
+            continue
+        report(f"{choice.name}: the release's {v.to} does not build; keeping {v.replaces} with its patches")
+        carried.append(Choice(choice.name, choice.about, (Variant(v.replaces, v.replaces),),
+                              note=f"{choice.note}. The release's {v.to} does not build ({failure.split(': ')[-1]});"
+                                   " its patches are here instead", patches=tuple(patches)))
+    return out, carried
+
+
 def choose_folders(root: Path, example: Example, platform: str, options: Iterable[str],
-                   report: Report) -> tuple[Example, list[Choice]]:
-    """The example's folders with the platform's overlays (where the release has them) and the
-    ``options`` asked for (an error when the release ships none of an option's folders)."""
+                   report: Report, version: str | None = None) -> tuple[Example, list[Choice]]:
+    """The example's folders with the platform's overlays (where the release has them and they
+    build) and the ``options`` asked for (an error when the release ships none of an option's
+    folders)."""
     exists = release_has(root)
     resources, chosen = list(example.resources), []
     platform_choice = PLATFORM_CHOICES.get(platform)
@@ -212,6 +259,9 @@ def choose_folders(root: Path, example: Example, platform: str, options: Iterabl
             report(f"{platform}: this release has no {', '.join(applied.missing)}; keeping the example's folders")
         resources = applied.resources
         chosen += [choice] if applied.done else []
+        if choice is platform_choice and applied.done:
+            resources, carried = unbuildable_overlays(root, choice, resources, version, report)
+            chosen += carried
     return Example(resources, example.components), chosen
 
 
@@ -229,7 +279,7 @@ def split_release(root: Path, report: Report, verify: bool = True, version: str 
                           " release?", hint="--manifests takes the release's top folder or archive") from e
     except LayoutError as e:
         raise RenderError(str(e)) from e
-    example, chosen = choose_folders(root, example, platform, options, report)
+    example, chosen = choose_folders(root, example, platform, options, report, version)
     apps = group(example.resources)
     unknown = [a.name for a in apps if a.about.startswith("from ")]
     if unknown:

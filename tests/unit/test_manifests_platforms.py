@@ -131,3 +131,20 @@ def test_dashboard_2_folders_keep_their_application_names() -> None:
     before = ["applications/centraldashboard/overlays/oauth2-proxy",
               "applications/admission-webhook/upstream/overlays/cert-manager", "applications/profiles/pss"]
     assert [a.name for a in group(moved)] == [a.name for a in group(before)]
+
+
+def test_a_platform_overlay_that_does_not_build_gives_its_patches_instead(release: Path) -> None:
+    """v1.10.2's GKE overlay names a base that does not exist (`../../oauth2-proxy`): the split
+    keeps the example's folder and carries the overlay's patch, so GKE still gets its CNI dir."""
+    gke = release / "common" / "istio" / "istio-install" / "overlays" / "gke"
+    (gke / "kustomization.yaml").write_text(
+        "resources: [../../oauth2-proxy]\npatches:\n- path: cni-patch.yaml\n"
+        "  target: {kind: ConfigMap, name: istio-cni-config, namespace: istio-system}\n")
+    (gke / "cni-patch.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: istio-cni-config,"
+                                        " namespace: istio-system}\ndata: {cniBinDir: /home/kubernetes/bin}\n")
+    result, spec, text = init(release, "--platform", "gke", "--project", "p", "--location", "x")
+    assert result.exit_code == 0, result.output
+    assert "common/istio/istio-install/overlays/oauth2-proxy" in paths(spec)["istio"]
+    assert "overlays/gke does not build" in result.output and "its patches are here instead" in text
+    [cni] = [o for o in shown(release.parent / "kfdef.yaml", "istio") if o["metadata"]["name"] == "istio-cni-config"]
+    assert cni["data"]["cniBinDir"] == "/home/kubernetes/bin"
