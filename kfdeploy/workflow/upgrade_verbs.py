@@ -260,6 +260,8 @@ class _Plan:
         user = [p.model_dump(mode="json", by_alias=True, exclude_none=True) for p in app.patches]
         drop = []
         for i, (patch, raw) in enumerate(zip(app.patches, user, strict=True)):
+            if raw in new.patches:
+                continue  # the new split needs this very patch
             if any(raw.get("target") == n["target"] for n in new.patches):
                 drop.append(i)  # init's patch for the old release: the new split's replaces it
                 continue

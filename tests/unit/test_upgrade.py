@@ -142,3 +142,31 @@ def test_text_edits_keep_everything_else() -> None:
     assert edit.text() == ("spec:\n  # repos\n  repos:\n  - name: m   # the release\n    uri: b\n    sha256: c\n\n"
                            "  # apps\n  applications:\n  - name: x\n    kustomize: {path: q}\n    dependsOn: [y]\n"
                            "    # note\n    params:\n      a: 1\n")
+
+
+@needs_kubectl
+def test_the_splits_own_patch_survives_an_upgrade_that_needs_it_again(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A patch init wrote (the example sets a value across folders) is kept when the new release
+    needs the same one, and replaced when it needs another value."""
+    from test_manifests_split import cross_folder_release
+    monkeypatch.setenv("KFDEPLOY_REPO_CACHE", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    cross_folder_release(tmp_path / "r1")
+    shutil.copytree(tmp_path / "r1", tmp_path / "r2")
+    assert invoke("init", "--manifests", "r1", "-o", "kfdef.yaml").exit_code == 0
+    before = apps_of(tmp_path / "kfdef.yaml")["app"]["patches"]
+    assert invoke("upgrade", "-f", "kfdef.yaml", "--to", "r2", "--yes").exit_code == 0
+    assert apps_of(tmp_path / "kfdef.yaml")["app"]["patches"] == before
+    config = tmp_path / "r3" / "config" / "kustomization.yaml"
+    shutil.copytree(tmp_path / "r1", tmp_path / "r3")
+    config.write_text(config.read_text().replace("a=1", "a=2"))  # another generated name
+    result = invoke("upgrade", "-f", "kfdef.yaml", "--to", "r3", "--yes")
+    assert result.exit_code == 0, result.output
+    after = apps_of(tmp_path / "kfdef.yaml")["app"]["patches"]
+    assert len(after) == 1 and after != before
+    shown = json.loads(invoke("show", "-f", "kfdef.yaml", "-o", "json").stdout)
+    [deployment] = [o for o in shown if o["kind"] == "Deployment"]
+    [config_map] = [o for o in shown if o["kind"] == "ConfigMap"]
+    ref = deployment["spec"]["template"]["spec"]["containers"][0]["envFrom"][0]["configMapRef"]["name"]
+    assert ref == config_map["metadata"]["name"]  # the new release's generated name
