@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from kfdeploy.errors import UsageError
-from kfdeploy.kube.order import ObjectKey, describe_key, object_key
+from kfdeploy.objects import ObjectKey, describe_key, object_key
 from kfdeploy.render import images as image_refs
 
 Obj = dict[str, Any]

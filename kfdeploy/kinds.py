@@ -68,7 +68,7 @@ _APPS, _BATCH, _RBAC = "apps", "batch", "rbac.authorization.k8s.io"
 _ADMISSION, _STORAGE = "admissionregistration.k8s.io", "storage.k8s.io"
 _TEMPLATE = ("spec", "template")
 
-KINDS: tuple[KindRule, ...] = (
+KUBERNETES_KINDS: tuple[KindRule, ...] = (
     KindRule("", "Namespace", "namespaces", 10, "Cluster", "first", health="namespace",
              protection="foreign-objects"),
     KindRule("apiextensions.k8s.io", "CustomResourceDefinition", "customresourcedefinitions", 20, "Cluster",
@@ -132,6 +132,10 @@ KINDS: tuple[KindRule, ...] = (
     KindRule("coordination.k8s.io", "Lease", "leases", CUSTOM_RESOURCE_RANK, derived=True),
     KindRule("metrics.k8s.io", "PodMetrics", "pods", CUSTOM_RESOURCE_RANK, derived=True),
     KindRule("metrics.k8s.io", "NodeMetrics", "nodes", CUSTOM_RESOURCE_RANK, "Cluster", derived=True),
+)
+"""Kubernetes' own kinds: the generic rules."""
+
+PRODUCT_KINDS: tuple[KindRule, ...] = (
     # Custom resources whose controller reports readiness only through a Ready condition: until
     # it is there and True they are not ready (the generic chain would call them ready at once).
     KindRule("serving.knative.dev", "Service", "services", CUSTOM_RESOURCE_RANK, wait="health", health="ready"),
@@ -155,7 +159,10 @@ KINDS: tuple[KindRule, ...] = (
     KindRule("serving.kserve.io", "LocalModelCache", "localmodelcaches", CUSTOM_RESOURCE_RANK, "Cluster",
              wait="health"),
 )
+"""Custom resources of the components kfdeploy installs, with what the generic chain cannot guess."""
 
+KINDS: tuple[KindRule, ...] = KUBERNETES_KINDS + PRODUCT_KINDS
+BUILTIN_KINDS = frozenset(r.group_kind for r in KUBERNETES_KINDS)
 BY_GROUP_KIND: Mapping[tuple[str, str], KindRule] = {r.group_kind: r for r in KINDS}
 
 

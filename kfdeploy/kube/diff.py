@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from kfdeploy.kube.order import ObjectKey, describe_key
+from kfdeploy.objects import ObjectKey, describe_key
 
 SERVER_METADATA = ("managedFields", "resourceVersion", "uid", "creationTimestamp", "generation", "selfLink")
 # Bookkeeping, not content: kubectl's and the deployment controller's, and kfdeploy's own hash.
@@ -210,9 +210,12 @@ def drift(live: Any, desired: Any, path: str = "", limit: int = 5) -> list[str]:
             if len(out) >= limit:
                 break
             sub = _join(path, str(key))
-            if value in (None, "", 0, False, [], {}):
-                continue  # empty values are dropped by the server (omitempty) or filled by controllers
-            out += [sub] if key not in live else drift(live[key], value, sub, limit - len(out))
+            if value is None or value == "":
+                continue  # unset: the server or a controller fills it in
+            if key not in live:
+                out += [] if _empty(value) else [sub]  # the server drops empty values (omitempty)
+                continue
+            out += drift(live[key], value, sub, limit - len(out))
     elif isinstance(desired, list) and isinstance(live, list):
         if len(desired) != len(live):
             return [path]
@@ -223,6 +226,11 @@ def drift(live: Any, desired: Any, path: str = "", limit: int = 5) -> list[str]:
     elif live != desired and not _same_quantity(live, desired):
         out.append(path)
     return out
+
+
+def _empty(value: Any) -> bool:
+    """0, false, [] or {}: a value the server omits, but that still counts once it is there."""
+    return value in (0, False, [], {}) and not isinstance(value, str)
 
 
 def _same_quantity(live: Any, desired: Any) -> bool:

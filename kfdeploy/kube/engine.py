@@ -19,24 +19,16 @@ from kfdeploy.kube import recreate
 from kfdeploy.kube.client import FIELD_MANAGER, Cluster, KubeApiError
 from kfdeploy.kube.immutable import describe as describe_immutable
 from kfdeploy.kube.immutable import server_causes
-from kfdeploy.kube.inventory import Inventory, Key, Record, group_kind, stamp
+from kfdeploy.kube.inventory import Inventory, Record, group_kind, stamp
 from kfdeploy.kube.live import LiveIndex, kinds_to_list
 from kfdeploy.kube.migrate import needs_upgrade, upgraded_managed_fields
-from kfdeploy.kube.order import (
-    WEBHOOK_KINDS,
-    Wave,
-    apply_waves,
-    delete_order,
-    describe_key,
-    object_key,
-    webhook_gates,
-    webhook_services,
-)
+from kfdeploy.kube.order import WEBHOOK_KINDS, Wave, apply_waves, delete_order, webhook_gates, webhook_services
 from kfdeploy.kube.phases import apply_phases
 from kfdeploy.kube.plan import AppPlan, Change, desired_changes, prune_candidates
 from kfdeploy.kube.prune import PruneRules, protection
 from kfdeploy.kube.retry import deadline as retry_deadline
 from kfdeploy.kube.wait import WaitOutcome, assess_all, recent_events, wait_endpoints, wait_established, wait_healthy
+from kfdeploy.objects import ObjectKey, describe_key, object_key
 
 Outcome = Literal["applied", "unchanged", "failed", "skipped", "pruned"]
 Progress = Callable[[str, str, str], None]  # (application, state, detail)
@@ -88,6 +80,22 @@ class SpecPlan:
         return self.apps + self.removed
 
 
+@dataclass(frozen=True)
+class Unhealthy:
+    """An object that was not healthy when the wait ended: why, and its last events."""
+
+    key: ObjectKey
+    reason: str
+    events: tuple[str, ...] = ()
+
+    @property
+    def object(self) -> str:
+        return describe_key(self.key)
+
+    def to_data(self) -> dict[str, Any]:
+        return {"object": self.object, "reason": self.reason, "events": list(self.events)}
+
+
 @dataclass
 class AppResult:
     name: str
@@ -97,8 +105,7 @@ class AppResult:
     recreated: int = 0
     deleted: int = 0
     kept: list[tuple[str, str]] = field(default_factory=list)
-    unhealthy: list[tuple[str, str]] = field(default_factory=list)
-    events: dict[str, list[str]] = field(default_factory=dict)
+    unhealthy: list[Unhealthy] = field(default_factory=list)
     error: str = ""
     seconds: float = 0.0
 
@@ -109,8 +116,7 @@ class AppResult:
         if self.kept:
             data["kept"] = [{"object": o, "reason": r} for o, r in self.kept]
         if self.unhealthy:
-            data["unhealthy"] = [{"object": o, "reason": r, "events": self.events.get(o, [])}
-                                 for o, r in self.unhealthy]
+            data["unhealthy"] = [u.to_data() for u in self.unhealthy]
         if self.error:
             data["error"] = self.error
         return data
@@ -125,7 +131,7 @@ class Engine:
         self.options = options
         self.progress: Progress = progress or (lambda app, state, detail: None)
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="kfdeploy-apply")
-        self._cluster_hooks: dict[Key, dict[str, Any]] | None = None
+        self._cluster_hooks: dict[ObjectKey, dict[str, Any]] | None = None
         self._hooks_lock = threading.Lock()
 
     # -- plan ---------------------------------------------------------------------------------
@@ -168,7 +174,7 @@ class Engine:
                     p.changes.append(Change("keep" if reason else "delete", object_key(live), None,
                                             live, reason or ""))
 
-    def _namespace_protection(self, ns: dict[str, Any], index: LiveIndex, leaving: set[Key]) -> str | None:
+    def _namespace_protection(self, ns: dict[str, Any], index: LiveIndex, leaving: set[ObjectKey]) -> str | None:
         name = ns["metadata"]["name"]
         staying = sorted(describe_key(k) for k in index.by_key
                          if k[2] == name and k not in leaving)
@@ -275,7 +281,7 @@ class Engine:
             recreate.release(self.cluster, replaced)
         return result
 
-    def _apply_wave(self, app: str, wave: Wave, todo: dict[Key, Change], plan: SpecPlan, deadline: float,
+    def _apply_wave(self, app: str, wave: Wave, todo: dict[ObjectKey, Change], plan: SpecPlan, deadline: float,
                     result: AppResult) -> list[recreate.Replacement]:
         """Apply one wave's changed objects (recreating those that must be), then wait for what
         the wave asks; returns the replacements whose orphans are released once healthy."""
@@ -363,7 +369,7 @@ class Engine:
             ours = {k: o for k, o in plan.index.by_key.items() if k[:2] in WEBHOOK_KINDS}
             return list({**self._cluster_hooks, **ours}.values())
 
-    def _wait_services(self, app: str, services: list[Key], deadline: float) -> None:
+    def _wait_services(self, app: str, services: list[ObjectKey], deadline: float) -> None:
         if not services:
             return
         missing = wait_endpoints(self.cluster, services, deadline)
@@ -396,7 +402,7 @@ class Engine:
         self.progress(app.name, "pruned", _result_detail(result))
         return result
 
-    def _record(self, desired: DesiredApp, plan: SpecPlan, kept: list[Key]) -> None:
+    def _record(self, desired: DesiredApp, plan: SpecPlan, kept: list[ObjectKey]) -> None:
         record = Record(desired.name, [object_key(o) for o in desired.objects] + kept,
                         hash=desired.hash, spec_hash=self.spec_hash,
                         api_versions=_api_versions(desired.objects))
@@ -408,12 +414,9 @@ class Engine:
     def _fail(self, result: AppResult, outcome: WaitOutcome) -> None:
         result.outcome = "failed"
         bad = outcome.failed or outcome.pending
-        result.unhealthy = bad
+        result.unhealthy = [Unhealthy(key, reason, tuple(recent_events(self.cluster, key))) for key, reason in bad]
         why = "failed" if outcome.failed else "not healthy before the timeout"
         result.error = f"{len(bad)} object(s) {why}"
-        for key, health in outcome.health.items():
-            if health.status != "Current" and describe_key(key) in dict(bad):
-                result.events[describe_key(key)] = recent_events(self.cluster, key)
 
 
 def _api_versions(objs: Iterable[dict[str, Any]]) -> dict[str, str]:
@@ -424,7 +427,7 @@ def _round_detail(outcome: WaitOutcome) -> str:
     total = len(outcome.health)
     ready = sum(h.status == "Current" for h in outcome.health.values())
     first = outcome.pending[:1]
-    return f"{ready}/{total} ready" + (f"; {first[0][1]}" if first else "")
+    return f"{ready}/{total} ready" + (f"; {describe_key(first[0][0])}: {first[0][1]}" if first else "")
 
 
 def _result_detail(r: AppResult) -> str:

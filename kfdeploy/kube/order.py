@@ -30,15 +30,12 @@ from kfdeploy.kinds import (
     pod_template,
     rule_for,
 )
+from kfdeploy.objects import ObjectKey, meta_of, object_key, sort_key
 from kfdeploy.selectors import matches
 
 __all__ = ["CUSTOM_RESOURCE_RANK", "WEBHOOK_KINDS", "api_group"]  # re-exported for the kube side
 
-ObjectKey = tuple[str, str, str, str]
-"""(group, kind, namespace, name); namespace is "" for cluster-scoped objects."""
-
 ADMISSION_KINDS = kinds_where(phase="admission")
-_FIRST_WAVE_KINDS = kinds_where(phase="first")
 
 
 def kind_rank(kind: str, api_version: str) -> int:
@@ -47,47 +44,12 @@ def kind_rank(kind: str, api_version: str) -> int:
     return rule_for(api_group(api_version), kind).rank
 
 
-# --- object identity -------------------------------------------------------------------------
-
-
-def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
-    meta = obj.get("metadata")
-    return meta if isinstance(meta, dict) else {}
-
-
-def object_key(obj: Mapping[str, Any]) -> ObjectKey:
-    """(group, kind, namespace, name): the identity of an object across versions."""
-    meta = _meta(obj)
-    return (
-        api_group(str(obj.get("apiVersion") or "")),
-        str(obj.get("kind") or ""),
-        str(meta.get("namespace") or ""),
-        str(meta.get("name") or ""),
-    )
-
-
-def describe_key(key: ObjectKey) -> str:
-    """'Kind/namespace/name', or 'Kind/name' when cluster-scoped."""
-    _, kind, namespace, name = key
-    return f"{kind}/{namespace}/{name}" if namespace else f"{kind}/{name}"
-
-
-def describe(obj: Mapping[str, Any]) -> str:
-    """'Kind/namespace/name' (or 'Kind/name') for messages."""
-    return describe_key(object_key(obj))
-
-
 # --- apply and delete order ------------------------------------------------------------------
-
-
-def _sort_key(obj: Mapping[str, Any]) -> tuple[int, str, str]:
-    _, kind, namespace, name = object_key(obj)
-    return kind_rank(kind, str(obj.get("apiVersion") or "")), namespace, name
 
 
 def sort_objects(objs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """Objects in apply order: stable by (rank, namespace, name)."""
-    return sorted(objs, key=_sort_key)
+    return sorted(objs, key=sort_key)
 
 
 def delete_order(objs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -95,7 +57,7 @@ def delete_order(objs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     backend is being deleted cannot block later deletions), then the reverse of apply order."""
 
     def key(obj: dict[str, Any]) -> tuple[int, int, str, str]:
-        rank, namespace, name = _sort_key(obj)
+        rank, namespace, name = sort_key(obj)
         return (0 if group_kind(obj) in ADMISSION_KINDS else 1), -rank, namespace, name
 
     return sorted(objs, key=key)
@@ -235,7 +197,7 @@ def _listed(values: Any, value: str) -> bool:
 def _rule_matches(rule: Mapping[str, Any], obj: Mapping[str, Any], resource: str) -> bool:
     api_version = str(obj.get("apiVersion") or "")
     group, version = api_group(api_version), api_version.rpartition("/")[2]
-    namespaced = bool(_meta(obj).get("namespace"))
+    namespaced = bool(meta_of(obj).get("namespace"))
     scope = rule.get("scope") or "*"
     resources = rule.get("resources")
     return (
@@ -259,7 +221,7 @@ def selector_matches(selector: Mapping[str, Any] | None, labels: Mapping[str, st
 def _namespace_labels(obj: Mapping[str, Any], known: Mapping[str, Mapping[str, str]]) -> Mapping[str, str] | None:
     """Labels the namespaceSelector is matched against; {} for cluster-scoped objects, which a
     namespaceSelector never excludes."""
-    meta = _meta(obj)
+    meta = meta_of(obj)
     if group_kind(obj) == _NAMESPACE:
         return meta.get("labels") or {}
     namespace = meta.get("namespace")
@@ -271,10 +233,10 @@ def _namespace_labels(obj: Mapping[str, Any], known: Mapping[str, Mapping[str, s
 def _hook_intercepts(
     hook: Mapping[str, Any], obj: Mapping[str, Any], resource: str, ns_labels: Mapping[str, str] | None
 ) -> bool:
-    namespaced_or_ns = bool(_meta(obj).get("namespace")) or group_kind(obj) == _NAMESPACE
+    namespaced_or_ns = bool(meta_of(obj).get("namespace")) or group_kind(obj) == _NAMESPACE
     if namespaced_or_ns and not selector_matches(hook.get("namespaceSelector"), ns_labels):
         return False
-    if not selector_matches(hook.get("objectSelector"), _meta(obj).get("labels") or {}):
+    if not selector_matches(hook.get("objectSelector"), meta_of(obj).get("labels") or {}):
         return False
     return any(_rule_matches(rule, obj, resource) for rule in (hook.get("rules") or []))
 
@@ -284,7 +246,7 @@ def _backs_service(obj: Mapping[str, Any], service: Mapping[str, Any]) -> bool:
     if object_key(obj) == object_key(service):
         return True
     selector = (service.get("spec") or {}).get("selector") or {}
-    if not selector or _meta(obj).get("namespace") != _meta(service).get("namespace"):
+    if not selector or meta_of(obj).get("namespace") != meta_of(service).get("namespace"):
         return False
     template = pod_template(obj)
     pod_labels = (template.get("metadata") or {}).get("labels") if template is not None else None
@@ -310,7 +272,7 @@ def webhook_gates(
     hooks = _webhooks(items if webhook_configs is None else webhook_configs)
     known = {**crd_plurals(items), **(plurals or {})}
     ns_known: dict[str, Mapping[str, str]] = {
-        str(_meta(o).get("name")): _meta(o).get("labels") or {} for o in items if group_kind(o) == _NAMESPACE
+        str(meta_of(o).get("name")): meta_of(o).get("labels") or {} for o in items if group_kind(o) == _NAMESPACE
     }
     ns_known.update(namespace_labels or {})
     services = {object_key(o): o for o in items if group_kind(o) == ("", "Service")}

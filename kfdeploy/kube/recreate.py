@@ -19,10 +19,11 @@ from typing import Any
 
 from kfdeploy.errors import ApplyError, UsageError
 from kfdeploy.kube.client import Cluster
-from kfdeploy.kube.order import describe, object_key, selector_matches
+from kfdeploy.kube.order import selector_matches
 from kfdeploy.kube.phases import replaces_on_change
 from kfdeploy.kube.plan import Change
 from kfdeploy.kube.wait import Backoff
+from kfdeploy.objects import describe, object_key
 
 # (group, kind) -> the kind of what its controller owns, which an orphan-delete leaves running.
 ORPHANING = {

@@ -15,9 +15,9 @@ from typing import Any
 from kfdeploy.kinds import rule_of
 from kfdeploy.kube.client import Cluster, KubeApiError
 from kfdeploy.kube.health import Health, assess, pod_failure
-from kfdeploy.kube.inventory import PART_OF, Key
-from kfdeploy.kube.order import describe_key, object_key
+from kfdeploy.kube.inventory import PART_OF
 from kfdeploy.labels import APPLICATION
+from kfdeploy.objects import ObjectKey, describe, describe_key, object_key
 from kfdeploy.selectors import matches, workload_selector
 
 
@@ -36,18 +36,18 @@ class Backoff:
 class WaitOutcome:
     """Health of each waited object; ``failed`` and ``pending`` name what is not Current."""
 
-    health: dict[Key, Health]
+    health: dict[ObjectKey, Health]
 
-    def with_status(self, *statuses: str) -> list[tuple[str, str]]:
-        return [(describe_key(k), h.message) for k, h in sorted(self.health.items())
-                if h.status in statuses]
+    def with_status(self, *statuses: str) -> list[tuple[ObjectKey, str]]:
+        """(identity, health message) of each object in one of these statuses, in key order."""
+        return [(k, h.message) for k, h in sorted(self.health.items()) if h.status in statuses]
 
     @property
-    def failed(self) -> list[tuple[str, str]]:
+    def failed(self) -> list[tuple[ObjectKey, str]]:
         return self.with_status("Failed")
 
     @property
-    def pending(self) -> list[tuple[str, str]]:
+    def pending(self) -> list[tuple[ObjectKey, str]]:
         return self.with_status("InProgress", "NotFound", "Terminating")
 
     @property
@@ -69,10 +69,10 @@ def has_pods(obj: dict[str, Any]) -> bool:
     return rule_of(obj).pods != ""
 
 
-def assess_all(objs: Iterable[dict[str, Any]], live: dict[Key, dict[str, Any]],
-               pods: list[dict[str, Any]] | None = None) -> dict[Key, Health]:
+def assess_all(objs: Iterable[dict[str, Any]], live: dict[ObjectKey, dict[str, Any]],
+               pods: list[dict[str, Any]] | None = None) -> dict[ObjectKey, Health]:
     """Health of each desired object from its live copy; workloads also look at their pods."""
-    out: dict[Key, Health] = {}
+    out: dict[ObjectKey, Health] = {}
     for obj in objs:
         key = object_key(obj)
         if not needs_polling(obj) and key in live:
@@ -108,7 +108,7 @@ def wait_healthy(cluster: Cluster, app: str, set_id: str, objs: list[dict[str, A
                  deadline: float, on_round: Callable[[WaitOutcome], None] | None = None) -> WaitOutcome:
     """Poll until every object is Current, one is Failed, or the deadline passes."""
     selector = f"{PART_OF}={set_id},{APPLICATION}={app}"
-    live: dict[Key, dict[str, Any]] = {}
+    live: dict[ObjectKey, dict[str, Any]] = {}
     pending = [o for o in objs if needs_polling(o)]
     for o in objs:
         if not needs_polling(o):
@@ -150,7 +150,7 @@ def wait_established(cluster: Cluster, crds: list[dict[str, Any]], deadline: flo
         listed = {crd["metadata"]["name"]: crd for crd in cluster.list(
             "apiextensions.k8s.io/v1", "CustomResourceDefinition", label_selector=selector)} if names else {}
         health = {n: assess(listed[n]) for n in names if n in listed}
-        refused = sorted(h.message for h in health.values() if h.status == "Failed")
+        refused = sorted(f"{describe(listed[n])}: {h.message}" for n, h in health.items() if h.status == "Failed")
         if refused:
             return refused
         pending = [n for n in names if n not in health or health[n].status != "Current"]
@@ -170,7 +170,7 @@ def shared_selector(objs: list[dict[str, Any]], keys: tuple[str, ...]) -> str | 
     return ",".join(shared) or None
 
 
-def endpoints_ready(cluster: Cluster, service: Key) -> bool:
+def endpoints_ready(cluster: Cluster, service: ObjectKey) -> bool:
     """Whether a Service has at least one ready endpoint (EndpointSlices)."""
     _, _, ns, name = service
     slices = _list_or_empty(cluster, "discovery.k8s.io/v1", "EndpointSlice",
@@ -181,7 +181,7 @@ def endpoints_ready(cluster: Cluster, service: Key) -> bool:
         for s in slices)
 
 
-def wait_endpoints(cluster: Cluster, services: Iterable[Key], deadline: float) -> list[str]:
+def wait_endpoints(cluster: Cluster, services: Iterable[ObjectKey], deadline: float) -> list[str]:
     """Wait until each Service has ready endpoints; returns those that never did."""
     pending = set(services)
     backoff = Backoff()
@@ -193,7 +193,7 @@ def wait_endpoints(cluster: Cluster, services: Iterable[Key], deadline: float) -
     return sorted(describe_key(s) for s in pending)
 
 
-def recent_events(cluster: Cluster, key: Key, limit: int = 3) -> list[str]:
+def recent_events(cluster: Cluster, key: ObjectKey, limit: int = 3) -> list[str]:
     """The last few events about an object, for failure reports."""
     _, kind, ns, name = key
     if not ns:

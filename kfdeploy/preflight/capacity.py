@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from kfdeploy.kube.order import describe
+from kfdeploy.objects import describe
 from kfdeploy.preflight.findings import Finding, fail, ok, warn
 from kfdeploy.preflight.quantity import QuantityError, parse, show
 

@@ -14,8 +14,9 @@ from kfdeploy import kubeversion
 from kfdeploy.errors import KfdeployError
 from kfdeploy.kube.client import FIELD_MANAGER, Cluster, KubeApiError
 from kfdeploy.kube.inventory import APPLYSET_ID, NAMESPACE, PART_OF
-from kfdeploy.kube.order import WEBHOOK_KINDS, describe, object_key, webhook_gates
+from kfdeploy.kube.order import WEBHOOK_KINDS, webhook_gates
 from kfdeploy.kube.wait import endpoints_ready
+from kfdeploy.objects import describe, object_key
 from kfdeploy.preflight import capacity
 from kfdeploy.preflight.findings import Finding, fail, ok, warn
 

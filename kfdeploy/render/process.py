@@ -20,9 +20,10 @@ from typing import Any
 
 from kfdeploy.credentials import checksum
 from kfdeploy.errors import RenderError
-from kfdeploy.kinds import CLUSTER_SCOPED, api_group, group_kind, kinds_where, rule_for, rule_of
+from kfdeploy.kinds import CLUSTER_SCOPED, group_kind, kinds_where, rule_of
 from kfdeploy.kinds import pod_template as template_of
 from kfdeploy.labels import bookkeeping
+from kfdeploy.objects import ObjectKey, describe, object_key, sort_key
 from kfdeploy.selectors import matches, workload_selector
 
 Obj = dict[str, Any]
@@ -67,12 +68,6 @@ def extract(value: Any, path: str = "") -> list[Obj]:
         return [o for k, v in value.items() for o in extract(v, f"{path}.{k}")]
     raise RenderError(f"at {path or '(top level)'}: expected a Kubernetes object (apiVersion and"
                       f" kind), a list or an object of objects; got {type(value).__name__} {value!r:.60}")
-
-
-def describe(obj: Obj) -> str:
-    meta: dict[str, Any] = obj["metadata"] if isinstance(obj.get("metadata"), dict) else {}
-    ns = f"{meta['namespace']}/" if meta.get("namespace") else ""
-    return f"{obj.get('kind', '?')} {ns}{meta.get('name', '?')}"
 
 
 def name_problem(group: str, kind: str, name: str) -> str | None:
@@ -149,11 +144,6 @@ def canonical(obj: Obj) -> Obj:
     return out
 
 
-def sort_key(obj: Obj) -> tuple[int, str, str]:
-    meta = obj["metadata"]
-    return rule_for(api_group(obj["apiVersion"]), obj["kind"]).rank, meta.get("namespace", ""), meta["name"]
-
-
 def process(value: Any, ctx: Context) -> list[Obj]:
     """The whole chain for one application; raises RenderError listing every bad object."""
     objects = extract(value)
@@ -216,20 +206,13 @@ def with_template_annotation(obj: Obj, name: str, value: str) -> Obj:
     return out
 
 
-def identity(obj: Obj) -> tuple[str, str, str, str]:
-    """(group, kind, namespace, name): what the API server treats as the same object."""
-    group = obj["apiVersion"].rpartition("/")[0]
-    meta = obj["metadata"]
-    return group, obj["kind"], meta.get("namespace", ""), meta["name"]
-
-
 def check_duplicates(by_app: Mapping[str, list[Obj]]) -> None:
     """Raise if two rendered objects are the same API object, naming both applications."""
-    seen: dict[tuple[str, str, str, str], str] = {}
+    seen: dict[ObjectKey, str] = {}
     problems: list[str] = []
     for app, objects in by_app.items():
         for obj in objects:
-            key = identity(obj)
+            key = object_key(obj)
             if key in seen:
                 where = f"in application '{app}'" if seen[key] == app else \
                     f"in applications '{seen[key]}' and '{app}'"

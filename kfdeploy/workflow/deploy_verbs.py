@@ -20,9 +20,9 @@ from kfdeploy.kube.diff import render_diff
 from kfdeploy.kube.engine import ApplyOptions, AppResult, Engine, SpecPlan
 from kfdeploy.kube.inventory import Inventory, stamp
 from kfdeploy.kube.live import LiveIndex, kinds_to_list
-from kfdeploy.kube.order import describe_key
 from kfdeploy.kube.prune import PruneRules
 from kfdeploy.kube.wait import assess_all, list_pods
+from kfdeploy.objects import describe_key
 from kfdeploy.options import ApplyFlags, DeleteFlags, Options, PlanFlags
 from kfdeploy.progress import Printer
 from kfdeploy.render import Rendered, render
@@ -164,9 +164,9 @@ class ApplyResult:
                          + f"  {r.seconds:5.1f}s" + (f"  {r.error}" if r.error else ""))
             for obj, reason in r.kept:
                 lines.append(f"    kept {obj}: {reason}")
-            for obj, reason in r.unhealthy:
-                lines.append(f"    unhealthy {obj}: {reason}")
-                lines.extend(f"      event: {e}" for e in r.events.get(obj, []))
+            for u in r.unhealthy:
+                lines.append(f"    unhealthy {u.object}: {u.reason}")
+                lines.extend(f"      event: {e}" for e in u.events)
         lines.extend(report_lines(self.adjustments))
         ok = self.exit_code == 0
         lines.append(("Applied" if ok else "Apply FAILED") + f" in {self.seconds:.1f}s "

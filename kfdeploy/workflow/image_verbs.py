@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kfdeploy.errors import UsageError
-from kfdeploy.kube.order import describe
+from kfdeploy.objects import describe
 from kfdeploy.options import Options
 from kfdeploy.render import images, render
 from kfdeploy.spec import load_spec

@@ -19,8 +19,8 @@ from kfdeploy.cli import cli
 from kfdeploy.kube.client import Cluster, KubeApiError
 from kfdeploy.kube.engine import ApplyOptions, Engine
 from kfdeploy.kube.inventory import Inventory, Record, group_kind, stamp
-from kfdeploy.kube.order import object_key
 from kfdeploy.labels import APPLICATION, LEGACY_APPLICATION, bookkeeping
+from kfdeploy.objects import object_key
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 

@@ -88,7 +88,7 @@ def test_targeted_strategic_merge_ignores_the_patch_name_and_matches_name_regex(
 @pytest.mark.parametrize("body, target, words", [
     ({"kind": "Deployment", "apiVersion": "apps/v1", "metadata": {"name": "nope"}}, None, "matches no rendered object"),
     ([{"op": "add", "path": "/spec/x", "value": 1}], None, "needs a target"),
-    ([{"op": "replace", "path": "/spec/missing/deep", "value": 1}], PatchTarget(name="api"), "cannot patch Deployment api"),
+    ([{"op": "replace", "path": "/spec/missing/deep", "value": 1}], PatchTarget(name="api"), "cannot patch Deployment/kubeflow/api"),
     ({}, PatchTarget(namespace="other"), "matches no rendered object"),
 ], ids=["no-match", "6902-no-target", "6902-bad-path", "namespace-mismatch"])
 def test_patch_errors(body: Any, target: PatchTarget | None, words: str) -> None:

@@ -1,7 +1,8 @@
 """Health rules, one named YAML fixture per case (tests/fixtures/health/<case>.yaml).
 
-Each fixture holds ``expect: {status, message}`` (message is a substring) and ``object`` (the live
-object, or null for one that does not exist).
+Each fixture holds ``expect: {status, message}`` (a substring of the message) and ``object`` (the live
+object, or null for one that does not exist). A message never names its own object: the caller
+does, once (``kfdeploy.objects.describe``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import pytest
 import yaml
 
 from kfdeploy.kube.health import Health, assess, pod_failure
+from kfdeploy.objects import describe
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "health"
 CASES = sorted(FIXTURES.glob("*.yaml"))
@@ -47,6 +49,8 @@ def test_assess(path: Path) -> None:
     health = assess(case["object"])
     assert health.status == case["expect"]["status"], health.message
     assert case["expect"]["message"] in health.message
+    if case["object"] is not None:
+        assert not health.message.startswith((case["object"]["kind"], describe(case["object"]))), health.message
 
 
 def _pod(name: str, *containers: tuple[str, str]) -> dict[str, Any]:
@@ -72,7 +76,7 @@ def _pod(name: str, *containers: tuple[str, str]) -> dict[str, Any]:
                 _pod("b", ("proxy", ""), ("app", "CrashLoopBackOff")),
                 _pod("c", ("app", "ErrImagePull")),
             ],
-            Health("Failed", "Pod kubeflow/b: container app: CrashLoopBackOff (restarts 0)"),
+            Health("Failed", "Pod/kubeflow/b: container app: CrashLoopBackOff (restarts 0)"),
         ),
     ],
     ids=["no-pods", "healthy-or-starting", "first-crashing-pod"],
