@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kfdeploy.errors import PruneError
+from kfdeploy.kinds import NAMESPACE, group_kind
 from kfdeploy.kube.client import Cluster
 from kfdeploy.kube.inventory import Inventory, Record
 from kfdeploy.kube.live import LiveIndex, kinds_to_list
@@ -55,7 +56,7 @@ def delete_owned(cluster: Cluster, kfdef: str, spec_hash: str, rendered: Sequenc
         progress(app, "deleting", f"{len(objs)} object(s)")
         for obj in delete_order(objs):
             key = object_key(obj)
-            held = kept_in.get(obj["metadata"]["name"]) if obj["kind"] == "Namespace" else None
+            held = kept_in.get(obj["metadata"]["name"]) if group_kind(obj) == NAMESPACE else None
             reason = (f"holds kept objects: {', '.join(held)}" if held
                       else protection(cluster, obj, inventory.id, rules))
             if reason:
@@ -65,7 +66,7 @@ def delete_owned(cluster: Cluster, kfdef: str, spec_hash: str, rendered: Sequenc
             deleted += cluster.delete(obj)
         progress(app, "pruned", f"{len(objs)} object(s)")
     gone = [o["metadata"]["name"] for o in index.by_key.values()
-            if o["kind"] == "Namespace" and object_key(o) not in kept]
+            if group_kind(o) == NAMESPACE and object_key(o) not in kept]
     wait_namespaces_gone(cluster, gone, poller or Poller(time.sleep, time.monotonic, 1.0), line)
     _keep_records_of(inventory, records, kept, spec_hash)
     return Deleted(deleted, [(describe_key(k), why) for k, why in sorted(kept.items())])

@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from kfdeploy.kinds import rule_of
 from kfdeploy.objects import ObjectKey, describe_key
 
 SERVER_METADATA = ("managedFields", "resourceVersion", "uid", "creationTimestamp", "generation", "selfLink")
@@ -87,7 +88,7 @@ def mask_secrets(obj: Mapping[str, Any], key: bytes = _PROCESS_KEY) -> dict[str,
     Equal values give equal markers under the same ``key`` (random per process by default).
     """
     out = copy.deepcopy(dict(obj))
-    if out.get("kind") != "Secret":
+    if not rule_of(out).masked:
         return out
     for field, encoded in (("data", True), ("stringData", False)):
         values = out.get(field)
@@ -246,7 +247,7 @@ def object_drift(live: Mapping[str, Any], desired: Mapping[str, Any]) -> list[st
     want = {k: v for k, v in desired.items() if k not in ("apiVersion", "kind", "status", "metadata")}
     want["metadata"] = {k: v for k, v in (desired.get("metadata") or {}).items()
                         if k in ("labels", "annotations")}
-    if desired.get("kind") == "Secret" and isinstance(desired.get("stringData"), Mapping):
+    if rule_of(desired).masked and isinstance(desired.get("stringData"), Mapping):
         encoded = {k: base64.b64encode(str(v).encode()).decode() for k, v in desired["stringData"].items()}
         want["data"] = {**(desired.get("data") or {}), **encoded}
         want.pop("stringData")

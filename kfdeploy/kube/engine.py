@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from kfdeploy.errors import ApplyError, KfdeployError
+from kfdeploy.kinds import CRD, NAMESPACE, group_kind
 from kfdeploy.kube import recreate
 from kfdeploy.kube.client import FIELD_MANAGER, Cluster, KubeApiError
 from kfdeploy.kube.immutable import describe as describe_immutable
 from kfdeploy.kube.immutable import server_causes
-from kfdeploy.kube.inventory import Inventory, Record, group_kind, stamp
+from kfdeploy.kube.inventory import Inventory, Record, kep_group_kind, stamp
 from kfdeploy.kube.live import LiveIndex, kinds_to_list
 from kfdeploy.kube.migrate import needs_upgrade, upgraded_managed_fields
 from kfdeploy.kube.order import WEBHOOK_KINDS, Wave, apply_waves, delete_order, webhook_gates, webhook_services
@@ -162,14 +163,14 @@ class Engine:
                                if object_key(o) not in rendered] for p in plans}
         for p in plans:
             for live in candidates[p.name]:
-                if live["kind"] != "Namespace":
+                if group_kind(live) != NAMESPACE:
                     reason = protection(self.cluster, live, self.inventory.id, self.options.rules)
                     p.changes.append(Change("keep" if reason else "delete", object_key(live), None,
                                             live, reason or ""))
         leaving = {c.key for p in plans for c in p.changes if c.action == "delete"}
         for p in plans:
             for live in candidates[p.name]:
-                if live["kind"] == "Namespace":
+                if group_kind(live) == NAMESPACE:
                     reason = self._namespace_protection(live, index, leaving)
                     p.changes.append(Change("keep" if reason else "delete", object_key(live), None,
                                             live, reason or ""))
@@ -209,7 +210,7 @@ class Engine:
         results: dict[str, AppResult] = {}
         by_name = {p.name: p for p in plan.apps}
         deps = {n: [d for d in plan.desired[n].depends_on if d in by_name] for n in by_name}
-        self.inventory.ensure_parent(sorted({group_kind(o) for d in plan.desired.values()
+        self.inventory.ensure_parent(sorted({kep_group_kind(o) for d in plan.desired.values()
                                              for o in d.objects}))
         running: dict[Future[AppResult], str] = {}
         with ThreadPoolExecutor(max_workers=max(1, self.options.parallel)) as pool:
@@ -300,7 +301,7 @@ class Engine:
         done = result.created + result.updated + result.recreated
         self.progress(app, "applying", f"{done}/{len(todo)} applied")
         if wave.wait_for == "established":
-            crds = [o for o in wave.objects if o["kind"] == "CustomResourceDefinition"]
+            crds = [o for o in wave.objects if group_kind(o) == CRD]
             pending = wait_established(self.cluster, crds, deadline)
             if pending:
                 raise ApplyError(f"application {app}: CRDs not Established: " + "; ".join(pending))
@@ -353,7 +354,7 @@ class Engine:
         if not hooks:
             return
         ns_labels = {o["metadata"]["name"]: o["metadata"].get("labels") or {}
-                     for o in plan.index.by_key.values() if o.get("kind") == "Namespace"}
+                     for o in plan.index.by_key.values() if group_kind(o) == NAMESPACE}
         plurals = {(r.group, r.kind): r.plural for r in self.cluster.resources().values()}
         services = sorted({s for ss in webhook_gates(objs, hooks, plurals=plurals, namespace_labels=ns_labels)
                            .values() for s in ss})

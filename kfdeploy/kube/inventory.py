@@ -167,7 +167,7 @@ class Inventory:
         self.cluster.delete(self._parent_stub())
 
 
-def group_kind(obj_or_key: dict[str, Any] | ObjectKey) -> str:
+def kep_group_kind(obj_or_key: dict[str, Any] | ObjectKey) -> str:
     """KEP-3659 spelling: ``Kind.group`` (``Kind`` for the core group)."""
     g, k = object_key(obj_or_key)[:2] if isinstance(obj_or_key, dict) else obj_or_key[:2]
     return f"{k}.{g}" if g else k

@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from kfdeploy.kinds import CRD, group_kind
 from kfdeploy.kube.client import Cluster, KubeApiError
 from kfdeploy.kube.inventory import PART_OF, Record
 from kfdeploy.labels import application_of
@@ -71,7 +72,7 @@ def slim(live: dict[str, Any]) -> dict[str, Any]:
     """A live object as the index keeps it: a CRD without its managedFields, whose field set
     mirrors the whole schema (as large as the CRD itself) and which nothing reads from here.
     Other objects keep theirs: the plan reads what kfdeploy applied on Job templates."""
-    if live.get("kind") == "CustomResourceDefinition":
+    if group_kind(live) == CRD:
         (live.get("metadata") or {}).pop("managedFields", None)
     return live
 

@@ -22,7 +22,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from kfdeploy.kinds import (
+    CRD,
     CUSTOM_RESOURCE_RANK,
+    NAMESPACE,
+    SERVICE,
     WEBHOOK_KINDS,
     api_group,
     group_kind,
@@ -84,15 +87,13 @@ class Wave:
     wait_for: WaitFor
 
 
-_CRD = ("apiextensions.k8s.io", "CustomResourceDefinition")
-_NAMESPACE = ("", "Namespace")
 
 
 def crd_kinds(objs: Iterable[Mapping[str, Any]]) -> set[tuple[str, str]]:
     """(group, kind) of the custom resources that the CRDs among ``objs`` define."""
     found: set[tuple[str, str]] = set()
     for obj in objs:
-        if group_kind(obj) == _CRD:
+        if group_kind(obj) == CRD:
             spec = obj.get("spec") or {}
             found.add((str(spec.get("group") or ""), str((spec.get("names") or {}).get("kind") or "")))
     return found
@@ -125,7 +126,7 @@ def apply_waves(
     buckets: list[list[dict[str, Any]]] = [[], [], [], []]
     for obj in ordered:
         buckets[_wave_index(obj, batch_crds)].append(obj)
-    has_crds = any(group_kind(o) == _CRD for o in buckets[0])
+    has_crds = any(group_kind(o) == CRD for o in buckets[0])
     has_webhooks = bool(webhook_services(ordered))
     specs: list[tuple[str, WaitFor]] = [
         ("namespaces-and-crds", "established" if has_crds else "none"),
@@ -160,7 +161,7 @@ def crd_plurals(objs: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], str]
     """(group, kind) -> plural, read from the CRDs among ``objs``."""
     plurals: dict[tuple[str, str], str] = {}
     for obj in objs:
-        if group_kind(obj) == _CRD:
+        if group_kind(obj) == CRD:
             spec = obj.get("spec") or {}
             names = spec.get("names") or {}
             if names.get("kind") and names.get("plural"):
@@ -222,7 +223,7 @@ def _namespace_labels(obj: Mapping[str, Any], known: Mapping[str, Mapping[str, s
     """Labels the namespaceSelector is matched against; {} for cluster-scoped objects, which a
     namespaceSelector never excludes."""
     meta = meta_of(obj)
-    if group_kind(obj) == _NAMESPACE:
+    if group_kind(obj) == NAMESPACE:
         return meta.get("labels") or {}
     namespace = meta.get("namespace")
     if not namespace:
@@ -233,7 +234,7 @@ def _namespace_labels(obj: Mapping[str, Any], known: Mapping[str, Mapping[str, s
 def _hook_intercepts(
     hook: Mapping[str, Any], obj: Mapping[str, Any], resource: str, ns_labels: Mapping[str, str] | None
 ) -> bool:
-    namespaced_or_ns = bool(meta_of(obj).get("namespace")) or group_kind(obj) == _NAMESPACE
+    namespaced_or_ns = bool(meta_of(obj).get("namespace")) or group_kind(obj) == NAMESPACE
     if namespaced_or_ns and not selector_matches(hook.get("namespaceSelector"), ns_labels):
         return False
     if not selector_matches(hook.get("objectSelector"), meta_of(obj).get("labels") or {}):
@@ -272,10 +273,10 @@ def webhook_gates(
     hooks = _webhooks(items if webhook_configs is None else webhook_configs)
     known = {**crd_plurals(items), **(plurals or {})}
     ns_known: dict[str, Mapping[str, str]] = {
-        str(meta_of(o).get("name")): meta_of(o).get("labels") or {} for o in items if group_kind(o) == _NAMESPACE
+        str(meta_of(o).get("name")): meta_of(o).get("labels") or {} for o in items if group_kind(o) == NAMESPACE
     }
     ns_known.update(namespace_labels or {})
-    services = {object_key(o): o for o in items if group_kind(o) == ("", "Service")}
+    services = {object_key(o): o for o in items if group_kind(o) == SERVICE}
     gates: dict[ObjectKey, list[ObjectKey]] = {}
     for obj in items:
         if group_kind(obj) in WEBHOOK_KINDS:

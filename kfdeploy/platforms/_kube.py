@@ -10,6 +10,7 @@ from typing import Any
 
 from kfdeploy.errors import PlatformError
 from kfdeploy.kube.client import FIELD_MANAGER, Cluster, KubeApiError
+from kfdeploy.kube.nodes import node_ready
 from kfdeploy.kube.retry import NO_RETRY
 from kfdeploy.platforms.kwok_objects import POOL_LABEL
 
@@ -88,17 +89,6 @@ def not_ready_nodes(api: Cluster, names: Iterable[str]) -> list[str]:
 
 def _schedulable(node: dict[str, Any]) -> bool:
     taints = (node.get("spec") or {}).get("taints") or []
-    return _ready(node) and not any(t.get("key") in LIFECYCLE_TAINTS for t in taints)
+    return node_ready(node) and not any(t.get("key") in LIFECYCLE_TAINTS for t in taints)
 
 
-def _ready(node: dict[str, Any]) -> bool:
-    conditions = (node.get("status") or {}).get("conditions") or []
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
-
-
-def node_summary(api: Cluster) -> dict[str, int]:
-    """Counts for the result line: nodes, Ready nodes, GPU nodes, GPUs (allocatable)."""
-    nodes = api.list("v1", "Node")
-    gpus = [int(((n.get("status") or {}).get("allocatable") or {}).get("nvidia.com/gpu", "0")) for n in nodes]
-    return {"nodes": len(nodes), "ready": sum(1 for n in nodes if _ready(n)),
-            "gpuNodes": sum(1 for g in gpus if g), "gpus": sum(gpus)}

@@ -20,7 +20,7 @@ from typing import Any
 
 from kfdeploy.credentials import checksum
 from kfdeploy.errors import RenderError
-from kfdeploy.kinds import CLUSTER_SCOPED, group_kind, kinds_where, rule_of
+from kfdeploy.kinds import CLUSTER_SCOPED, CRD, SECRET, group_kind, kinds_where, rule_for, rule_of
 from kfdeploy.kinds import pod_template as template_of
 from kfdeploy.labels import bookkeeping
 from kfdeploy.objects import ObjectKey, describe, object_key, sort_key
@@ -30,7 +30,6 @@ Obj = dict[str, Any]
 
 # Workloads whose required selector must select their own pod template.
 SELECTING_KINDS = kinds_where(pods="required")
-_RBAC = "rbac.authorization.k8s.io"
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
@@ -71,13 +70,15 @@ def extract(value: Any, path: str = "") -> list[Obj]:
 
 
 def name_problem(group: str, kind: str, name: str) -> str | None:
-    """Why ``name`` is not a valid name for a (group, kind), or None."""
-    if group == _RBAC:
+    """Why ``name`` is not a valid name for a (group, kind) (the ``name_format`` column of
+    ``kfdeploy.kinds``), or None."""
+    form = rule_for(group, kind).name_format
+    if form == "path-segment":
         ok = name not in (".", "..") and "/" not in name and "%" not in name
         return None if ok and name else "must not be empty, '.', '..' or contain '/' or '%'"
-    if (group, kind) == ("", "Namespace"):
+    if form == "label":
         return None if len(name) <= 63 and DNS_LABEL.match(name) else "must be a DNS label (a-z, 0-9, '-', <= 63)"
-    if (group, kind) == ("", "Service"):
+    if form == "dns-1035":
         return None if len(name) <= 63 and DNS_1035.match(name) else "must be a DNS-1035 label (start with a-z, <= 63)"
     return None if len(name) <= 253 and DNS_SUBDOMAIN.match(name) else "must be a DNS subdomain (a-z, 0-9, '-', '.')"
 
@@ -183,7 +184,8 @@ def with_secret_checksums(objects: list[Obj], key: bytes) -> list[Obj]:
     so changing a credential rolls out the pods that read it (never the value itself)."""
     if not key:
         return objects
-    by_name = {(o["metadata"].get("namespace", ""), o["metadata"]["name"]): o for o in objects if o["kind"] == "Secret"}
+    by_name = {(o["metadata"].get("namespace", ""), o["metadata"]["name"]): o for o in objects
+               if group_kind(o) == SECRET}
     out = []
     for obj in objects:
         template = pod_template(obj)
@@ -229,7 +231,7 @@ def cluster_scoped_kinds(objects: Iterable[Obj]) -> frozenset[tuple[str, str]]:
     """(group, kind) of the built-in cluster-scoped kinds (``kfdeploy.kinds``) plus those of
     rendered CRDs with ``scope: Cluster``."""
     extra = {(str(o["spec"].get("group") or ""), o["spec"]["names"]["kind"]) for o in objects
-             if group_kind(o) == ("apiextensions.k8s.io", "CustomResourceDefinition")
+             if group_kind(o) == CRD
              and isinstance(o.get("spec"), dict) and o["spec"].get("scope") == "Cluster"
              and isinstance(o["spec"].get("names"), dict) and "kind" in o["spec"]["names"]}
     return CLUSTER_SCOPED | extra

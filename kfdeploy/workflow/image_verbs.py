@@ -15,8 +15,8 @@ from kfdeploy.errors import UsageError
 from kfdeploy.objects import describe
 from kfdeploy.options import Options
 from kfdeploy.render import images, render
-from kfdeploy.spec import load_spec
 from kfdeploy.spec.base import PATTERN_HINTS, REGISTRY
+from kfdeploy.workflow.session import load_spec
 
 
 @dataclass(frozen=True)

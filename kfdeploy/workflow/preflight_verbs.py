@@ -16,8 +16,8 @@ from kfdeploy.preflight import PreflightError, Report, cloud_findings, cluster_f
 from kfdeploy.preflight.findings import Finding, fail, warn
 from kfdeploy.progress import Printer
 from kfdeploy.render import Rendered, render
-from kfdeploy.spec import KfDef, load_spec
-from kfdeploy.workflow.deploy_verbs import _connect, _printer
+from kfdeploy.spec import KfDef
+from kfdeploy.workflow.session import connect, load_spec, printer
 
 CREATED_BY_APPLY = frozenset({"gke", "eks", "kind", "minikube", "kwok"})
 
@@ -28,7 +28,7 @@ def preflight(opts: Options, force_conflicts: bool = False, **kw: Any) -> Report
     rendered = render(spec)
     result = Report(cloud_findings(spec))
     try:
-        cluster = _connect(opts, spec, _printer(opts), create=False)
+        cluster = connect(opts, spec, printer(opts), create=False)
     except KfdeployError as e:
         result.findings.append(_unreachable(spec, opts, e))
         return result

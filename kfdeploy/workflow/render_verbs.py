@@ -49,7 +49,7 @@ def yaml_stream(objects: Iterable[dict[str, Any]]) -> str:
 
 
 def load(opts: Options, only: Iterable[str] = ()) -> Rendered:
-    from kfdeploy.spec import load_spec
+    from kfdeploy.workflow.session import load_spec
 
     return render(load_spec(opts.file), only=only, credentials=Credentials.offline(masked=True))
 

@@ -12,10 +12,11 @@ from typing import Any
 
 from kfdeploy.errors import EXIT_BAD_INPUT, SpecError, UsageError
 from kfdeploy.options import Options
-from kfdeploy.spec import KfDef, load_spec, parse_text
+from kfdeploy.spec import KfDef, parse_text
 from kfdeploy.spec.base import DNS_LABEL
 from kfdeploy.spec.schema import schema_text
 from kfdeploy.templates.starter import StarterOptions, starter_spec
+from kfdeploy.workflow.session import load_spec
 
 REQUIRED_FLAGS: dict[str, tuple[tuple[str, str], ...]] = {
     "gke": (("project", "--project MY_GCP_PROJECT"), ("location", "--location us-central1-a")),

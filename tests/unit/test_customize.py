@@ -129,7 +129,7 @@ def test_images_reach_init_containers_and_custom_resource_pod_specs(tmp_path: Pa
 def test_unknown_image_and_replica_names_are_errors_listing_what_exists(tmp_path: Path) -> None:
     with pytest.raises(RenderError, match=r"images\[0\]: no container uses image 'reg.example/apps'.*reg.example/app,"):
         run([deployment("api")], app(images=[{"name": "reg.example/apps", "newTag": "2"}]), tmp_path)
-    with pytest.raises(RenderError, match=r"replicas\[0\]: no Deployment.* named 'apx'; workloads: api"):
+    with pytest.raises(RenderError, match=r"replicas\[0\]: no workload with replicas .* named 'apx'; workloads: api"):
         run([deployment("api")], app(replicas=[{"name": "apx", "count": 2}]), tmp_path)
 
 
