@@ -5,7 +5,6 @@ the deleted namespaces to go and keep a record only of what was kept."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -67,7 +66,7 @@ def delete_owned(cluster: Cluster, kfdef: str, spec_hash: str, rendered: Sequenc
         progress(app, "pruned", f"{len(objs)} object(s)")
     gone = [o["metadata"]["name"] for o in index.by_key.values()
             if group_kind(o) == NAMESPACE and object_key(o) not in kept]
-    wait_namespaces_gone(cluster, gone, poller or Poller(time.sleep, time.monotonic, 1.0), line)
+    wait_namespaces_gone(cluster, gone, poller or Poller.real(1.0), line)
     _keep_records_of(inventory, records, kept, spec_hash)
     return Deleted(deleted, [(describe_key(k), why) for k, why in sorted(kept.items())])
 

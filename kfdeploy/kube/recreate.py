@@ -12,7 +12,6 @@ deletes every custom resource of it). A plan that needs either is refused with t
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,8 +22,9 @@ from kfdeploy.kube.client import Cluster
 from kfdeploy.kube.order import selector_matches
 from kfdeploy.kube.phases import replaces_on_change
 from kfdeploy.kube.plan import Change
-from kfdeploy.kube.wait import Backoff
+from kfdeploy.kube.wait import CRD_POLLER
 from kfdeploy.objects import describe
+from kfdeploy.poll import Poller
 
 
 # (group, kind) -> the kind of what its controller owns, which an orphan-delete leaves running.
@@ -46,7 +46,7 @@ class Replacement:
         return describe(self.live)
 
 
-def remove(cluster: Cluster, live: dict[str, Any], deadline: float) -> Replacement:
+def remove(cluster: Cluster, live: dict[str, Any], deadline: float, poller: Poller = CRD_POLLER) -> Replacement:
     """Delete ``live`` so it can be applied again; return it with its orphaned children."""
     orphans = rule_of(live).orphans
     replacement = Replacement(live)
@@ -55,7 +55,7 @@ def remove(cluster: Cluster, live: dict[str, Any], deadline: float) -> Replaceme
         cluster.delete(live, propagation="Orphan")
     else:
         cluster.delete(live, propagation="Background")
-    _wait_gone(cluster, live, deadline)
+    _wait_gone(cluster, live, deadline, poller)
     return replacement
 
 
@@ -66,14 +66,16 @@ def _children(cluster: Cluster, live: dict[str, Any], api_version: str, kind: st
             if any(r.get("uid") == uid for r in c["metadata"].get("ownerReferences") or [])]
 
 
-def _wait_gone(cluster: Cluster, live: dict[str, Any], deadline: float) -> None:
+def _wait_gone(cluster: Cluster, live: dict[str, Any], deadline: float, poller: Poller) -> None:
     uid = live["metadata"].get("uid")
-    backoff = Backoff(0.1, 1.0)
-    while (now := cluster.get(live)) is not None and now["metadata"].get("uid") == uid:
-        if time.monotonic() > deadline:
-            raise ApplyError(f"{describe(live)}: still there after its delete, before the timeout; "
-                             f"cannot recreate it", hint="kubectl get -o yaml shows the finalizers that hold it")
-        backoff.sleep()
+
+    def gone() -> bool:
+        now = cluster.get(live)
+        return now is None or now["metadata"].get("uid") != uid
+
+    if not poller.poll(gone, bool, deadline):
+        raise ApplyError(f"{describe(live)}: still there after its delete, before the timeout; "
+                         f"cannot recreate it", hint="kubectl get -o yaml shows the finalizers that hold it")
 
 
 def release_blocking(cluster: Cluster, replacement: Replacement, new: dict[str, Any]) -> int:

@@ -3,7 +3,6 @@ on the project's one cluster client (``kfdeploy.kube.client.Cluster``)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from kfdeploy.kube.client import FIELD_MANAGER, Cluster, KubeApiError
 from kfdeploy.kube.nodes import node_ready
 from kfdeploy.kube.retry import NO_RETRY
 from kfdeploy.platforms.kwok_objects import POOL_LABEL
+from kfdeploy.poll import Poller
 
 APPLY = "application/apply-patch+yaml"
 # What a cluster that is down (or still starting) raises: HTTP errors, or no connection at all.
@@ -40,15 +40,9 @@ def is_ready(api: Cluster, timeout: float = 3.0) -> bool:
     return True
 
 
-def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.5) -> bool:
+def wait_until(check: Callable[[], bool], timeout: float, poller: Poller) -> bool:
     """Poll ``check`` until it returns True or ``timeout`` seconds pass."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if check():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(interval)
+    return poller.poll(check, bool, poller.clock() + timeout)
 
 
 def apply_nodes(api: Cluster, nodes: Iterable[dict[str, Any]]) -> None:
