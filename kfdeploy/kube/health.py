@@ -334,6 +334,24 @@ def assess(obj: Obj | None) -> Health:
     return rule(obj) if rule is not None else _ready_condition(obj)
 
 
+AppHealth = Literal["Healthy", "Progressing", "Degraded", "Missing"]
+
+
+def application_health(statuses: Iterable[Status]) -> AppHealth:
+    """One application's verdict (``kfdeploy status``) from the health of its objects: Missing
+    when none exists, Degraded when one failed or is missing, Progressing while one is not yet
+    Current, else Healthy."""
+    found = list(statuses)
+    missing = found.count("NotFound")
+    if missing == len(found):
+        return "Missing"
+    if "Failed" in found or missing:
+        return "Degraded"
+    if any(s != "Current" for s in found):
+        return "Progressing"
+    return "Healthy"
+
+
 def pod_failure(pods: Iterable[Obj]) -> Health | None:
     """The first of a workload's pods stuck in CrashLoopBackOff (or another fatal waiting state),
     so the engine can fail a rollout at once instead of waiting for the deadline."""

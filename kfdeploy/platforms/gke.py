@@ -28,6 +28,7 @@ from google.auth.transport.requests import AuthorizedSession
 from google.cloud import container_v1 as gke
 
 from kfdeploy.errors import PlatformError
+from kfdeploy.findings import Finding
 from kfdeploy.library import default_root
 from kfdeploy.platforms import ClusterInfo, Progress, no_progress
 from kfdeploy.platforms import cloud_offers as offers
@@ -48,7 +49,6 @@ from kfdeploy.platforms.gke_model import (
 )
 from kfdeploy.platforms.kubeconfigs import kubeconfig_file, write_private
 from kfdeploy.poll import Poller
-from kfdeploy.preflight.findings import Finding
 from kfdeploy.spec.platform import GkeNodePool
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from kfdeploy.errors import PlatformError
 from kfdeploy.kube.client import Cluster
-from kfdeploy.platforms import ClusterInfo, Progress, no_progress
+from kfdeploy.platforms import ClusterInfo, NoCloudChecks, Progress, no_progress
 from kfdeploy.platforms import _kube as kube
 from kfdeploy.platforms.kwok_objects import PoolLike, node_manifests, stale_nodes, storage_class
 from kfdeploy.platforms.kwokctl import COMPONENTS, Kwokctl, port_in_use_error
@@ -36,7 +36,7 @@ def node_pools(spec: KfDef) -> Sequence[PoolLike]:
     return list(getattr(settings, "node_pools", None) or [])
 
 
-class KwokPlatform:
+class KwokPlatform(NoCloudChecks):
     """``Platform`` for ``spec.platform.kind: kwok``; ``poller`` paces its waits (tests pass one
     on a fake clock)."""
 

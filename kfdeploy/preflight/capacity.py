@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+from kfdeploy.findings import Finding, fail, ok, warn
 from kfdeploy.kinds import pod_template, rule_of, workload_spec
 from kfdeploy.objects import describe
-from kfdeploy.preflight.findings import Finding, fail, ok, warn
 from kfdeploy.preflight.quantity import QuantityError, parse, show
 
 Requests = dict[str, Fraction]

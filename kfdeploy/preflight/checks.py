@@ -12,6 +12,7 @@ from typing import Any
 
 from kfdeploy import kubeversion
 from kfdeploy.errors import KfdeployError
+from kfdeploy.findings import Finding, fail, ok, warn
 from kfdeploy.kinds import CRD, PVC, STATEFULSET, STORAGE_CLASS, group_kind
 from kfdeploy.kube.client import FIELD_MANAGER, Cluster, KubeApiError
 from kfdeploy.kube.inventory import APPLYSET_ID, NAMESPACE, PART_OF
@@ -19,7 +20,6 @@ from kfdeploy.kube.order import WEBHOOK_KINDS, webhook_gates
 from kfdeploy.kube.wait import endpoints_ready
 from kfdeploy.objects import describe, object_key
 from kfdeploy.preflight import capacity
-from kfdeploy.preflight.findings import Finding, fail, ok, warn
 
 Obj = dict[str, Any]
 DEFAULT_CLASS = ("storageclass.kubernetes.io/is-default-class", "storageclass.beta.kubernetes.io/is-default-class")

@@ -49,7 +49,7 @@ def login_plan(spec: KfDef, library: Library) -> AppPlan:
     return found[0]
 
 
-def credentials(opts: Options, **kw: Any) -> Login:
+def credentials(opts: Options) -> Login:
     spec = load_spec(opts.file)
     plan = login_plan(spec, Library.load())
     assert plan.component is not None

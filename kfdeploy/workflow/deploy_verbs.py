@@ -18,6 +18,7 @@ from kfdeploy.kube.client import Cluster
 from kfdeploy.kube.delete import delete_owned
 from kfdeploy.kube.diff import render_diff
 from kfdeploy.kube.engine import ApplyOptions, AppResult, Engine, SpecPlan
+from kfdeploy.kube.health import application_health
 from kfdeploy.kube.inventory import Inventory, stamp
 from kfdeploy.kube.live import LiveIndex, kinds_to_list
 from kfdeploy.kube.prune import PruneRules
@@ -237,16 +238,7 @@ def _component_status(name: str, objs: list[dict[str, Any]], index: LiveIndex,
                       pods: list[dict[str, Any]]) -> dict[str, Any]:
     health = assess_all(objs, index.by_key, pods)
     statuses = [h.status for h in health.values()]
-    missing = statuses.count("NotFound")
-    if missing == len(statuses):
-        verdict = "Missing"
-    elif "Failed" in statuses or missing:
-        verdict = "Degraded"
-    elif any(s != "Current" for s in statuses):
-        verdict = "Progressing"
-    else:
-        verdict = "Healthy"
-    return {"name": name, "health": verdict, "objects": len(objs),
+    return {"name": name, "health": application_health(statuses), "objects": len(objs),
             "ready": statuses.count("Current"),
             "unhealthy": [{"object": describe_key(k), "status": h.status, "reason": h.message}
                           for k, h in health.items() if h.status != "Current"]}

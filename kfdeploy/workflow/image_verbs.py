@@ -54,7 +54,7 @@ class ImagesResult:
         return "\n".join(lines)
 
 
-def list_images(opts: Options, registry: str | None = None, **kw: Any) -> ImagesResult:
+def list_images(opts: Options, registry: str | None = None) -> ImagesResult:
     """The images of every application, from every source, sorted by reference."""
     if registry is not None and not re.match(REGISTRY, registry):
         raise UsageError(f"--registry {registry!r} is not {PATTERN_HINTS[REGISTRY]}")

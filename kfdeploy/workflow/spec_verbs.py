@@ -172,8 +172,10 @@ def schema(opts: Options, output_file: str | None = None) -> TextResult:
     return TextResult(f"wrote {output_file}", {"file": output_file})
 
 
-def version(opts: Options) -> Any:
+def version(opts: Options) -> TextResult:
     """kfdeploy's version, the local control-plane tool versions, and where those live."""
+    import yaml
+
     from kfdeploy import __version__
     from kfdeploy.errors import ToolMissingError
     from kfdeploy.tools import tool_versions, tools_dir
@@ -182,5 +184,6 @@ def version(opts: Options) -> Any:
         tools["dir"] = str(tools_dir())
     except ToolMissingError:
         tools = {}
-    return {"kfdeploy": __version__, **({"tools": tools} if tools else {})}
+    data = {"kfdeploy": __version__, **({"tools": tools} if tools else {})}
+    return TextResult(yaml.safe_dump(data, sort_keys=False), data)
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from kfdeploy.kube.health import Health, assess, pod_failure
+from kfdeploy.kube.health import Health, application_health, assess, pod_failure
 from kfdeploy.objects import describe
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "health"
@@ -83,3 +83,17 @@ def _pod(name: str, *containers: tuple[str, str]) -> dict[str, Any]:
 )
 def test_pod_failure(pods: list[dict[str, Any]], expected: Health | None) -> None:
     assert pod_failure(pods) == expected
+
+
+@pytest.mark.parametrize("statuses,verdict", [
+    (["Current", "Current"], "Healthy"),
+    (["Current", "InProgress"], "Progressing"),
+    (["Current", "Terminating"], "Progressing"),
+    (["Current", "Failed"], "Degraded"),
+    (["Current", "NotFound"], "Degraded"),
+    (["InProgress", "Failed"], "Degraded"),
+    (["NotFound", "NotFound"], "Missing"),
+], ids=["all-current", "one-in-progress", "one-terminating", "one-failed", "one-missing",
+        "failed-wins-over-progressing", "none-there"])
+def test_an_applications_verdict(statuses: list[Any], verdict: str) -> None:
+    assert application_health(statuses) == verdict
