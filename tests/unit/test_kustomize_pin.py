@@ -167,7 +167,7 @@ def test_a_pinned_kustomize_renders_the_placeholder_named_object_its_own_way(
     spec = make_spec({"repos": [{"name": "r", "uri": str(REPOS), "kustomize": {"version": version}}],
                       "applications": [{"name": "space", "kustomize": {"repo": "r", "path": "user-space"}}]})
     if name is None:
-        with pytest.raises(RenderError, match=re.escape("Space $(space-name)")):
+        with pytest.raises(RenderError, match=re.escape("metadata.name '$(space-name)' must be")):
             render(spec, lib)
         return
     app = render(spec, lib).applications[0]
