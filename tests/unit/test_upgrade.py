@@ -170,3 +170,13 @@ def test_the_splits_own_patch_survives_an_upgrade_that_needs_it_again(tmp_path: 
     [config_map] = [o for o in shown if o["kind"] == "ConfigMap"]
     ref = deployment["spec"]["template"]["spec"]["containers"][0]["envFrom"][0]["configMapRef"]["name"]
     assert ref == config_map["metadata"]["name"]  # the new release's generated name
+
+
+def test_a_keys_list_at_the_keys_own_indentation_is_part_of_its_span() -> None:
+    text = "app:\n  patches:\n  - a: 1\n  - b: 2\n  postRender: x\n"
+    edit = SpecText(text)
+    edit.delete(("app", "patches", 0))
+    assert edit.text() == "app:\n  patches:\n  - b: 2\n  postRender: x\n"
+    edit = SpecText(text)
+    edit.replace(("app", "patches"), ["patches: []"])
+    assert edit.text() == "app:\n  patches: []\n  postRender: x\n"
