@@ -71,7 +71,11 @@ class SpecText:
         self.edits.append((start, start, self._at(column, lines)))
 
     def delete(self, path: Path_) -> None:
+        """Remove a field or item with the comment lines right above it at its indentation."""
         start, end = self.span(path)
+        depth = self.column(path) - (2 if isinstance(path[-1], int) else 0)
+        while start > 0 and self.lines[start - 1].lstrip().startswith("#") and _indent(self.lines[start - 1]) == depth:
+            start -= 1
         self.edits.append((start, end, []))
 
     def text(self) -> str:

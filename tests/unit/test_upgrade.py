@@ -180,3 +180,10 @@ def test_a_keys_list_at_the_keys_own_indentation_is_part_of_its_span() -> None:
     edit = SpecText(text)
     edit.replace(("app", "patches"), ["patches: []"])
     assert edit.text() == "app:\n  patches: []\n  postRender: x\n"
+
+
+def test_deleting_a_field_takes_the_comment_above_it() -> None:
+    text = "app:\n  a: 1\n  # about b\n  b: 2\n  # about c\n  c: 3\n"
+    edit = SpecText(text)
+    edit.delete(("app", "b"))
+    assert edit.text() == "app:\n  a: 1\n  # about c\n  c: 3\n"
