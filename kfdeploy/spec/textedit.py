@@ -4,7 +4,8 @@ comments, key order and style outside the fields that change.
 PyYAML has no round-trip mode, so edits work on lines, located with the key positions
 ``yamlio.parse_yaml`` records: a field's span runs from its key's line to the line before the
 next line indented no deeper than the key (comment lines at that depth belong to what follows).
-Replacing a field rewrites only its span; deleting a list item removes only its lines.
+Replacing a field rewrites only its span; deleting a field or item removes its lines and the
+comment lines right above it at its indentation.
 """
 
 from __future__ import annotations
