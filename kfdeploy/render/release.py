@@ -23,7 +23,7 @@ import yaml
 
 from kfdeploy.errors import RenderError
 from kfdeploy.graph import stable_order
-from kfdeploy.objects import describe, object_key
+from kfdeploy.objects import ObjectKey, describe, describe_key, object_key
 from kfdeploy.render import kustomize
 from kfdeploy.render.patches import patch_objects
 from kfdeploy.render.process import extract, validate
@@ -266,6 +266,22 @@ def choose_folders(root: Path, example: Example, platform: str, options: Iterabl
     return Example(resources, example.components), chosen
 
 
+def check_overlap(built: dict[str, list[Obj]], chosen: list[Choice]) -> None:
+    """Refuse folders that render one object twice (e.g. an overlay that also creates a namespace
+    another folder creates): kustomize build of those folders refuses them the same way."""
+    owners: dict[ObjectKey, list[str]] = {}
+    for app, objs in built.items():
+        for o in objs:
+            owners.setdefault(object_key(o), []).append(app)
+    twice = [(describe_key(key), apps) for key, apps in owners.items() if len(apps) > 1]
+    if twice:
+        what, apps = twice[0]
+        picked = f" (chosen: {', '.join(c.name for c in chosen)})" if chosen else ""
+        raise RenderError(f"{what} is rendered by {' and '.join(dict.fromkeys(apps))}: the release's folders"
+                          f" overlap{picked}; `kustomize build` of the same folders fails the same way",
+                          hint="leave out the option or platform overlay that adds it, or report the release layout")
+
+
 def split_release(root: Path, report: Report, verify: bool = True, version: str | None = None,
                   platform: str = "", options: Iterable[str] = ()) -> Split:
     """The release at ``root`` as applications: the example's folders with the ``platform``'s
@@ -294,6 +310,7 @@ def split_release(root: Path, report: Report, verify: bool = True, version: str 
         for problem in (p for o in built[app.name] for p in validate(o)):
             report(f"warning: application {app.name} renders an invalid object, which apply will"
                    f" refuse until a patch fixes it: {problem}")
+    check_overlap(built, chosen)
     for app in apps:
         app.depends_on = dependencies(built)[app.name]
     try:

@@ -148,3 +148,15 @@ def test_a_platform_overlay_that_does_not_build_gives_its_patches_instead(releas
     assert "overlays/gke does not build" in result.output and "its patches are here instead" in text
     [cni] = [o for o in shown(release.parent / "kfdef.yaml", "istio") if o["metadata"]["name"] == "istio-cni-config"]
     assert cni["data"]["cniBinDir"] == "/home/kubernetes/bin"
+
+
+def test_folders_that_render_one_object_twice_are_refused_naming_it(release: Path) -> None:
+    """26.03's ambient overlay also creates the kubeflow Namespace, which another folder creates."""
+    ambient = release / "common" / "istio" / "istio-install" / "overlays" / "ambient-oauth2-proxy"
+    (ambient / "namespace.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: oauth2-proxy}\n")
+    kfile = ambient / "kustomization.yaml"
+    kfile.write_text(kfile.read_text().replace("resources: [../oauth2-proxy]", "resources: [../oauth2-proxy, namespace.yaml]"))
+    result, _, _ = init(release, "--with", "ambient")
+    assert result.exit_code == 3
+    assert "Namespace/oauth2-proxy is rendered by istio and auth" in result.output
+    assert "(chosen: ambient)" in result.output
