@@ -68,11 +68,12 @@ class Lock:
                 "sources": [{"url": u, "sha256": d} for u, d in sorted(self.sources.items())]}
 
 
-def for_spec(spec_source: str) -> Lock:
-    """The lock beside the spec file ``spec_source`` (empty if it does not exist yet)."""
-    if spec_source == MEMORY or not spec_source:
+def for_spec(spec_source: str, base_dir: Path) -> Lock:
+    """The lock beside the spec file ``spec_source`` in ``base_dir`` (empty if it does not exist
+    yet; in memory only for a spec that is no file)."""
+    if spec_source in (MEMORY, "-", "") or spec_source.startswith("<"):
         return Lock()
-    return load(lock_path(spec_source))
+    return load(lock_path(base_dir / Path(spec_source).name))
 
 
 def load(path: Path) -> Lock:

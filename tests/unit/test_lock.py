@@ -35,7 +35,7 @@ def test_record_writes_sorted_and_loads_back(tmp_path: Path) -> None:
 
 
 def test_spec_in_memory_keeps_its_lock_in_memory(tmp_path: Path) -> None:
-    pins = lock.for_spec("<memory>")
+    pins = lock.for_spec("<memory>", tmp_path)
     pins.record("https://a.example/a.tar.gz", A)
     assert pins.digest("https://a.example/a.tar.gz") == A and pins.path is None
 
