@@ -6,6 +6,7 @@ No logic lives here that a library user would need; see ``kfdeploy.workflow``.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -108,7 +109,10 @@ class Group(click.Group):
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", prog_name="kfdeploy")
-def cli() -> None:
+@click.option("--offline", is_flag=True, envvar="KFDEPLOY_OFFLINE",
+              help="Download nothing: repos and remote bases come from the cache (fill it with "
+                   "`kfdeploy vendor --import`). Same as KFDEPLOY_OFFLINE=1.")
+def cli(offline: bool) -> None:
     """kfdeploy: install and upgrade a Kubeflow platform from one declarative spec.
 
     \b
@@ -122,6 +126,8 @@ def cli() -> None:
     Edit the spec and run `apply` again to upgrade: only what changed is applied and what
     was removed is pruned (PVCs and CRDs with data are kept).
     """
+    if offline:
+        os.environ["KFDEPLOY_OFFLINE"] = "1"  # read by the one downloader, render.fetch
 
 
 @cli.command()
@@ -387,4 +393,7 @@ def version(output: str) -> None:
 
 
 def main() -> None:
+    from kfdeploy.render.fetch import install_interrupt
+
+    install_interrupt()  # Ctrl-C also ends downloads running in render's worker threads
     cli(prog_name="kfdeploy")

@@ -195,11 +195,14 @@ class ConnectProxy:
 def _pipe(a: socket.socket, b: socket.socket, stopped: threading.Event) -> None:
     while not stopped.is_set():
         ready, _, _ = select.select([a, b], [], [], 0.2)
-        for s in ready:
-            data = s.recv(65536)
-            if not data:
-                return
-            (b if s is a else a).sendall(data)
+        try:
+            for s in ready:
+                data = s.recv(65536)
+                if not data:
+                    return
+                (b if s is a else a).sendall(data)
+        except OSError:  # one side hung up: the tunnel ends
+            return
 
 
 @dataclass
