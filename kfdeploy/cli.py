@@ -385,6 +385,26 @@ def library_compare(**kw: Any) -> None:
 
 
 @cli.command()
+@click.option("-f", "--file", "file", default="kfdef.yaml", show_default=True, help="The KfDef spec to read.")
+@click.option("-o", "--output-file", "output_file", metavar="FILE.tar.gz", default=None,
+              help="Write the bundle here.")
+@click.option("--import", "import_file", metavar="FILE.tar.gz", default=None,
+              help="Fill this machine's cache from a bundle (verified against the spec's lock).")
+def vendor(**kw: Any) -> None:
+    """Pack everything the spec's renders download (repos and remote bases, as pinned in the
+    lock) into one file, or import such a file on a machine without network.
+
+    \b
+      kfdeploy vendor -f kfdef.yaml -o kubeflow-bundle.tar.gz        # connected machine
+      kfdeploy vendor -f kfdef.yaml --import kubeflow-bundle.tar.gz  # air-gapped machine
+      kfdeploy --offline apply -f kfdef.yaml
+    """
+    from kfdeploy.workflow import vendor_verbs
+    opts = make_options(kw)
+    run(vendor_verbs.vendor, opts, **kw)
+
+
+@cli.command()
 @click.option("-o", "--output", type=click.Choice(["text", "json", "yaml"]), default="text")
 def version(output: str) -> None:
     """Print kfdeploy's version and the tool versions it builds."""

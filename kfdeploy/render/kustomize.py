@@ -90,19 +90,8 @@ def build(app: str, folder: Path, shown: str, components: Sequence[Path] = (),
 
     Local references must stay inside ``root`` (the repo) when it is given; remote ones are
     fetched through ``repos`` (a resolver without a lock file when None)."""
-    who = f"application '{app}'"
-    walked: list[tuple[Path, list[Folder]]] = []
-    for where, field in [(folder, "path"), *((c, "components") for c in components)]:
-        check_folder(app, where, field, shown)
-        walked.append((where, walk(where, root or inferred_root(where), who)))
     with tempfile.TemporaryDirectory(prefix="kfdeploy-kustomize-") as tmp:
-        if any(has_remote(folders) for _, folders in walked):
-            from kfdeploy.render.repos import RepoResolver
-
-            mirror = Mirror(Path(tmp), repos or RepoResolver(Path.cwd()), who)
-            anchor = root or inferred_root(folder) or Path("/")
-            placed = [mirror.place(w, anchor, anchor, Path(tmp) / "tree", folders) for w, folders in walked]
-            folder, components = placed[0], placed[1:]
+        folder, components = resolve(app, folder, shown, components, repos, root, Path(tmp))
         if not components:
             return _run(app, folder, shown)
         # kustomize accepts only relative references; an empty wrapper adds nothing of its own.
@@ -113,6 +102,25 @@ def build(app: str, folder: Path, shown: str, components: Sequence[Path] = (),
                    "components": [os.path.relpath(c, wrapper_dir) for c in components]}
         (wrapper_dir / "kustomization.yaml").write_text(yaml.safe_dump(wrapper), encoding="utf-8")
         return _run(app, wrapper_dir, shown)
+
+
+def resolve(app: str, folder: Path, shown: str, components: Sequence[Path], repos: RepoResolver | None,
+            root: Path | None, tmp: Path) -> tuple[Path, list[Path]]:
+    """The folder and components to build: themselves when no remote reference is reachable
+    from them, else their copies in ``tmp`` with every remote base fetched (``render.remote``)."""
+    who = f"application '{app}'"
+    walked: list[tuple[Path, list[Folder]]] = []
+    for where, field in [(folder, "path"), *((c, "components") for c in components)]:
+        check_folder(app, where, field, shown)
+        walked.append((where, walk(where, root or inferred_root(where), who)))
+    if not any(has_remote(folders) for _, folders in walked):
+        return folder, list(components)
+    from kfdeploy.render.repos import RepoResolver
+
+    mirror = Mirror(tmp, repos or RepoResolver(Path.cwd()), who)
+    anchor = root or inferred_root(folder) or Path("/")
+    placed = [mirror.place(w, anchor, anchor, tmp / "tree", folders) for w, folders in walked]
+    return placed[0], placed[1:]
 
 
 def inferred_root(folder: Path) -> Path | None:

@@ -61,6 +61,7 @@ class RepoResolver:
         self.cache = cache or cache_dir()
         self.report = report
         self.lock = lock if lock is not None else Lock()
+        self.fetched: set[str] = set()  # every URL this resolver was asked for (what a bundle carries)
         self._roots: dict[str, Path] = {}
         self._guard = threading.Lock()
         self._fetching = threading.Lock()
@@ -91,13 +92,14 @@ class RepoResolver:
                               hint="fix spec.repos uri (local paths are relative to the spec file)")
         digest = file_digest(local)
         check_digest(repo.sha256, digest, f"repo '{repo.name}'", repo.uri)
-        return tree_root(self._stored(f"repo '{repo.name}'", repo.uri, digest, local, archive=True))
+        return tree_root(self._stored(f"repo '{repo.name}'", repo.uri, digest, local, None))
 
     def fetch(self, url: str, who: str, hint: str, pinned: str | None = None, file_name: str | None = None) -> Path:
         """The complete cache entry of ``url``: its extracted archive, or a folder holding the
         file ``file_name``. What the lock (or ``pinned``) names and the cache holds is never
         downloaded again; a download is verified against both, then pinned in the lock."""
         with self._fetching:
+            self.fetched.add(url)
             expected = pinned or self.lock.digest(url) or self._remembered(url)
             if expected and self.complete(expected):
                 self.lock.record(url, expected)
@@ -111,12 +113,30 @@ class RepoResolver:
                 locked = self.lock.digest(url)
                 if not pinned and locked and locked != digest:
                     raise lock_mismatch(url, locked, digest, self.lock.path)
-                entry = self._stored(who, url, digest, target, archive=file_name is None)
-            record = self._url_record(url)
-            record.parent.mkdir(parents=True, exist_ok=True)
-            record.write_text(digest + "\n")
-            self.lock.record(url, digest)
-            return entry
+                return self.add(url, who, digest, target, file_name)
+
+    def add(self, url: str, who: str, digest: str, source: Path, file_name: str | None) -> Path:
+        """Put verified bytes in the cache: the entry, the bytes themselves (``blob``, what a
+        vendor bundle carries), the URL's record and its lock pin."""
+        entry = self._stored(who, url, digest, source, file_name)
+        blob = self.blob(digest)
+        if not blob.is_file():
+            blob.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(source, blob)
+        record = self._url_record(url)
+        record.parent.mkdir(parents=True, exist_ok=True)
+        record.write_text(digest + "\n")
+        self.lock.record(url, digest)
+        return entry
+
+    def blob(self, digest: str) -> Path:
+        """The downloaded bytes of ``digest``, as fetched."""
+        return self.cache / "blobs" / digest
+
+    def file_name(self, digest: str) -> str | None:
+        """The file a file entry holds (None for an extracted archive)."""
+        lines = (self._entry(digest) / DONE_MARK).read_text().splitlines()
+        return next((line.removeprefix("file: ") for line in lines if line.startswith("file: ")), None)
 
     def complete(self, digest: str) -> bool:
         return (self._entry(digest) / DONE_MARK).is_file()
@@ -131,20 +151,20 @@ class RepoResolver:
     def _url_record(self, uri: str) -> Path:
         return self.cache / "urls" / hashlib.sha256(uri.encode()).hexdigest()
 
-    def _stored(self, who: str, uri: str, digest: str, source: Path, archive: bool) -> Path:
-        """The cache entry of ``digest``, made from ``source`` (extracted, or the file copied)."""
+    def _stored(self, who: str, uri: str, digest: str, source: Path, file_name: str | None) -> Path:
+        """The cache entry of ``digest``, made from ``source``: extracted, or copied as ``file_name``."""
         entry = self._entry(digest)
         if not self.complete(digest):
             entry.parent.mkdir(parents=True, exist_ok=True)
             sweep(entry.parent)
             with tempfile.TemporaryDirectory(dir=entry.parent, prefix=temp_prefix("extract")) as tmp:
                 tree = Path(tmp) / "tree"
-                if archive:
+                if file_name is None:
                     extract(source, tree, who, uri)
                 else:
                     tree.mkdir()
-                    shutil.copyfile(source, tree / source.name)
-                (tree / DONE_MARK).write_text(f"{uri}\n")
+                    shutil.copyfile(source, tree / file_name)
+                (tree / DONE_MARK).write_text(f"{uri}\n" + (f"file: {file_name}\n" if file_name else ""))
                 if not self.complete(digest):  # another run may have finished meanwhile
                     shutil.rmtree(entry, ignore_errors=True)  # a half-written entry from a killed run
                     os.replace(tree, entry)
