@@ -8,7 +8,8 @@ bases their kustomizations name, see ``render.remote``) is pinned in the spec's 
 (``render.lock``), verified on every later download; an unlocked URL also remembers the digest it
 downloaded (``<cache>/urls/<sha256 of the URL>``). Downloads go through ``render.fetch``
 (https only, bounded). Archives holding a single top-level folder (as GitHub's do) are read from
-inside it. Extraction refuses absolute paths, ``..``, links and device files, so an archive can
+inside it. Extraction refuses absolute paths, ``..``, device files and links leading out of the
+archive (a link to a file inside it becomes a copy; no link is ever made), so an archive can
 never write outside its cache entry, and archives past the bounds (``fetch.LIMITS``: size,
 ratio, entries) before anything is written.
 """
@@ -254,18 +255,33 @@ def unsafe_member(name: str) -> bool:
 
 
 def extract_tar(archive: Path, dest: Path, bounds: Bounds) -> None:
+    """Regular files and folders only. A link is never made: one to a file inside the archive
+    (source repositories have them) becomes a copy of that file; one leading out is refused."""
     with tarfile.open(archive, "r:*") as tar:
-        members = []
+        members, links = [], []
         for m in tar:  # listed one by one, so a bomb is refused before it is all read
             bounds.add(m.name, m.size if m.isfile() else 0)
             if m.issym() or m.islnk():
-                raise bounds.refuse(m.name, "link")
-            if not (m.isfile() or m.isdir()):
-                if m.type in (tarfile.XHDTYPE, tarfile.XGLTYPE):
-                    continue
+                links.append((m.name, link_target(m, bounds)))
+            elif m.isfile() or m.isdir():
+                members.append(m)
+            elif m.type not in (tarfile.XHDTYPE, tarfile.XGLTYPE):
                 raise bounds.refuse(m.name, "special file")
-            members.append(m)
         tar.extractall(dest, members=members, filter="data")
+    for name, target in links:
+        source = dest / target
+        if source.is_file() and not source.is_symlink() and not (dest / name).exists():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, dest / name)
+
+
+def link_target(m: tarfile.TarInfo, bounds: Bounds) -> str:
+    """The archive path a link names; refused when it leads outside the archive."""
+    base = PurePosixPath(m.name).parent if m.issym() else PurePosixPath()
+    target = os.path.normpath(str(base / m.linkname)) if not m.linkname.startswith("/") else m.linkname
+    if unsafe_member(target) or target.startswith(".."):
+        raise bounds.refuse(m.name, f"link to {m.linkname}, outside the archive")
+    return target
 
 
 def extract_zip(archive: Path, dest: Path, bounds: Bounds) -> None:

@@ -172,3 +172,23 @@ def test_unsafe_zip_member_is_refused(tmp_path: Path, cache: Path) -> None:
         zf.writestr("../escape.yaml", "x")
     with pytest.raises(RenderError, match="unsafe member"):
         resolver(cache, tmp_path).root(Repo(name="m", uri="evil.zip"))
+
+
+def test_links_inside_the_archive_become_copies_and_no_link_is_made(tmp_path: Path, cache: Path) -> None:
+    """Source repositories have them (argo-workflows' test folders link to its examples)."""
+    path = tmp_path / "linked.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        info = tarfile.TarInfo("top/examples/a.yaml")
+        info.size = 2
+        tar.addfile(info, io.BytesIO(b"a\n"))
+        for name, kind, target in [("top/test/a.yaml", tarfile.SYMTYPE, "../examples/a.yaml"),
+                                   ("top/test/hard.yaml", tarfile.LNKTYPE, "top/examples/a.yaml"),
+                                   ("top/test/dir", tarfile.SYMTYPE, "../examples")]:
+            link = tarfile.TarInfo(name)
+            link.type, link.linkname = kind, target
+            tar.addfile(link)
+    root = resolver(cache, tmp_path).root(Repo(name="m", uri=str(path)))
+    assert (root / "test" / "a.yaml").read_text() == "a\n" and not (root / "test" / "a.yaml").is_symlink()
+    assert (root / "test" / "hard.yaml").read_text() == "a\n"
+    assert not (root / "test" / "dir").exists()  # a link to a folder is left out
+    assert not any(p.is_symlink() for p in root.rglob("*"))
