@@ -250,3 +250,36 @@ def test_a_fetched_remote_base_may_not_reach_outside_its_archive(network: Networ
     with pytest.raises(RenderError) as err:
         render(spec_in(project, APPS[:1]), lib)
     assert "'../../../../x'" in err.value.message and "outside its tree" in err.value.message
+
+
+@pytest.mark.parametrize("written, url, folder, is_file", [
+    ("https://github.com/argoproj/argo-workflows/manifests/base/crds/minimal?ref=v3.7.3",
+     "https://github.com/argoproj/argo-workflows/archive/v3.7.3.tar.gz", "manifests/base/crds/minimal", False),
+    ("https://github.com/kubernetes-sigs/lws//config/default?ref=v0.7.0",
+     "https://github.com/kubernetes-sigs/lws/archive/v0.7.0.tar.gz", "config/default", False),
+    ("github.com/org/repo//deploy/base?ref=release-1.2", "https://github.com/org/repo/archive/release-1.2.tar.gz",
+     "deploy/base", False),
+    ("https://github.com/org/repo.git//deploy?ref=v1", "https://github.com/org/repo/archive/v1.tar.gz", "deploy", False),
+    ("HTTPS://GitHub.com/org/repo/base?version=v2", "https://github.com/org/repo/archive/v2.tar.gz", "base", False),
+    ("https://github.com/org/repo//base", "https://github.com/org/repo/archive/HEAD.tar.gz", "base", False),
+    ("https://gitlab.com/group/proj//k8s?ref=v3", "https://gitlab.com/group/proj/-/archive/v3/proj-v3.tar.gz",
+     "k8s", False),
+    ("https://github.com/kubernetes-sigs/jobset/releases/download/v0.10.1/manifests.yaml",
+     "https://github.com/kubernetes-sigs/jobset/releases/download/v0.10.1/manifests.yaml", "", True),
+    ("https://raw.githubusercontent.com/org/repo/v1/deploy.yaml",
+     "https://raw.githubusercontent.com/org/repo/v1/deploy.yaml", "", True),
+], ids=["argo-no-double-slash", "lws-double-slash", "no-scheme", "dot-git", "upper-case-version", "no-ref",
+        "gitlab", "release-asset", "raw-file"])
+def test_remote_references_parse_as_kustomize_reads_them(written: str, url: str, folder: str, is_file: bool) -> None:
+    from kfdeploy.render.remote import is_remote, parse
+
+    assert is_remote(written)
+    remote = parse(written, "k")
+    assert (remote.url, remote.folder, remote.is_file) == (url, folder, is_file)
+
+
+@pytest.mark.parametrize("local", ["base", "../common/base", "deploy.yaml", "sub/dir?x", "./github.com-notes/"])
+def test_local_references_are_not_remote(local: str) -> None:
+    from kfdeploy.render.remote import is_remote
+
+    assert not is_remote(local)
