@@ -61,7 +61,11 @@ class Lock:
                 return
             self.sources[url] = digest
             if self.path is not None:
-                save(self)
+                try:
+                    save(self)
+                except OSError as e:
+                    raise RenderError(f"{self.path}: cannot write the lock file: {e.strerror}",
+                                      hint="make the spec's folder writable; the lock pins what was fetched") from e
 
     def to_data(self) -> dict[str, Any]:
         return {"apiVersion": API_VERSION, "kind": KIND,

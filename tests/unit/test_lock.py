@@ -59,3 +59,12 @@ def test_a_broken_lock_is_named_with_the_fix(tmp_path: Path, text: str, words: s
 def test_mismatch_names_url_and_both_digests(tmp_path: Path) -> None:
     err = lock.mismatch("https://a.example/a.tar.gz", A, B, tmp_path / "kfdef.lock")
     assert "https://a.example/a.tar.gz" in err.message and A in err.message and B in err.message
+
+
+def test_an_unwritable_lock_is_a_clear_error(tmp_path: Path) -> None:
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    (folder / "kfdef.lock").mkdir()  # a folder where the file should be: writing it fails for root too
+    pins = lock.Lock(folder / "kfdef.lock")
+    with pytest.raises(RenderError, match="cannot write the lock file"):
+        pins.record("https://a.example/a.tar.gz", A)
