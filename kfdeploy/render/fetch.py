@@ -9,25 +9,28 @@ network closed, see ``network_guard_env``). So the rules hold in one place:
 - ``KFDEPLOY_URL_REWRITE`` sends URLs to an artifact proxy (git's ``insteadOf``, in spirit);
 - ``KFDEPLOY_OFFLINE=1`` (``kfdeploy --offline``) forbids downloads altogether;
 - size and time are bounded (``LIMITS``), each limit named with the setting that raises it;
-- Ctrl-C (``CANCEL``) ends a download at its next block.
+- Ctrl-C (``CANCEL``) and the deadline end a download at once: a watchdog shuts its connection.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
 import signal
+import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from urllib.parse import urljoin
 
 import requests
+import urllib3
 
 from kfdeploy.errors import RenderError
 
@@ -158,17 +161,53 @@ def download(url: str, dest: Path, who: str, report: Report, hint: str) -> str:
                 raise failure(who, source, LIMITS["download_mb"].exceeded(f"its size ({mb(total)})"), hint)
             report(f"{who}: downloading {source}" + (f" ({mb(total)})" if total else ""))
             done = 0
-            with dest.open("wb") as out:
+            with dest.open("wb") as out, watchdog(resp, deadline):
                 while block := resp.raw.read1(BLOCK, decode_content=True):
                     done += len(block)
                     check_bounds(who, source, done, max_bytes, deadline, hint)
                     out.write(block)
                     h.update(block)
+            check_bounds(who, source, done, max_bytes, deadline, hint)  # cut short by the watchdog?
     except requests.RequestException as e:
+        check_bounds(who, source, 0, max_bytes, deadline, hint)
         raise failure(who, source, reason(e), hint) from e
-    except (TimeoutError, OSError) as e:  # urllib3 surfaces some read errors unwrapped
+    except (TimeoutError, OSError, urllib3.exceptions.HTTPError) as e:  # read errors urllib3 raises unwrapped
+        check_bounds(who, source, 0, max_bytes, deadline, hint)
         raise failure(who, source, f"the connection broke ({e})", hint) from e
     return h.hexdigest()
+
+
+@contextlib.contextmanager
+def watchdog(resp: requests.Response, deadline: float) -> Iterator[None]:
+    """Shut the connection down at the deadline or on Ctrl-C, so a read blocked on a silent
+    server ends at once rather than after the read timeout."""
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(0.2):
+            if CANCEL.is_set() or time.monotonic() > deadline:
+                sock = socket_of(resp)
+                if sock is not None:
+                    with contextlib.suppress(OSError):
+                        sock.shutdown(socket.SHUT_RDWR)
+                return
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+def socket_of(resp: requests.Response) -> socket.socket | None:
+    """The socket a streamed response reads from: its connection's, or (once http.client has
+    let go of a connection that closes after the response) the one under the response's file."""
+    sock = getattr(getattr(resp.raw, "connection", None), "sock", None)
+    if sock is None:  # http.client's response -> socket file -> SocketIO -> socket
+        sock = getattr(getattr(getattr(getattr(resp.raw, "_fp", None), "fp", None), "raw", None), "_sock", None)
+    return sock if isinstance(sock, socket.socket) else None
 
 
 def check_bounds(who: str, url: str, done: int, max_bytes: int, deadline: float, hint: str) -> None:

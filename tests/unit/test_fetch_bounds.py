@@ -174,3 +174,33 @@ def test_a_gzip_that_is_no_tar_is_a_clear_error(network: Network) -> None:
     network.origin.add(URL, gzip.compress(b"not a tar"))
     with pytest.raises(RenderError, match="not a readable archive"):
         fetch_repo(network)
+
+
+@pytest.mark.parametrize("how", ["deadline", "ctrl-c"])
+def test_a_silent_server_is_cut_off_at_the_deadline_or_ctrl_c_not_at_the_read_timeout(
+        network: Network, monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+    release, server_done = threading.Event(), threading.Event()
+
+    def silent(handler: Any) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Length", "1000")
+        handler.end_headers()
+        handler.wfile.write(b"x")
+        handler.wfile.flush()
+        if how == "ctrl-c":
+            threading.Timer(0.5, fetch.CANCEL.set).start()
+        release.wait(30)  # then nothing more; the server hangs up only after this
+        server_done.set()
+
+    network.origin.handle(URL, silent)
+    monkeypatch.setattr(fetch, "READ_TIMEOUT", 1000.0)  # the read timeout cannot be what ends it
+    monkeypatch.setenv("KFDEPLOY_DOWNLOAD_TIMEOUT", "1" if how == "deadline" else "600")
+    try:
+        with pytest.raises(RenderError if how == "deadline" else KeyboardInterrupt) as err:
+            fetch_repo(network)
+        assert not server_done.is_set()  # kfdeploy hung up first: the watchdog cut the blocked read
+    finally:
+        release.set()
+    if how == "deadline":
+        assert "KFDEPLOY_DOWNLOAD_TIMEOUT" in str(err.value)
+    assert leftovers(network.cache) == []
