@@ -283,3 +283,14 @@ def test_local_references_are_not_remote(local: str) -> None:
     from kfdeploy.render.remote import is_remote
 
     assert not is_remote(local)
+
+
+@needs_kubectl
+def test_a_folder_beside_the_spec_may_pull_remote_bases_too(network: Network, project: Path, lib: Library) -> None:
+    serve_upstream(network)
+    write_tree(project, {"mine/kustomization.yaml": kustomization("../shared", ASSET),
+                         "shared/kustomization.yaml": kustomization("cm.yaml"),
+                         "shared/cm.yaml": config_map("shared")})
+    spec = make_spec({"applications": [{"name": "mine", "kustomize": {"path": "mine"}}]}, project)
+    assert names(render(spec, lib), "mine") == ["sets-a", "sets-b", "shared"]
+    assert network.origin.got(ASSET) == 1
