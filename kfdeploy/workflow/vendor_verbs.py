@@ -16,7 +16,7 @@ from kfdeploy.render import vendor as bundles
 from kfdeploy.render.fetch import stderr_report
 from kfdeploy.render.lock import Lock
 from kfdeploy.render.repos import RepoResolver
-from kfdeploy.spec import load_spec
+from kfdeploy.workflow.session import load_spec
 
 
 @dataclass(frozen=True)
