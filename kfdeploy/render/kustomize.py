@@ -126,12 +126,10 @@ def resolve(app: str, folder: Path, shown: str, components: Sequence[Path], repo
 def inferred_root(folder: Path) -> Path | None:
     """The tree of a repo cache entry holding ``folder`` (a downloaded archive is confined to
     itself even when the caller does not say so)."""
-    from kfdeploy.render.repos import DONE_MARK, tree_root
+    from kfdeploy.render.repos import entry_of, tree_root
 
-    for parent in folder.resolve().parents:
-        if (parent / DONE_MARK).is_file():
-            return tree_root(parent)
-    return None
+    entry = entry_of(folder)
+    return tree_root(entry) if entry is not None else None
 
 
 def _run(app: str, folder: Path, shown: str) -> list[Any]:

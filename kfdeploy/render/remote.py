@@ -248,7 +248,7 @@ class Mirror:
 
     def resolve(self, ref: Reference, folder: Folder, target: Path) -> str:
         """The relative path, from the copy of ``folder``, of what ``ref`` names, fetched."""
-        where = f"{folder.kfile} {ref.field}"
+        where = f"{shown(folder.kfile)} {ref.field}"
         remote = parse(ref.value, f"{self.who}: {where}")
         hint = (f"run once with network access, or `kfdeploy vendor --import` a bundle holding {remote.url}")
         label = f"{self.who}: remote {'file' if remote.is_file else 'base'} {ref.value} ({where})"
@@ -269,6 +269,14 @@ class Mirror:
                               " kustomization", hint="check the reference's path and ref")
         landed = self.place(start, tree, tree, self.base / "remote" / entry.name)
         return os.path.relpath(landed, target)
+
+
+def shown(path: Path) -> str:
+    """A path for messages: inside a repo cache entry, from the archive's own top folder."""
+    from kfdeploy.render.repos import entry_of
+
+    entry = entry_of(path)
+    return str(path.resolve().relative_to(entry)) if entry is not None else str(path)
 
 
 def file_name(url: str) -> str:

@@ -197,6 +197,11 @@ def offline_hint(repo: Repo) -> str:
             "local archive or its extracted folder, or import a bundle with `kfdeploy vendor --import`")
 
 
+def entry_of(path: Path) -> Path | None:
+    """The repo cache entry holding ``path``, if it lies in one."""
+    return next((p for p in path.resolve().parents if (p / DONE_MARK).is_file()), None)
+
+
 def tree_root(entry: Path) -> Path:
     """The folder paths start from: the single top-level folder of the archive, if that is all."""
     children = [c for c in entry.iterdir() if c.name != DONE_MARK]
