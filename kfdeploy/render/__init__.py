@@ -97,7 +97,7 @@ def evaluate(plan: AppPlan, spec: KfDef, library: Library, env: Mapping[str, str
         assert ref.app is not None and ref.app.helm is not None
         values = spec_values(dict(ref.app.helm.values), spec, env, credentials)
         kube_version = library.platform(spec.spec.platform.kind).kubernetes_version
-        return helm.template(ref.name, ref.app.helm, plan.namespace, spec.base_dir, values, kube_version)
+        return helm.template(ref.name, ref.app.helm, plan.namespace, spec.base_dir, values, kube_version, repos)
     params = credentials.fill(ref.name, plan.component.credentials, spec_values(plan.params, spec, env, credentials))
     try:
         return jsonnet.evaluate(plan.component.main, params, library.jpath)

@@ -18,17 +18,21 @@ import subprocess
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from kfdeploy.errors import RenderError, ToolMissingError
 from kfdeploy.labels import PHASE, REPLACE_ON_CHANGE
 from kfdeploy.objects import describe
+from kfdeploy.render.charts import fetch_chart
 from kfdeploy.render.fetch import rewrite
 from kfdeploy.render.kustomize import network_guard_env
 from kfdeploy.render.manifests import load_documents
 from kfdeploy.tools import find_tool
+
+if TYPE_CHECKING:
+    from kfdeploy.render.repos import RepoResolver
 
 ENV_HELM = "KFDEPLOY_HELM"
 HOOK = "helm.sh/hook"
@@ -84,9 +88,14 @@ def split_stream(text: str, release: str) -> list[Any]:
 
 
 def template(release: str, source: Any, namespace: str, base_dir: Path,
-             values: Mapping[str, Any], kube_version: str | None = None) -> list[Any]:
-    """Run ``helm template`` for one application and return its objects (unprocessed)."""
+             values: Mapping[str, Any], kube_version: str | None = None,
+             repos: RepoResolver | None = None) -> list[Any]:
+    """Run ``helm template`` for one application and return its objects (unprocessed). A chart
+    from a chart repository is fetched through ``repos`` first (``render.charts``), when given."""
     helm = find_helm()
+    if repos is not None and (source.repo or source.chart).startswith("https://"):
+        local = fetch_chart(source, repos, f"helm application '{release}'")
+        source = source.model_copy(update={"chart": str(local), "repo": None, "version": None})
     files = [str(f if Path(f).is_absolute() else Path(base_dir) / f) for f in source.values_files]
     with tempfile.TemporaryDirectory(prefix="kfdeploy-helm-") as tmp:
         values_file = Path(tmp) / "values.yaml"

@@ -63,6 +63,7 @@ class RepoResolver:
         self.report = report
         self.lock = lock if lock is not None else Lock()
         self.fetched: set[str] = set()  # every URL this resolver was asked for (what a bundle carries)
+        self.recalled: dict[str, str] = {}  # URL -> the remembered key it answers (a chart)
         self._roots: dict[str, Path] = {}
         self._guard = threading.Lock()
         self._fetching = threading.Lock()
@@ -138,6 +139,21 @@ class RepoResolver:
         """The file a file entry holds (None for an extracted archive)."""
         lines = (self._entry(digest) / DONE_MARK).read_text().splitlines()
         return next((line.removeprefix("file: ") for line in lines if line.startswith("file: ")), None)
+
+    def remember(self, key: str, value: str) -> None:
+        """Keep an answer learnt online (a chart's archive URL) for offline renders."""
+        record = self.cache / "names" / hashlib.sha256(key.encode()).hexdigest()
+        record.parent.mkdir(parents=True, exist_ok=True)
+        record.write_text(value + "\n")
+        self.recalled[value] = key
+
+    def recall(self, key: str) -> str | None:
+        record = self.cache / "names" / hashlib.sha256(key.encode()).hexdigest()
+        if not record.is_file():
+            return None
+        value = record.read_text().strip()
+        self.recalled[value] = key
+        return value
 
     def complete(self, digest: str) -> bool:
         return (self._entry(digest) / DONE_MARK).is_file()

@@ -1,7 +1,8 @@
 """Vendor bundles: everything a spec's renders fetch, in one file, for a machine without network.
 
 ``write_bundle`` fetches (or finds in the cache) every URL the spec needs: the repos given as
-URLs and every remote base their applications' kustomizations name, nested ones included. It
+URLs, every remote base their applications' kustomizations name, nested ones included, and the
+charts of helm applications from chart repositories (with the chart they answer). It
 packs the bytes exactly as downloaded, one file per sha256, with an index and the lock::
 
     kfdeploy-vendor/index.yaml          # apiVersion kfdeploy.io/v1, kind VendorBundle, sources
@@ -27,6 +28,7 @@ import yaml
 
 from kfdeploy.errors import RenderError
 from kfdeploy.render import kustomize
+from kfdeploy.render.charts import fetch_chart
 from kfdeploy.render.fetch import temp_prefix
 from kfdeploy.render.lock import API_VERSION, Lock
 from kfdeploy.render.lock import mismatch as lock_mismatch
@@ -44,6 +46,8 @@ def fetch_everything(spec: KfDef, repos: RepoResolver) -> None:
         if repo.is_url:
             repos.root(repo)
     for app in spec.enabled_applications:
+        if app.helm is not None and (app.helm.repo or app.helm.chart).startswith("https://"):
+            fetch_chart(app.helm, repos, f"helm application '{app.name}'")
         source = app.kustomize
         if source is None:
             continue
@@ -62,7 +66,8 @@ def index(repos: RepoResolver) -> list[dict[str, Any]]:
     for url in sorted(repos.fetched):
         digest = repos.lock.digest(url)
         assert digest is not None  # every fetch pins its URL
-        entries.append({"url": url, "sha256": digest, "file": repos.file_name(digest)})
+        entry = {"url": url, "sha256": digest, "file": repos.file_name(digest)}
+        entries.append({**entry, "chart": repos.recalled[url]} if url in repos.recalled else entry)
     return entries
 
 
@@ -118,6 +123,8 @@ def import_bundle(bundle: Path, repos: RepoResolver) -> list[dict[str, Any]]:
             if not repos.complete(digest) or not repos.blob(digest).is_file():
                 repos.add(url, who, digest, blob, s.get("file"))
             repos.lock.record(url, digest)
+            if isinstance(s.get("chart"), str):
+                repos.remember(s["chart"], url)
     return sources
 
 
