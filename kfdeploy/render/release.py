@@ -27,6 +27,7 @@ from kfdeploy.objects import ObjectKey, describe, describe_key, object_key
 from kfdeploy.render import kustomize
 from kfdeploy.render.patches import patch_objects
 from kfdeploy.render.process import extract, validate
+from kfdeploy.render.remote import kustomization_file
 from kfdeploy.spec.sources import PatchTarget
 from kfdeploy.templates.manifests import (
     EXAMPLE,
@@ -52,7 +53,8 @@ Report = Callable[[str], None]
 def build_app(root: Path, app: ManifestApp, components: Iterable[str] = (), version: str | None = None) -> list[Obj]:
     """One application's objects, built with kustomize ``version`` (None: kubectl's)."""
     comps = [(root / c).resolve() for c in [*app.components, *components]]
-    return [o for p in app.paths for o in extract(kustomize.build(app.name, (root / p).resolve(), p, comps, version))]
+    return [o for p in app.paths
+            for o in extract(kustomize.build(app.name, (root / p).resolve(), p, comps, version=version))]
 
 
 def canonical(obj: Obj) -> str:
@@ -164,12 +166,12 @@ def build_example(root: Path, example: Example, version: str | None) -> list[Obj
     build of a generated kustomization listing the folders chosen."""
     original = parse_example((root / EXAMPLE / "kustomization.yaml").read_text(encoding="utf-8"))
     if original == example:
-        return extract(kustomize.build(EXAMPLE, (root / EXAMPLE).resolve(), EXAMPLE, (), version))
+        return extract(kustomize.build(EXAMPLE, (root / EXAMPLE).resolve(), EXAMPLE, version=version))
     with tempfile.TemporaryDirectory(prefix="kfdeploy-example-") as tmp:
         rel = [os.path.relpath(root.resolve() / f, tmp) for f in example.resources]
         comps = [os.path.relpath(root.resolve() / c, tmp) for c in example.components]
         (Path(tmp) / "kustomization.yaml").write_text(json.dumps({"resources": rel, "components": comps}))
-        return extract(kustomize.build(EXAMPLE, Path(tmp), f"{EXAMPLE} (with the chosen overlays)", (), version))
+        return extract(kustomize.build(EXAMPLE, Path(tmp), f"{EXAMPLE} (with the chosen overlays)", version=version))
 
 
 def check_split(root: Path, apps: list[ManifestApp], built: dict[str, list[Obj]], report: Report,
@@ -192,7 +194,7 @@ class Split:
 
 def release_has(root: Path) -> Callable[[str], bool]:
     """Whether the release at ``root`` has a kustomization folder (repo-relative)."""
-    return lambda folder: kustomize.kustomization_file(root / folder) is not None
+    return lambda folder: kustomization_file(root / folder) is not None
 
 
 OVERLAY_FIELDS = frozenset({"apiVersion", "kind", "resources", "patches"})
@@ -201,7 +203,7 @@ OVERLAY_FIELDS = frozenset({"apiVersion", "kind", "resources", "patches"})
 def overlay_patches(root: Path, folder: str) -> list[dict[str, Any]] | None:
     """``[{target, patch}]`` of an overlay that only patches one base, as spec patches; None
     for any other kustomization."""
-    kfile = kustomize.kustomization_file(root / folder)
+    kfile = kustomization_file(root / folder)
     try:
         data = yaml.safe_load(kfile.read_text(encoding="utf-8")) if kfile else None
         if not isinstance(data, dict) or set(data) - OVERLAY_FIELDS or len(data.get("resources") or []) != 1:
@@ -222,7 +224,7 @@ def unbuildable_overlays(root: Path, choice: Choice, resources: list[str], versi
     out, carried = list(resources), []
     for v in (v for v in choice.variants if v.to in out):
         try:
-            kustomize.build(choice.name, (root / v.to).resolve(), v.to, (), version)
+            kustomize.build(choice.name, (root / v.to).resolve(), v.to, version=version)
             continue
         except RenderError as e:
             failure = e.message

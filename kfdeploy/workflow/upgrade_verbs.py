@@ -24,10 +24,11 @@ from typing import Any
 from kfdeploy.errors import KfdeployError, UsageError
 from kfdeploy.options import Options
 from kfdeploy.render.customize import patch_body, with_images, with_replicas
+from kfdeploy.render.fetch import stderr_report
 from kfdeploy.render.kustomize_pin import choose, release_tag
 from kfdeploy.render.patches import patch_objects
 from kfdeploy.render.release import Split, release_has, split_release
-from kfdeploy.render.repos import RepoResolver, stderr_report
+from kfdeploy.render.repos import RepoResolver
 from kfdeploy.spec import Application, KfDef, Repo, load_spec, parse_text
 from kfdeploy.spec.textedit import SpecText
 from kfdeploy.templates.manifests import (
