@@ -25,7 +25,7 @@ class Limit:
 SPEC_BYTES = Limit("KFDEPLOY_MAX_SPEC_BYTES", 4 * 1024 * 1024, "bytes", "spec file size")
 SPEC_NODES = Limit("KFDEPLOY_MAX_SPEC_NODES", 100_000, "nodes", "YAML node")
 SPEC_DEPTH = Limit("KFDEPLOY_MAX_SPEC_DEPTH", 100, "levels", "YAML nesting")
-JSONNET_SECONDS = Limit("KFDEPLOY_JSONNET_TIMEOUT", 300, "seconds", "time")
+JSONNET_SECONDS = Limit("KFDEPLOY_JSONNET_TIMEOUT", 120, "seconds", "time")
 JSONNET_MEMORY_MB = Limit("KFDEPLOY_JSONNET_MEMORY", 4096, "MiB", "memory")
 JSONNET_STACK_MB = Limit("KFDEPLOY_JSONNET_STACK", 256, "MiB", "native stack")
 

@@ -6,7 +6,9 @@ tla_codes=...)`` returning JSON text): ``rjsonnet`` (Rust), ``jsonnet`` (C++) an
 than the others (numbers in docs/render.md, measured by bench/evaluators.py). Errors become a
 RenderError naming the jsonnet file:line; when the chosen evaluator's message has no location
 (rjsonnet omits it for some runtime errors), another installed evaluator is asked once for a
-located message, since the error path is not the hot path.
+located message, since the error path is not the hot path. Each evaluation runs in a forked
+child bounded in time, memory and native stack (``render.bounded``; gojsonnet, whose Go runtime
+cannot run in a forked child, evaluates in-process).
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from kfdeploy.errors import RenderError
+from kfdeploy.render import bounded
 
 ENGINE_MODULES = {"rjsonnet": "rjsonnet", "jsonnet": "_jsonnet", "gojsonnet": "_gojsonnet"}
+UNFORKABLE = {"gojsonnet"}  # the Go runtime hangs in a forked child: evaluated in-process, unbounded
 DEFAULT_ENGINE = "rjsonnet"
 LOCATE_ORDER = ("gojsonnet", "jsonnet", "rjsonnet")  # fastest first; see docs/render.md
 ENV_ENGINE = "KFDEPLOY_JSONNET"
@@ -47,8 +51,16 @@ class Engine:
     module: Any
 
     def run(self, main_file: Path, tla_codes: dict[str, str], jpath: list[Path]) -> str:
-        return str(self.module.evaluate_file(str(main_file), jpathdir=[str(p) for p in jpath],
-                                             tla_codes=tla_codes))
+        """The JSON text of ``main_file``, evaluated in a bounded child process (render.bounded)."""
+        args = (self.module.__name__, str(main_file), [str(p) for p in jpath], tla_codes)
+        if self.name in UNFORKABLE:
+            return _evaluate_file(*args)
+        return str(bounded.run(_evaluate_file, *args))
+
+
+def _evaluate_file(module: str, main_file: str, jpath: list[str], tla_codes: dict[str, str]) -> str:
+    evaluator = importlib.import_module(module)
+    return str(evaluator.evaluate_file(main_file, jpathdir=jpath, tla_codes=tla_codes))
 
 
 def available_engines() -> dict[str, Engine]:
@@ -99,6 +111,8 @@ def locate(main_file: Path, tla_codes: dict[str, str], jpath: list[Path], failed
             other.run(main_file, tla_codes, jpath)
         except RuntimeError as e:
             return parse_error(str(e))[1]
+        except bounded.LimitExceeded:
+            return None
         return None
     return None
 
@@ -119,4 +133,6 @@ def call(main_file: Path, args: dict[str, Any], jpath: list[Path], engine_name: 
         if location is None:
             location = locate(main_file, tla_codes, jpath, eng.name)
         raise JsonnetError(summary, location, str(e)) from e
+    except bounded.LimitExceeded as e:
+        raise RenderError(str(e), hint=f"{relative(str(main_file))} may recurse or loop without end") from e
     return json.loads(text)
