@@ -1,0 +1,102 @@
+"""The shape of every rendered object, checked before anything reads it.
+
+A jsonnet or helm source can emit ``metadata`` as a list, labels as a string or a CRD whose
+``names.kind`` is a list; the stages after extraction (namespacing, labels, selectors, images,
+secret checksums, the CRD scope table) read those fields as the API defines them. So each field
+kfdeploy reads is declared here with the type the API gives it, and an object of the wrong shape
+is reported with its index, kind and name instead of failing deep inside a later stage.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+MAPPING, LIST, STRING, STRINGS = "a mapping", "a list", "a string", "a mapping of strings"
+CRD = "CustomResourceDefinition"
+
+# (kind it applies to, or "" for every kind; dotted path, "*" for each list item; expected shape)
+RULES: tuple[tuple[str, str, str], ...] = (
+    ("", "apiVersion", STRING),
+    ("", "kind", STRING),
+    ("", "metadata", MAPPING),
+    ("", "metadata.name", STRING),
+    ("", "metadata.namespace", STRING),
+    ("", "metadata.labels", STRINGS),
+    ("", "metadata.annotations", STRINGS),
+    ("", "spec", MAPPING),
+    ("", "spec.selector", MAPPING),
+    ("", "spec.template", MAPPING),
+    ("", "spec.template.metadata", MAPPING),
+    ("", "spec.template.metadata.labels", STRINGS),
+    ("", "spec.template.metadata.annotations", STRINGS),
+    ("", "spec.template.spec", MAPPING),
+    ("", "spec.template.spec.containers", LIST),
+    ("", "spec.template.spec.containers.*", MAPPING),
+    ("", "spec.template.spec.initContainers", LIST),
+    ("", "spec.template.spec.initContainers.*", MAPPING),
+    ("", "spec.template.spec.volumes", LIST),
+    ("", "spec.template.spec.volumes.*", MAPPING),
+    ("Pod", "spec.containers", LIST),
+    ("Pod", "spec.containers.*", MAPPING),
+    ("ConfigMap", "data", STRINGS),
+    ("Secret", "data", STRINGS),
+    ("Secret", "stringData", STRINGS),
+    (CRD, "spec.group", STRING),
+    (CRD, "spec.scope", STRING),
+    (CRD, "spec.names", MAPPING),
+    (CRD, "spec.names.kind", STRING),
+    (CRD, "spec.names.plural", STRING),
+    (CRD, "spec.versions", LIST),
+    (CRD, "spec.versions.*", MAPPING),
+)
+
+
+def problems(obj: Any) -> list[str]:
+    """``<path> must be <shape>, got <what>`` for each declared field of the wrong shape."""
+    if not isinstance(obj, dict):
+        return [f"must be a mapping, got {_what(obj)}"]
+    kind = obj.get("kind")
+    out: list[str] = []
+    for applies_to, path, shape in RULES:
+        if applies_to and applies_to != kind:
+            continue
+        for where, value in _values(obj, path.split(".")):
+            if not _fits(value, shape):
+                out.append(f"{where} must be {shape}, got {_what(value)}")
+    return out
+
+
+def _values(value: Any, parts: list[str], where: str = "") -> list[tuple[str, Any]]:
+    """The values at a dotted path (each item for "*"); absent parts and parents of the wrong
+    shape yield nothing (the parent's own rule reports those)."""
+    if not parts:
+        return [(where, value)]
+    head, rest = parts[0], parts[1:]
+    if head == "*":
+        items = value if isinstance(value, list) else []
+        return [v for i, item in enumerate(items) for v in _values(item, rest, f"{where}[{i}]")]
+    if not isinstance(value, dict) or value.get(head) is None:
+        return []
+    return _values(value[head], rest, f"{where}.{head}" if where else head)
+
+
+def _fits(value: Any, shape: str) -> bool:
+    if shape == STRINGS:
+        return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+    return isinstance(value, {MAPPING: dict, LIST: list, STRING: str}[shape])
+
+
+def _what(value: Any) -> str:
+    text = json.dumps(value, default=str)
+    return f"{type(value).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
+
+
+def label(index: int, obj: Any) -> str:
+    """``object [3] (Deployment ns/web)``, with whatever identity the object has."""
+    meta = obj.get("metadata") if isinstance(obj, dict) else None
+    meta = meta if isinstance(meta, dict) else {}
+    kind = obj.get("kind") if isinstance(obj, dict) else None
+    name = "/".join(p for p in (meta.get("namespace"), meta.get("name")) if isinstance(p, str) and p)
+    ident = " ".join(p for p in (kind, name) if isinstance(p, str) and p)
+    return f"object [{index}] ({ident})" if ident else f"object [{index}]"
