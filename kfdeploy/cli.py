@@ -24,7 +24,8 @@ def common(fn: Callable[..., Any]) -> Callable[..., Any]:
     """kubectl-style flags shared by every command."""
     decorators = [
         click.option("-f", "--file", "file", default="kfdef.yaml", show_default=True,
-                     help="The KfDef spec to read."),
+                     help="The KfDef spec to read; '-' reads it from stdin (its relative paths "
+                          "then resolve against the current directory)."),
         click.option("--kubeconfig", default=None,
                      help="Use this kubeconfig instead of the platform's (skips creating the cluster)."),
         click.option("--context", default=None, help="Kubeconfig context to use (with --kubeconfig, or "
@@ -89,7 +90,14 @@ def run(fn: Callable[..., Any], opts: Options, **kw: Any) -> None:
 
 class Group(click.Group):
     """Usage errors (an unknown flag or command, a bad value) exit EXIT_BAD_INPUT like every
-    other bad input, so that plan's exit code 2 can only mean "changes"."""
+    other bad input, so that plan's exit code 2 can only mean "changes". With no arguments at
+    all, the help is the answer: printed on stdout, exit 0."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args and self.no_args_is_help:
+            click.echo(ctx.get_help(), color=ctx.color)
+            ctx.exit(0)
+        return super().parse_args(ctx, args)
 
     def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
         try:
@@ -312,7 +320,7 @@ def delete(**kw: Any) -> None:
     run(deploy_verbs.delete, opts, flags=DeleteFlags(**kw), confirm=ask)
 
 
-@cli.group()
+@cli.group(cls=Group)
 def cluster() -> None:
     """Create, delete or get the kubeconfig of the spec's cluster."""
 
@@ -354,7 +362,7 @@ def credentials_cmd(**kw: Any) -> None:
     run(credentials_verbs.credentials, make_options(kw))
 
 
-@cli.group("library")
+@cli.group("library", cls=Group)
 def library_group() -> None:
     """Inspect the built-in component library."""
 

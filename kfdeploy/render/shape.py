@@ -88,7 +88,10 @@ def _fits(value: Any, shape: str) -> bool:
 
 
 def _what(value: Any) -> str:
-    text = json.dumps(value, default=str)
+    try:
+        text = json.dumps(value, default=str)
+    except (ValueError, RecursionError):  # a value that contains itself (a YAML alias)
+        return f"{type(value).__name__} that contains itself"
     return f"{type(value).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
 
 

@@ -21,11 +21,18 @@ _LINE = re.compile(r"\(line (\d+)")
 INIT_HINT = "write a starter spec with: kfdeploy init --platform kwok -o kfdef.yaml"
 
 
+STDIN = "-"
+
+
 def load_spec(path: str | Path) -> KfDef:
-    """Read and validate the spec at ``path``; relative paths in it resolve against its folder."""
+    """Read and validate the spec at ``path``; relative paths in it resolve against its folder.
+    ``-`` reads stdin (as kubectl does), and relative paths then resolve against the current
+    directory."""
+    if str(path) == STDIN:
+        return parse_text(read_bounded(sys.stdin.buffer.read, "<stdin>"), "<stdin>", Path.cwd())
     p = Path(path)
     source = str(path)
-    if not p.is_file():
+    if not _is_file(p):
         what = "is a directory, not a file" if p.is_dir() else "does not exist"
         raise SpecError(source, [f"the spec file {what}"], hint=INIT_HINT)
     try:
@@ -34,6 +41,13 @@ def load_spec(path: str | Path) -> KfDef:
     except OSError as e:
         raise SpecError(source, [f"cannot read the spec file: {e.strerror or e}"]) from e
     return parse_text(text, source, p.resolve().parent)
+
+
+def _is_file(p: Path) -> bool:
+    try:
+        return p.is_file()
+    except OSError as e:  # a name longer than the OS allows, a loop of links
+        raise SpecError(str(p), [f"cannot read the spec file: {e.strerror or e}"]) from e
 
 
 def read_bounded(read: Callable[[int], bytes], source: str) -> str:
