@@ -168,10 +168,15 @@ def init(**kw: Any) -> None:
 
 @cli.command()
 @common
+@click.option("--render", is_flag=True,
+              help="Also render every application offline and report what build would reject "
+                   "(an object two applications render, objects of the wrong shape, jsonnet errors).")
 def validate(**kw: Any) -> None:
-    """Check the spec: fields, types, applications and their params."""
+    """Check the spec: fields, types, applications and their params, dependsOn (unknown,
+    disabled, cycles through components' defaults), all problems at once. Exit 3 on any."""
     from kfdeploy.workflow import spec_verbs
-    run(spec_verbs.validate, make_options(kw))
+    opts = make_options(kw)
+    run(spec_verbs.validate, opts, **kw)
 
 
 @cli.command()
