@@ -16,6 +16,7 @@ import yaml
 from kfdeploy import __version__
 from kfdeploy.errors import EXIT_BAD_INPUT, KfdeployError, UsageError
 from kfdeploy.options import ApplyFlags, DeleteFlags, Options, PlanFlags
+from kfdeploy.scrub import scrub
 
 PLATFORMS = ["gke", "eks", "kind", "minikube", "kwok", "existing"]
 
@@ -45,22 +46,20 @@ def make_options(kw: dict[str, Any]) -> Options:
     return Options(**{k: kw.pop(k) for k in keys if k in kw})
 
 
-def emit(result: Any, output: str) -> None:
-    """Print a workflow result as text, JSON or YAML."""
+def emit(result: Any, output: str, clean: Callable[[str], str] = scrub) -> None:
+    """Print a workflow result as text, JSON or YAML, every known secret value scrubbed."""
     if result is None:
         return
     data = result.to_data() if hasattr(result, "to_data") else result
     if output == "json":
-        click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
+        text = json.dumps(data, indent=2, sort_keys=False, default=str) + "\n"
     elif output == "yaml":
         text = result.yaml_text() if hasattr(result, "yaml_text") else yaml.safe_dump(data, sort_keys=False)
-        click.echo(text, nl=False)
     else:
         text = result.text() if hasattr(result, "text") else data
-        if isinstance(text, str):
-            click.echo(text, nl=not text.endswith("\n"))
-        else:
-            click.echo(yaml.safe_dump(text, sort_keys=False), nl=False)
+        text = text if isinstance(text, str) else yaml.safe_dump(text, sort_keys=False)
+        text = text if text.endswith("\n") else text + "\n"
+    click.echo(clean(text), nl=False)
 
 
 def ask(question: str, details: str = "") -> bool:
@@ -72,17 +71,19 @@ def ask(question: str, details: str = "") -> bool:
     return click.confirm(question, default=False, err=True)
 
 
-def run(fn: Callable[..., Any], opts: Options, **kw: Any) -> None:
-    """Call a workflow function; user errors print cleanly and set the exit code."""
+def run(fn: Callable[..., Any], opts: Options, *, reveal: bool = False, **kw: Any) -> None:
+    """Call a workflow function; user errors print cleanly and set the exit code. Errors and
+    results never show a secret value the run knows (``kfdeploy.scrub``), except a result a
+    command exists to reveal (``reveal``: the dashboard login of ``credentials``)."""
     try:
         result = fn(opts, **kw)
     except KfdeployError as e:
-        click.secho(f"error: {e}", fg="red", err=True)
+        click.secho(f"error: {scrub(str(e))}", fg="red", err=True)
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
         click.echo("interrupted; re-run the same command to converge", err=True)
         sys.exit(130)
-    emit(result, opts.output)
+    emit(result, opts.output, (lambda text: text) if reveal else scrub)
     code = getattr(result, "exit_code", 0)
     if code:
         sys.exit(code)
@@ -364,7 +365,7 @@ def credentials_cmd(**kw: Any) -> None:
       kfdeploy credentials -f kfdef.yaml -o json   # {"url": ..., "user": ..., "password": ...}
     """
     from kfdeploy.workflow import credentials_verbs
-    run(credentials_verbs.credentials, make_options(kw))
+    run(credentials_verbs.credentials, make_options(kw), reveal=True)
 
 
 @cli.group("library", cls=Group)

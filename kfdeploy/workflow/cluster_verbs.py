@@ -16,10 +16,11 @@ import yaml
 from kfdeploy.errors import PlatformError
 from kfdeploy.options import Options
 from kfdeploy.platforms import ClusterInfo, Progress, get_platform
+from kfdeploy.scrub import scrub
 
 
 def stderr_progress(line: str) -> None:
-    click.echo(line, err=True)
+    click.echo(scrub(line), err=True)
 
 
 def plural(n: int, word: str) -> str:
