@@ -63,3 +63,20 @@ def test_evaluator_errors_and_values_cross_the_process_boundary() -> None:
     assert bounded.run(sorted, [3, 1, 2]) == [1, 2, 3]
     with pytest.raises(RuntimeError, match="by zero"):
         bounded.run(divmod, 1, 0)
+
+
+def test_the_component_library_is_trusted_and_evaluated_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kfdeploy.library import Library
+    from kfdeploy.render import render
+    from kfdeploy.spec import parse_spec
+
+    def no_child(*args: object) -> None:
+        raise AssertionError("the library went through a bounded child")
+
+    monkeypatch.setattr(bounded, "run", no_child)
+    spec = parse_spec({"apiVersion": "kfdef.apps.kubeflow.org/v1", "kind": "KfDef", "metadata": {"name": "t"},
+                       "spec": {"platform": {"kind": "existing", "existing": {"context": "x"}},
+                                "applications": [{"name": "cert-manager"}]}}, "kfdef.yaml", HOSTILE)
+    assert render(spec, Library.load()).objects
+    with pytest.raises(AssertionError, match="bounded child"):  # user jsonnet still is
+        jsonnet.evaluate(HOSTILE / "deep-recursion.jsonnet", {}, [])
