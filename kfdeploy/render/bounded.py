@@ -11,6 +11,7 @@ library renders no slower (bench/evaluators.py measures it).
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import pickle
 import resource
@@ -41,7 +42,8 @@ def run(fn: Callable[..., Any], *args: Any) -> Any:
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child; its outcome is what the parent tests observe
         os.close(read_end)
-        os.dup2(os.open(os.devnull, os.O_WRONLY), 2)  # the evaluator's dying words: the parent names the limit
+        faulthandler.disable()  # the evaluator's dying words are not news: the parent names the limit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
         try:
             _child(write_end, fn, args, memory, stack)
         finally:

@@ -12,36 +12,39 @@ from __future__ import annotations
 import json
 from typing import Any
 
-MAPPING, LIST, STRING, STRINGS = "a mapping", "a list", "a string", "a mapping of strings"
-CRD = "CustomResourceDefinition"
+from kfdeploy.kinds import CONFIG_MAP, CRD, POD, SECRET
+from kfdeploy.objects import describe, object_key
 
-# (kind it applies to, or "" for every kind; dotted path, "*" for each list item; expected shape)
-RULES: tuple[tuple[str, str, str], ...] = (
-    ("", "apiVersion", STRING),
-    ("", "kind", STRING),
-    ("", "metadata", MAPPING),
-    ("", "metadata.name", STRING),
-    ("", "metadata.namespace", STRING),
-    ("", "metadata.labels", STRINGS),
-    ("", "metadata.annotations", STRINGS),
-    ("", "spec", MAPPING),
-    ("", "spec.selector", MAPPING),
-    ("", "spec.template", MAPPING),
-    ("", "spec.template.metadata", MAPPING),
-    ("", "spec.template.metadata.labels", STRINGS),
-    ("", "spec.template.metadata.annotations", STRINGS),
-    ("", "spec.template.spec", MAPPING),
-    ("", "spec.template.spec.containers", LIST),
-    ("", "spec.template.spec.containers.*", MAPPING),
-    ("", "spec.template.spec.initContainers", LIST),
-    ("", "spec.template.spec.initContainers.*", MAPPING),
-    ("", "spec.template.spec.volumes", LIST),
-    ("", "spec.template.spec.volumes.*", MAPPING),
-    ("Pod", "spec.containers", LIST),
-    ("Pod", "spec.containers.*", MAPPING),
-    ("ConfigMap", "data", STRINGS),
-    ("Secret", "data", STRINGS),
-    ("Secret", "stringData", STRINGS),
+MAPPING, LIST, STRING, STRINGS = "a mapping", "a list", "a string", "a mapping of strings"
+ANY = ("", "")
+
+# ((group, kind) it applies to, ANY for every kind; dotted path, "*" for each list item; shape)
+RULES: tuple[tuple[tuple[str, str], str, str], ...] = (
+    (ANY, "apiVersion", STRING),
+    (ANY, "kind", STRING),
+    (ANY, "metadata", MAPPING),
+    (ANY, "metadata.name", STRING),
+    (ANY, "metadata.namespace", STRING),
+    (ANY, "metadata.labels", STRINGS),
+    (ANY, "metadata.annotations", STRINGS),
+    (ANY, "spec", MAPPING),
+    (ANY, "spec.selector", MAPPING),
+    (ANY, "spec.template", MAPPING),
+    (ANY, "spec.template.metadata", MAPPING),
+    (ANY, "spec.template.metadata.labels", STRINGS),
+    (ANY, "spec.template.metadata.annotations", STRINGS),
+    (ANY, "spec.template.spec", MAPPING),
+    (ANY, "spec.template.spec.containers", LIST),
+    (ANY, "spec.template.spec.containers.*", MAPPING),
+    (ANY, "spec.template.spec.initContainers", LIST),
+    (ANY, "spec.template.spec.initContainers.*", MAPPING),
+    (ANY, "spec.template.spec.volumes", LIST),
+    (ANY, "spec.template.spec.volumes.*", MAPPING),
+    (POD, "spec.containers", LIST),
+    (POD, "spec.containers.*", MAPPING),
+    (CONFIG_MAP, "data", STRINGS),
+    (SECRET, "data", STRINGS),
+    (SECRET, "stringData", STRINGS),
     (CRD, "spec.group", STRING),
     (CRD, "spec.scope", STRING),
     (CRD, "spec.names", MAPPING),
@@ -56,10 +59,10 @@ def problems(obj: Any) -> list[str]:
     """``<path> must be <shape>, got <what>`` for each declared field of the wrong shape."""
     if not isinstance(obj, dict):
         return [f"must be a mapping, got {_what(obj)}"]
-    kind = obj.get("kind")
+    kind = object_key(obj)[:2]
     out: list[str] = []
     for applies_to, path, shape in RULES:
-        if applies_to and applies_to != kind:
+        if applies_to not in (ANY, kind):
             continue
         for where, value in _values(obj, path.split(".")):
             if not _fits(value, shape):
@@ -96,10 +99,5 @@ def _what(value: Any) -> str:
 
 
 def label(index: int, obj: Any) -> str:
-    """``object [3] (Deployment ns/web)``, with whatever identity the object has."""
-    meta = obj.get("metadata") if isinstance(obj, dict) else None
-    meta = meta if isinstance(meta, dict) else {}
-    kind = obj.get("kind") if isinstance(obj, dict) else None
-    name = "/".join(p for p in (meta.get("namespace"), meta.get("name")) if isinstance(p, str) and p)
-    ident = " ".join(p for p in (kind, name) if isinstance(p, str) and p)
-    return f"object [{index}] ({ident})" if ident else f"object [{index}]"
+    """``object [3] (Deployment.apps/ns/web)``: its place in the output and whatever identity it has."""
+    return f"object [{index}] ({describe(obj)})" if isinstance(obj, dict) else f"object [{index}]"

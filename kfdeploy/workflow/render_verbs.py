@@ -51,7 +51,7 @@ def yaml_stream(objects: Iterable[dict[str, Any]]) -> str:
 
 
 def load(opts: Options, only: Iterable[str] = ()) -> Rendered:
-    from kfdeploy.spec import load_spec
+    from kfdeploy.workflow.session import load_spec
 
     return render(load_spec(opts.file), only=only, credentials=Credentials.offline(masked=True))
 
@@ -115,7 +115,7 @@ def write_inside(directory: Path, name: str, content: str) -> None:
         f.write(content)
 
 
-def build(opts: Options, out_dir: str = "build", **kw: Any) -> BuildResult:
+def build(opts: Options, out_dir: str = "build") -> BuildResult:
     """Render every application into DIR/NN-<app>.yaml and remove files of earlier builds."""
     directory = Path(out_dir)
     _output_dir(directory)
@@ -147,7 +147,7 @@ class ShowResult:
         return yaml_stream(self.objects)
 
 
-def show(opts: Options, applications: tuple[str, ...] = (), **kw: Any) -> ShowResult:
+def show(opts: Options, applications: tuple[str, ...] = ()) -> ShowResult:
     """The rendered objects of all (or the named) applications, in apply order."""
     return ShowResult(load(opts, applications).objects)
 

@@ -98,7 +98,7 @@ def test_build_never_writes_or_removes_through_links(project: Path, tmp_path_fac
     ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: " + "[" * 5000 + "]" * 5000 + "\n",
      ["not valid YAML"]),
     ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: " + "[" * 900 + "]" * 900 + "\n",
-     ["object [0] (ConfigMap x): data must be a mapping of strings"]),
+     ["object [0] (ConfigMap/x): data must be a mapping of strings"]),
     ("apiVersion: v1\nkind: [ConfigMap]\nmetadata: {name: x}\n", ["kind must be a string, got list"]),
     ("apiVersion: v1\nkind: Namespace\nmetadata: [x]\n", ["metadata must be a mapping"]),
     ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: &x [*x]\n", ["list that contains itself"]),

@@ -30,7 +30,7 @@ def test_failure_policy_set_on_every_webhook_and_each_change_reported(kind: str)
     assert [h["failurePolicy"] for h in out[0]["webhooks"]] == ["Ignore"] * 3
     assert [n.change for n in notes] == ["webhook h0.example failurePolicy Fail -> Ignore",
                                          "webhook h1.example failurePolicy Fail -> Ignore"]
-    assert {(n.platform, n.application, n.object) for n in notes} == {("kwok", "app", f"{kind} w")}
+    assert {(n.platform, n.application, n.object) for n in notes} == {("kwok", "app", f"{kind}/w")}
     assert source == hooks(kind, "Fail", None, "Ignore")  # input not mutated
 
 

@@ -33,9 +33,9 @@ def crd(names: Any) -> dict[str, Any]:
 TEMPLATE = {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}}
 CASES = [  # id, object, words the error must hold
     ("metadata-list", {"apiVersion": "v1", "kind": "Namespace", "metadata": ["x"]},
-     ["object [0] (Namespace)", "metadata must be a mapping, got list"]),
+     ["object [0] (Namespace/?)", "metadata must be a mapping, got list"]),
     ("labels-string", cm(metadata={"name": "c", "labels": "app=web"}),
-     ["(ConfigMap c)", "metadata.labels must be a mapping of strings, got str"]),
+     ["(ConfigMap/c)", "metadata.labels must be a mapping of strings, got str"]),
     ("label-value-number", cm(metadata={"name": "c", "labels": {"tier": 1}}),
      ["metadata.labels must be a mapping of strings"]),
     ("annotations-list", cm(metadata={"name": "c", "annotations": ["a"]}), ["metadata.annotations"]),
@@ -43,7 +43,7 @@ CASES = [  # id, object, words the error must hold
     ("kind-list", {"apiVersion": "v1", "kind": ["ConfigMap"], "metadata": {"name": "c"}},
      ["kind must be a string, got list"]),
     ("selector-string", deploy({"selector": "app=web", "template": TEMPLATE}),
-     ["(Deployment web)", "spec.selector must be a mapping, got str"]),
+     ["(Deployment/web)", "spec.selector must be a mapping, got str"]),
     ("spec-string", deploy("replicas: 2"), ["spec must be a mapping"]),
     ("template-labels-list", deploy({"selector": {"matchLabels": {"app": "web"}},
                                      "template": {"metadata": {"labels": ["app"]}, "spec": {}}}),
@@ -54,7 +54,7 @@ CASES = [  # id, object, words the error must hold
      ["spec.template.spec.containers[0] must be a mapping, got str"]),
     ("volumes-item-number", deploy({"template": {"spec": {"volumes": [1]}}}), ["spec.template.spec.volumes[0]"]),
     ("crd-names-kind-list", crd({"kind": ["X"], "plural": "xs"}),
-     ["(CustomResourceDefinition xs.example.com)", "spec.names.kind must be a string, got list"]),
+     ["(CustomResourceDefinition/xs.example.com)", "spec.names.kind must be a string, got list"]),
     ("crd-names-string", crd("X"), ["spec.names must be a mapping"]),
     ("configmap-data-nested", cm(data={"a": {"b": 1}}), ["data must be a mapping of strings"]),
 ]
@@ -75,7 +75,7 @@ def test_every_bad_field_of_every_object_at_once() -> None:
         process.extract([good, *bad])
     message = str(err.value)
     assert message.startswith("3 field(s) of the wrong shape")
-    assert "object [1] (ConfigMap c)" in message and "object [2] (CustomResourceDefinition" in message
+    assert "object [1] (ConfigMap/c)" in message and "object [2] (CustomResourceDefinition/" in message
 
 
 def test_objects_of_the_right_shape_pass() -> None:

@@ -21,17 +21,11 @@ from kfdeploy.options import Options
 from kfdeploy.progress import Printer
 from kfdeploy.render import helm, images, render
 from kfdeploy.spec import load_spec
+from kfdeploy.workflow.spec_verbs import TextResult
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SECRET = "hunter2-correct-horse"
 NUMBER = 918273645
-
-
-@pytest.fixture(autouse=True)
-def fresh_scrubber() -> Any:
-    scrub.forget_all()
-    yield
-    scrub.forget_all()
 
 
 def write_spec(tmp_path: Path, main: str, secret: Any = SECRET, helm_app: dict[str, Any] | None = None) -> Path:
@@ -90,7 +84,8 @@ def test_evaluator_errors_are_scrubbed_wherever_they_are_printed(tmp_path: Path,
 
 def test_results_and_progress_are_scrubbed(capsys: pytest.CaptureFixture[str]) -> None:
     scrub.remember(SECRET, "<secret:tok>")
-    run(lambda opts: {"message": f"applied {SECRET}"}, Options(output="json"))
+    run(lambda opts: TextResult(f"applied {SECRET}", {"message": f"applied {SECRET}"}), Options(output="json"))
+    run(lambda opts: TextResult(f"applied {SECRET}"), Options())
     stream = io.StringIO()
     printer = Printer(stream, live=False)
     printer.line(f"step with {SECRET}")
@@ -101,7 +96,7 @@ def test_results_and_progress_are_scrubbed(capsys: pytest.CaptureFixture[str]) -
 
 def test_credentials_reveal_on_purpose(capsys: pytest.CaptureFixture[str]) -> None:
     scrub.remember(SECRET, "<secret:tok>")
-    run(lambda opts: {"password": SECRET}, Options(output="json"), reveal=True)
+    run(lambda opts: TextResult(SECRET, {"password": SECRET}), Options(output="json"), reveal=True)
     assert SECRET in capsys.readouterr().out
 
 
