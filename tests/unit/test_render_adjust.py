@@ -69,7 +69,7 @@ def test_only_kwok_adjusts_and_the_render_says_so() -> None:
     hook = next(o for o in kwok.objects if o["kind"] == "ValidatingWebhookConfiguration")
     assert [h["failurePolicy"] for h in hook["webhooks"]] == ["Ignore"]
     assert [a.text() for a in kwok.adjustments] == [
-        "ValidatingWebhookConfiguration demo-webhook (demo): webhook webhook.demo.example failurePolicy Fail -> Ignore"]
+        "ValidatingWebhookConfiguration/demo-webhook (demo): webhook webhook.demo.example failurePolicy Fail -> Ignore"]
     other = render(spec_on({"kind": "existing", "existing": {"context": "unused"}}), library)
     hook = next(o for o in other.objects if o["kind"] == "ValidatingWebhookConfiguration")
     assert [h["failurePolicy"] for h in hook["webhooks"]] == ["Fail"] and other.adjustments == []
