@@ -150,6 +150,9 @@ class KfDefSpec(SpecModel):
     applications: list[Application] = Field(
         [], description="What to deploy, in any order (dependsOn decides the order); "
         "empty = the library's default components.")
+    revision_history_limit: int = Field(
+        10, ge=1, le=100, description="Revisions kept in the cluster (`kfdeploy history`, `kfdeploy rollback`);"
+        " `apply --revision-history-limit` overrides it.")
 
 class KfDef(SpecModel):
     """A Kubeflow deployment: which cluster, which applications, with which params."""
