@@ -236,7 +236,7 @@ def rollback_target(revisions: list[Revision], to: int | None, spec: KfDef) -> R
 def restored_spec(revision: Revision, current: KfDef, workdir: Path) -> KfDef:
     """The revision's spec, ready to render: literal secrets taken from the current spec file
     (never stored), relative paths resolved against the spec file's folder, and the recorded
-    lock written beside a copy of the spec in ``workdir``."""
+    lock written beside a copy of the recorded spec in ``workdir``, where the render finds it."""
     data = yaml.safe_load(yaml.safe_dump(revision.spec))
     given = {s["name"]: s for s in current.canonical()["spec"]["secrets"]}
     for i, secret in enumerate(data.get("spec", {}).get("secrets", [])):
@@ -248,7 +248,7 @@ def restored_spec(revision: Revision, current: KfDef, workdir: Path) -> KfDef:
                                  hint="add it to spec.secrets of the spec file, then run rollback again")
             data["spec"]["secrets"][i] = given[secret["name"]]
     copy = workdir / Path(current.source).name
-    copy.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    copy.write_text(yaml.safe_dump(revision.spec, sort_keys=False), encoding="utf-8")  # no secret on disk
     if revision.lock is not None:
         lock_path(copy).write_text(revision.lock, encoding="utf-8")
     return parse_spec(data, str(copy), current.base_dir)
