@@ -184,3 +184,21 @@ def test_history_text_is_printable_yaml_of_the_spec(tmp_path: Path) -> None:
     from kfdeploy.workflow.revision_verbs import RevisionSpec
     doc = spec_doc([PIPELINE], V1)
     assert yaml.safe_load(RevisionSpec(revision(1, doc=doc)).text()) == doc
+
+
+def test_history_lists_each_revision_with_what_it_changed() -> None:
+    from kfdeploy.workflow.revision_verbs import HistoryResult
+    v1, v2 = spec_doc([PIPELINE], V1), spec_doc([PIPELINE, TRAINER], V2)
+    result = HistoryResult([revision(2, doc=v1), revision(3, doc=v2, outcome="in-progress"),
+                            revision(4, doc=v1, rollback_to=2)])
+    rows = result.to_data()["revisions"]
+    assert [(r["revision"], r["outcome"]) for r in rows] == [(2, "healthy"), (3, "interrupted"), (4, "healthy")]
+    assert rows[0]["changes"] == ["(the revision before it is no longer kept)"]
+    assert "+ trainer" in rows[1]["changes"] and rows[1]["changes"][0].startswith("repo release: ")
+    assert rows[2]["changes"][0] == "rollback to revision 2" and "- trainer" in rows[2]["changes"]
+    assert rows[2]["rollbackTo"] == 2 and "rollbackTo" not in rows[0]
+    text = result.text().splitlines()
+    assert text[0].split() == ["REVISION", "APPLIED", "OUTCOME", "USER", "KFDEPLOY", "CHANGES"]
+    assert text[1].split()[:3] == ["2", "2026-01-01T00:00:00Z", "healthy"]
+    assert any(line.strip() == "+ trainer" for line in text)  # further changes on lines of their own
+    assert HistoryResult([]).text().startswith("No revisions recorded")
