@@ -15,7 +15,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -35,6 +35,9 @@ from kfdeploy.options import ApplyFlags, HistoryFlags, Options, RollbackFlags
 from kfdeploy.progress import Printer
 from kfdeploy.spec import KfDef, load_spec, parse_spec
 from kfdeploy.workflow.revision_changes import changes, migrations_crossed
+
+if TYPE_CHECKING:
+    from kfdeploy.workflow.deploy_verbs import ApplyResult, Confirm, PlanResult
 
 
 @dataclass(frozen=True)
@@ -254,7 +257,7 @@ def restored_spec(revision: Revision, current: KfDef, workdir: Path) -> KfDef:
     return parse_spec(data, str(copy), current.base_dir)
 
 
-def rollback(opts: Options, flags: RollbackFlags, confirm: Any) -> Any:
+def rollback(opts: Options, flags: RollbackFlags, confirm: Confirm) -> ApplyResult | PlanResult:
     """Apply a recorded revision's spec through ``deploy_verbs.apply``; say how to bring the
     spec file in step afterwards."""
     from kfdeploy.workflow import deploy_verbs
@@ -267,7 +270,7 @@ def rollback(opts: Options, flags: RollbackFlags, confirm: Any) -> Any:
         printer.line(warning)
 
     def ask(question: str, details: str) -> bool:
-        return bool(confirm(question, details + ("\n" + warning if warning else "")))
+        return confirm(question, details + ("\n" + warning if warning else ""))
 
     printer.line(f"rolling back to revision {target.number} (applied {target.time}, {target.shown_outcome})")
     with tempfile.TemporaryDirectory(prefix="kfdeploy-rollback-") as workdir:
