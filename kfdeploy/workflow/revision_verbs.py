@@ -9,7 +9,6 @@ never the spec file.
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -236,10 +235,13 @@ def rollback_target(revisions: list[Revision], to: int | None, spec: KfDef) -> R
     return earlier[-1]
 
 
-def restored_spec(revision: Revision, current: KfDef, workdir: Path) -> KfDef:
+@contextmanager
+def restored_spec(revision: Revision, current: KfDef) -> Iterator[KfDef]:
     """The revision's spec, ready to render: literal secrets taken from the current spec file
     (never stored), relative paths resolved against the spec file's folder, and the recorded
-    lock written beside a copy of the recorded spec in ``workdir``, where the render finds it."""
+    lock where a render looks for a spec's lock. The spec is read as the file
+    ``.<name>.revision-<N>.yaml`` beside the spec file (the recorded, secret-free document), its
+    lock ``.<name>.revision-<N>.lock``; both are removed when the block ends."""
     data = yaml.safe_load(yaml.safe_dump(revision.spec))
     given = {s["name"]: s for s in current.canonical()["spec"]["secrets"]}
     for i, secret in enumerate(data.get("spec", {}).get("secrets", [])):
@@ -250,11 +252,20 @@ def restored_spec(revision: Revision, current: KfDef, workdir: Path) -> KfDef:
                                  f" which is not recorded, and {current.source} has no secret of that name",
                                  hint="add it to spec.secrets of the spec file, then run rollback again")
             data["spec"]["secrets"][i] = given[secret["name"]]
-    copy = workdir / Path(current.source).name
-    copy.write_text(yaml.safe_dump(revision.spec, sort_keys=False), encoding="utf-8")  # no secret on disk
-    if revision.lock is not None:
-        lock_path(copy).write_text(revision.lock, encoding="utf-8")
-    return parse_spec(data, str(copy), current.base_dir)
+    name = Path(current.source)
+    copy = current.base_dir / f".{name.stem}.revision-{revision.number}{name.suffix or '.yaml'}"
+    try:
+        copy.write_text(yaml.safe_dump(revision.spec, sort_keys=False), encoding="utf-8")
+        if revision.lock is not None:
+            lock_path(copy).write_text(revision.lock, encoding="utf-8")
+    except OSError as e:
+        raise KfdeployError(f"cannot write {copy} beside the spec for the rollback: {e}",
+                            hint="run rollback where the spec file's folder is writable") from e
+    try:
+        yield parse_spec(data, str(copy), current.base_dir)
+    finally:
+        copy.unlink(missing_ok=True)
+        lock_path(copy).unlink(missing_ok=True)
 
 
 def rollback(opts: Options, flags: RollbackFlags, confirm: Confirm) -> ApplyResult | PlanResult:
@@ -273,8 +284,7 @@ def rollback(opts: Options, flags: RollbackFlags, confirm: Confirm) -> ApplyResu
         return confirm(question, details + ("\n" + warning if warning else ""))
 
     printer.line(f"rolling back to revision {target.number} (applied {target.time}, {target.shown_outcome})")
-    with tempfile.TemporaryDirectory(prefix="kfdeploy-rollback-") as workdir:
-        spec = restored_spec(target, current, Path(workdir))
+    with restored_spec(target, current) as spec:
         result = deploy_verbs.apply(opts, flags.apply_flags(), ask, rollback=RollbackTo(spec, target.number))
     if not opts.dry_run:
         printer.line(f"the cluster runs revision {target.number}'s spec; {opts.file} is unchanged, and the next"

@@ -25,7 +25,7 @@ from kfdeploy.kube.revisions import (
 )
 from kfdeploy.spec import parse_spec
 from kfdeploy.workflow.revision_changes import changes, migrating_component, migrations_crossed
-from kfdeploy.workflow.revision_verbs import recorded_spec, restored_spec, rollback_target
+from kfdeploy.workflow.revision_verbs import lock_path, recorded_spec, restored_spec, rollback_target
 
 
 def spec_doc(apps: list[dict[str, Any]], repos: list[dict[str, Any]] | None = None, **spec: Any) -> dict[str, Any]:
@@ -109,16 +109,17 @@ def test_restored_spec_takes_literal_secrets_from_the_file_and_keeps_its_folder(
     secret = {"name": "db", "secretSource": {"literalSource": {"value": "from-the-file"}}}
     current = parse_spec(spec_doc([], secrets=[secret]), str(tmp_path / "kfdef.yaml"), tmp_path)
     recorded = recorded_spec(parse_spec(spec_doc([{"name": "pipelines"}], secrets=[secret]), "old", tmp_path))
-    work = tmp_path / "work"
-    work.mkdir()
-    spec = restored_spec(revision(1, doc=recorded, lock="locked: true\n"), current, work)
-    assert spec.spec.secrets[0].secret_source.literal_source is not None
-    assert spec.spec.secrets[0].secret_source.literal_source.value.get_secret_value() == "from-the-file"
-    assert spec.base_dir == tmp_path and [a.name for a in spec.spec.applications] == ["pipelines"]
-    assert (work / "kfdef.lock").read_text() == "locked: true\n"  # the lock beside the spec it rendered
+    with restored_spec(revision(7, doc=recorded, lock="locked: true\n"), current) as spec:
+        literal = spec.spec.secrets[0].secret_source.literal_source
+        assert literal is not None and literal.value.get_secret_value() == "from-the-file"
+        assert spec.base_dir == tmp_path and [a.name for a in spec.spec.applications] == ["pipelines"]
+        # The recorded lock is where a render looks for the lock of the spec it reads.
+        assert lock_path(spec.base_dir / Path(spec.source).name).read_text() == "locked: true\n"
+        assert "from-the-file" not in Path(spec.source).read_text()  # no secret on disk
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing left beside the spec
     bare = parse_spec(spec_doc([]), str(tmp_path / "kfdef.yaml"), tmp_path)
-    with pytest.raises(Exception, match="secret 'db'"):
-        restored_spec(revision(1, doc=recorded), bare, work)
+    with pytest.raises(Exception, match="secret 'db'"), restored_spec(revision(1, doc=recorded), bare):
+        pass
 
 
 def test_rollback_target_is_the_last_healthy_before_the_live_one() -> None:
