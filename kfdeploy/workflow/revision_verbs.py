@@ -56,7 +56,7 @@ def lock_path(spec_file: str | Path) -> Path:
 
 def lock_text(spec: KfDef) -> str | None:
     """The text of the spec's lock file; None when there is none."""
-    path = lock_path(spec.source)
+    path = lock_path(spec.base_dir / Path(spec.source).name)
     return path.read_text(encoding="utf-8") if path.is_file() else None
 
 

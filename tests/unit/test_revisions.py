@@ -203,3 +203,11 @@ def test_history_lists_each_revision_with_what_it_changed() -> None:
     assert text[1].split()[:3] == ["2", "2026-01-01T00:00:00Z", "healthy"]
     assert any(line.strip() == "+ trainer" for line in text)  # further changes on lines of their own
     assert HistoryResult([]).text().startswith("No revisions recorded")
+
+
+def test_the_lock_recorded_is_the_file_beside_the_spec(tmp_path: Path) -> None:
+    from kfdeploy.workflow.revision_verbs import lock_text
+    spec = parse_spec(spec_doc([]), str(tmp_path / "kfdef.yaml"), tmp_path)
+    assert lock_text(spec) is None
+    (tmp_path / "kfdef.lock").write_text("sources: []\n")
+    assert lock_text(spec) == "sources: []\n"
