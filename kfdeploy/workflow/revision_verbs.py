@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from kfdeploy import __version__
+from kfdeploy import __version__, kinds
 from kfdeploy.errors import KfdeployError, UsageError
 from kfdeploy.kube.client import Cluster
 from kfdeploy.kube.engine import AppResult, SpecPlan
@@ -32,8 +32,11 @@ from kfdeploy.kube.revisions import (
 )
 from kfdeploy.options import ApplyFlags, HistoryFlags, Options, RollbackFlags
 from kfdeploy.progress import Printer
-from kfdeploy.spec import KfDef, load_spec, parse_spec
+from kfdeploy.render.lock import lock_path
+from kfdeploy.spec import KfDef, parse_spec
 from kfdeploy.workflow.revision_changes import changes, migrations_crossed
+from kfdeploy.workflow.session import connect, load_spec
+from kfdeploy.workflow.session import printer as printer_for
 
 if TYPE_CHECKING:
     from kfdeploy.workflow.deploy_verbs import ApplyResult, Confirm, PlanResult
@@ -49,13 +52,8 @@ class RollbackTo:
 
 # -- what a revision records ------------------------------------------------------------------------
 
-def lock_path(spec_file: str | Path) -> Path:
-    """The lock file beside a spec: the spec's path with its suffix replaced (kfdef.lock)."""
-    return Path(spec_file).with_suffix(".lock")
-
-
 def lock_text(spec: KfDef) -> str | None:
-    """The text of the spec's lock file; None when there is none."""
+    """The text of the spec's lock file (``kfdeploy.render.lock``); None when there is none."""
     path = lock_path(spec.base_dir / Path(spec.source).name)
     return path.read_text(encoding="utf-8") if path.is_file() else None
 
@@ -119,8 +117,7 @@ def recorded(cluster: Cluster, spec: KfDef, plan: SpecPlan, flags: ApplyFlags, p
 
 
 def _store(opts: Options, spec: KfDef) -> RevisionStore:
-    from kfdeploy.workflow.deploy_verbs import _connect, _printer
-    return RevisionStore(_connect(opts, spec, _printer(opts), create=False), spec.metadata.name)
+    return RevisionStore(connect(opts, spec, printer_for(opts), create=False), spec.metadata.name)
 
 
 def live(cluster: Cluster, spec: KfDef) -> dict[str, Any] | None:
@@ -262,7 +259,9 @@ def restored_spec(revision: Revision, current: KfDef) -> Iterator[KfDef]:
         raise KfdeployError(f"cannot write {copy} beside the spec for the rollback: {e}",
                             hint="run rollback where the spec file's folder is writable") from e
     try:
-        yield parse_spec(data, str(copy), current.base_dir)
+        spec = parse_spec(data, str(copy), current.base_dir)
+        kinds.extend(k.rule() for k in spec.spec.kinds)  # its own kinds, as the spec file's join
+        yield spec
     finally:
         copy.unlink(missing_ok=True)
         lock_path(copy).unlink(missing_ok=True)

@@ -23,9 +23,10 @@ from kfdeploy.kube.revisions import (
     from_configmaps,
     to_trim,
 )
+from kfdeploy.render.lock import lock_path
 from kfdeploy.spec import parse_spec
 from kfdeploy.workflow.revision_changes import changes, migrating_component, migrations_crossed
-from kfdeploy.workflow.revision_verbs import lock_path, recorded_spec, restored_spec, rollback_target
+from kfdeploy.workflow.revision_verbs import recorded_spec, restored_spec, rollback_target
 
 
 def spec_doc(apps: list[dict[str, Any]], repos: list[dict[str, Any]] | None = None, **spec: Any) -> dict[str, Any]:
