@@ -16,6 +16,7 @@ import yaml
 
 from kfdeploy import __version__
 from kfdeploy.errors import EXIT_BAD_INPUT, KfdeployError, UsageError
+<<<<<<< HEAD
 from kfdeploy.options import (
     ApplyFlags,
     DeleteFlags,
@@ -27,6 +28,10 @@ from kfdeploy.options import (
     RollbackFlags,
     StreamResult,
 )
+=======
+from kfdeploy.options import ApplyFlags, DeleteFlags, HasExitCode, Options, PlanFlags, Result, StreamResult
+from kfdeploy.templates.manifests import OPTION_NAMES
+>>>>>>> main
 
 PLATFORMS = ["gke", "eks", "kind", "minikube", "kwok", "existing"]
 
@@ -155,6 +160,9 @@ def cli(offline: bool) -> None:
 @click.option("--verify/--no-verify", default=True, show_default=True,
               help="With --manifests: check that the applications render exactly what "
                    "`kustomize build example` renders (builds the release twice).")
+@click.option("--with", "with_options", multiple=True, type=click.Choice(OPTION_NAMES), metavar="NAME",
+              help="With --manifests: add an optional piece the release ships (repeatable): "
+                   + ", ".join(OPTION_NAMES) + ".")
 def init(**kw: Any) -> None:
     """Write a commented, valid starter spec for a platform.
 
@@ -163,9 +171,39 @@ def init(**kw: Any) -> None:
     the built-in library:
       kfdeploy init --manifests https://github.com/kubeflow/manifests/archive/refs/tags/v1.10.2.tar.gz \\
           --platform kwok -o kfdef.yaml
+    The platform picks upstream's overlays for it where the release has them (gke: Istio's
+    gke overlay; kind: oauth2-proxy m2m-dex-and-kind; eks: m2m-dex-and-eks and its issuer);
+    --with adds optional pieces (ambient, knative-eventing, pipelines-k8s-native,
+    model-registry, ray); the spec lists those the release ships.
     """
     from kfdeploy.workflow import spec_verbs
     run(spec_verbs.init, Options(), **kw)
+
+
+@cli.command()
+@common
+@click.option("--to", required=True, metavar="URI",
+              help="The new manifests release: a folder, a .tar.gz/.zip, or an https:// archive URL.")
+@click.option("--sha256", default=None, metavar="HEX", help="Pin the new archive's sha256.")
+@click.option("--repo", default=None, metavar="NAME",
+              help="The spec.repos entry to upgrade (default: the spec's only repo).")
+@click.option("--verify/--no-verify", default=True, show_default=True,
+              help="Check that the new split renders exactly what the new release's example renders.")
+def upgrade(**kw: Any) -> None:
+    """Rewrite a manifests spec for a new release; show the diff, write it when asked.
+
+    \b
+    Splits the new release as `init --manifests` does (platform overlays and options kept),
+    updates repos[].uri (and sha256), spec.version and each application's folders and
+    dependsOn; keeps every patch, image, replica count, postRender, param, comment and
+    application you added. What no longer applies is named with its fix and left out.
+    Writes the file with --yes or after you confirm on a terminal; then plan and apply:
+      kfdeploy upgrade -f kfdef.yaml --to https://github.com/kubeflow/manifests/archive/refs/tags/26.03.tar.gz
+      kfdeploy plan -f kfdef.yaml && kfdeploy apply -f kfdef.yaml
+    """
+    from kfdeploy.workflow import upgrade_verbs
+    run(upgrade_verbs.upgrade, make_options(kw), to=kw["to"], sha256=kw["sha256"], repo=kw["repo"],
+        verify=kw["verify"], confirm=ask)
 
 
 @cli.command()

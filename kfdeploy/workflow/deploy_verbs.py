@@ -30,6 +30,7 @@ from kfdeploy.render import Rendered, render
 from kfdeploy.render.adjust import Adjustment, report_data, report_lines
 from kfdeploy.spec import KfDef
 from kfdeploy.workflow import revision_verbs
+from kfdeploy.workflow.render_verbs import report_tools
 from kfdeploy.workflow.session import connect, load_spec
 from kfdeploy.workflow.session import printer as printer_for
 
@@ -107,7 +108,8 @@ class PlanResult:
 def plan(opts: Options, flags: PlanFlags = _ALL_APPLICATIONS) -> PlanResult:
     spec = load_spec(opts.file)
     printer = printer_for(opts)
-    render(spec, only=flags.applications)  # render errors surface before the cluster is reached
+    # render errors surface before the cluster is reached
+    report_tools(render(spec, only=flags.applications), opts.verbose, printer.line)
     cluster = connect(opts, spec, printer, create=False)
     rendered = render(spec, only=flags.applications, credentials=_credentials(cluster, spec))
     engine = _engine(spec, cluster, printer)
@@ -168,7 +170,7 @@ def apply(opts: Options, flags: ApplyFlags, confirm: Confirm,
     start = time.monotonic()
     spec = rollback.spec if rollback else load_spec(opts.file)
     printer = printer_for(opts)
-    render(spec)  # render errors surface before the cluster is touched
+    report_tools(render(spec), opts.verbose, printer.line)  # render errors surface before the cluster is touched
     create = not flags.skip_cluster and not opts.dry_run and not (opts.kubeconfig or opts.context)
     if create:
         preflight.before_cluster(spec, printer, flags.skip_preflight)
