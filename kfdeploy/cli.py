@@ -16,7 +16,6 @@ import yaml
 
 from kfdeploy import __version__
 from kfdeploy.errors import EXIT_BAD_INPUT, KfdeployError, UsageError
-<<<<<<< HEAD
 from kfdeploy.options import (
     ApplyFlags,
     DeleteFlags,
@@ -28,10 +27,7 @@ from kfdeploy.options import (
     RollbackFlags,
     StreamResult,
 )
-=======
-from kfdeploy.options import ApplyFlags, DeleteFlags, HasExitCode, Options, PlanFlags, Result, StreamResult
 from kfdeploy.templates.manifests import OPTION_NAMES
->>>>>>> main
 
 PLATFORMS = ["gke", "eks", "kind", "minikube", "kwok", "existing"]
 
