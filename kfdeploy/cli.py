@@ -16,7 +16,17 @@ import yaml
 
 from kfdeploy import __version__
 from kfdeploy.errors import EXIT_BAD_INPUT, KfdeployError, UsageError
-from kfdeploy.options import ApplyFlags, DeleteFlags, HasExitCode, Options, PlanFlags, Result, StreamResult
+from kfdeploy.options import (
+    ApplyFlags,
+    DeleteFlags,
+    HasExitCode,
+    HistoryFlags,
+    Options,
+    PlanFlags,
+    Result,
+    RollbackFlags,
+    StreamResult,
+)
 from kfdeploy.scrub import scrub
 from kfdeploy.templates.manifests import OPTION_NAMES
 
@@ -304,6 +314,8 @@ cli.add_command(plan, name="diff")
 @click.option("--skip-cluster", is_flag=True, help="Do not create or check the cluster first.")
 @click.option("--skip-preflight", is_flag=True,
               help="Do not run the pre-flight checks (`kfdeploy preflight`) before changing anything.")
+@click.option("--revision-history-limit", type=click.IntRange(1, 100), default=None,
+              help="Revisions to keep in the cluster (default: spec.revisionHistoryLimit, 10).")
 def apply(**kw: Any) -> None:
     """Create the cluster if needed, apply every application in order and wait until healthy."""
     from kfdeploy.workflow import deploy_verbs
@@ -337,8 +349,58 @@ def preflight(**kw: Any) -> None:
 
 @cli.command()
 @common
+@click.option("--revision", type=int, default=None, metavar="N",
+              help="Print revision N's spec (YAML), e.g. to write it back: > kfdef.yaml")
+def history(**kw: Any) -> None:
+    """List the revisions kept in the cluster: when, who, outcome and what changed.
+
+    \b
+    Every apply that changes the cluster records a revision (its spec with secret
+    references only, the lock, kfdeploy's version, a render digest per application);
+    outcomes: healthy, failed, interrupted (the apply never finished).
+      kfdeploy history -f kfdef.yaml
+      kfdeploy history -f kfdef.yaml --revision 3 > kfdef.yaml   # bring the file back to 3
+    """
+    from kfdeploy.workflow import revision_verbs
+    opts = make_options(kw)
+    run(revision_verbs.history, opts, flags=HistoryFlags(**kw))
+
+
+@cli.command()
+@common
+@click.option("--to", type=int, default=None, metavar="N",
+              help="The revision to return to (default: the last healthy one before the live one).")
+@click.option("--dry-run", is_flag=True, help="Plan only; change nothing.")
+@click.option("--force-conflicts", is_flag=True, help="Take over fields owned by another field manager.")
+@click.option("--recreate", is_flag=True,
+              help="Delete and recreate objects whose changes touch immutable fields; never PVCs or CRDs.")
+@click.option("--timeout", default=600, show_default=True, type=int,
+              help="Seconds each application may take to become healthy.")
+@click.option("--skip-preflight", is_flag=True, help="Do not run the pre-flight checks first.")
+@click.option("--revision-history-limit", type=click.IntRange(1, 100), default=None,
+              help="Revisions to keep in the cluster (default: spec.revisionHistoryLimit, 10).")
+def rollback(**kw: Any) -> None:
+    """Re-apply a recorded revision: its spec and lock, rendered again, through the same plan,
+    pre-flight checks, confirmation and prune protections as apply (PVCs and CRDs with data
+    are kept). The rollback is itself a revision.
+
+    \b
+    It changes the cluster, never the spec file; the next apply of the file upgrades again.
+    Generated credentials are kept. It warns when it crosses a release of a component that
+    migrates its database (Pipelines, Katib, Model Registry): a rollback cannot undo a
+    schema migration or data written since.
+      kfdeploy rollback -f kfdef.yaml            # to the last healthy revision before the live one
+      kfdeploy rollback -f kfdef.yaml --to 3 --yes
+    """
+    from kfdeploy.workflow import revision_verbs
+    opts = make_options(kw)
+    run(revision_verbs.rollback, opts, flags=RollbackFlags(**kw), confirm=ask)
+
+
+@cli.command()
+@common
 def status(**kw: Any) -> None:
-    """Health of each application: Healthy, Progressing, Degraded or Missing."""
+    """Health of each application (Healthy, Progressing, Degraded or Missing), and the live revision."""
     from kfdeploy.workflow import deploy_verbs
     run(deploy_verbs.status, make_options(kw))
 
