@@ -113,7 +113,7 @@ class KwokPlatform:
         process meanwhile (kwokctl picks free ports, concurrent creates can race) is named."""
         name = spec.metadata.name
         try:
-            kwokctl.create(name, CREATE_TIMEOUT)
+            kwokctl.create(name, CREATE_TIMEOUT, getattr(spec.spec.platform.settings, "api_server_args", None))
         except PlatformError as e:
             port = Kwokctl.port_conflict_in_logs(name)
             if port:
