@@ -16,7 +16,7 @@ from kfdeploy.kube.client import FIELD_MANAGER, Cluster, KubeApiError
 from kfdeploy.kube.inventory import APPLYSET_ID, NAMESPACE, PART_OF
 from kfdeploy.kube.order import WEBHOOK_KINDS, describe, object_key, webhook_gates
 from kfdeploy.kube.wait import endpoints_ready
-from kfdeploy.preflight import capacity
+from kfdeploy.preflight import capacity, pod_security
 from kfdeploy.preflight.findings import Finding, fail, ok, warn
 
 Obj = dict[str, Any]
@@ -233,12 +233,19 @@ def _hook_finding(cluster: Cluster, config: Obj, hook: Obj, objects: list[Obj],
                 "start its backend or delete the stale configuration")
 
 
+# --- Pod Security admission ---------------------------------------------------------------
+
+def check_pod_security(cluster: Cluster, inputs: Inputs) -> list[Finding]:
+    return pod_security.predict(inputs.applications, cluster.list("v1", "Namespace"))
+
+
 CLUSTER_CHECKS: list[tuple[str, Check]] = [
     ("version", check_version),
     ("capacity", check_capacity),
     ("storage", check_storage),
     ("crds", check_crds),
     ("webhooks", check_webhooks),
+    ("pod-security", check_pod_security),
 ]
 
 
