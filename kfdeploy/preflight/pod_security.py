@@ -14,9 +14,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from kfdeploy.findings import Finding, fail, ok
 from kfdeploy.kinds import pod_template, rule_of
-from kfdeploy.kube.order import describe
-from kfdeploy.preflight.findings import Finding, fail, ok
+from kfdeploy.objects import describe
 
 Obj = dict[str, Any]
 
