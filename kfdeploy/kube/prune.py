@@ -77,7 +77,7 @@ def _namespace_protection(cluster: Cluster, ns: dict[str, Any], set_id: str, rul
     name = ns["metadata"]["name"]
     claims = [] if rules.prune_pvcs else claims_in(cluster, name)
     if claims:
-        return (f"holds PersistentVolumeClaim(s) {_shown(claims)}: deleting the namespace deletes them, and "
+        return (f"holds {_shown(claims)}: deleting the namespace deletes the claim(s), and "
                 f"the data of their volumes whose reclaimPolicy is Delete; {rules.flag('pvcs')} deletes them")
     foreign = [] if rules.prune_namespaces else foreign_objects(cluster, name, set_id)
     if not foreign:
