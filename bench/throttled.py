@@ -60,12 +60,12 @@ def measure(work: Path, objects: int, limits: dict[str, str]) -> dict[str, Any]:
 def report(plain: dict[str, Any], throttled: dict[str, Any], limits: dict[str, str]) -> str:
     shown = ", ".join(f"--{k}={v}" for k, v in limits.items())
     lines = [f"apply under API request limits ({shown}) vs none",
-             f"  {'':<22}{'plain s':>9}{'throttled s':>13}{'x time':>8}{'requests':>10}{'throttled':>11}"
+             f"  {'':<22}{'plain s':>9}{'throttled s':>13}{'x time':>8}{'plain req':>11}{'throttled req':>15}"
              f"{'retried':>9}"]
     for name in plain:
         p, t = plain[name], throttled[name]
         lines.append(f"  {name:<22}{p['seconds']:>9.1f}{t['seconds']:>13.1f}{t['seconds'] / p['seconds']:>7.2f}x"
-                     f"{p['requests']:>10}{t['requests']:>11}{t['retries']:>9}")
+                     f"{p['requests']:>11}{t['requests']:>15}{t['retries']:>9}")
     return "\n".join(lines)
 
 
