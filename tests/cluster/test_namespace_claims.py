@@ -16,13 +16,15 @@ from kubernetes import client
 from .conftest import SharedCluster, cli_run, eventually
 
 
-def write_spec(tmp_path: Path, name: str, ns: str, with_claim: bool = True) -> Path:
-    """A KfDef of one jsonnet application: a namespace, a ConfigMap and (optionally) a claim."""
-    objects: list[dict[str, Any]] = [
+def write_spec(tmp_path: Path, name: str, ns: str, with_claim: bool = True, empty: bool = False) -> Path:
+    """A KfDef of one jsonnet application: a namespace, a ConfigMap and (optionally) a claim;
+    ``empty``: the application renders nothing any more (a spec without applications would
+    install the library's defaults)."""
+    objects: list[dict[str, Any]] = [] if empty else [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}},
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings", "namespace": ns},
          "data": {"a": "b"}}]
-    if with_claim:
+    if with_claim and not empty:
         objects.append({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
                         "metadata": {"name": "data", "namespace": ns},
                         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}})
@@ -98,9 +100,7 @@ def test_prune_namespaces_keeps_a_namespace_holding_its_kept_claim(cluster: Shar
     code, _, err = cli_run(cluster, "apply", "-f", str(spec), "--yes")
     assert code == 0, err
     volume = bound_volume(core, ns, "data")
-    data = yaml.safe_load(spec.read_text())
-    data["spec"]["applications"] = []  # the application is removed: all its objects are prune candidates
-    spec.write_text(yaml.safe_dump(data))
+    spec = write_spec(tmp_path, f"prune-{ns}", ns, empty=True)  # all its objects are prune candidates
 
     code, out, err = cli_run(cluster, "apply", "-f", str(spec), "--yes", "--prune-namespaces")
     assert code == 0, err
