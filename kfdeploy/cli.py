@@ -308,7 +308,8 @@ cli.add_command(plan, name="diff")
 @click.option("--prune-crds", is_flag=True,
               help="Also prune CRDs that still have custom resources (deletes them).")
 @click.option("--prune-namespaces", is_flag=True,
-              help="Also prune namespaces that hold objects kfdeploy does not own (deletes them).")
+              help="Also prune namespaces that hold objects kfdeploy does not own (deletes them); "
+                   "one holding PersistentVolumeClaims needs --prune-pvcs too.")
 @click.option("--timeout", default=600, show_default=True, type=int,
               help="Seconds each application may take to become healthy.")
 @click.option("--skip-cluster", is_flag=True, help="Do not create or check the cluster first.")
@@ -413,7 +414,8 @@ def status(**kw: Any) -> None:
 @click.option("--delete-crds", is_flag=True,
               help="Also delete CRDs that still have custom resources (deletes those too).")
 @click.option("--delete-namespaces", is_flag=True,
-              help="Also delete namespaces that hold objects kfdeploy does not own (deletes those too).")
+              help="Also delete namespaces that hold objects kfdeploy does not own (deletes those too); "
+                   "one holding PersistentVolumeClaims needs --delete-pvcs too.")
 def delete(**kw: Any) -> None:
     """Remove everything kfdeploy owns, in reverse order; with --cluster, the cluster too."""
     from kfdeploy.workflow import deploy_verbs

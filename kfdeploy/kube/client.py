@@ -101,6 +101,7 @@ class Cluster:
         self._resources: dict[tuple[str, str], Resource] | None = None
         self._lock = threading.Lock()
         self.requests = 0
+        self.retries = 0  # requests sent again after a transient fault (a 429, a restart)
 
     @classmethod
     def connect(cls, kubeconfig: str | Path | None = None, context: str | None = None) -> Cluster:
@@ -123,10 +124,14 @@ class Cluster:
         if content_type:
             headers["Content-Type"] = content_type
         policy = retry or self.retry
+        sent = 0
 
         def send() -> Any:
+            nonlocal sent
             with self._lock:
                 self.requests += 1
+                self.retries += sent > 0
+            sent += 1
             return self.api.call_api(
                 path, method, query_params=list((query or {}).items()), header_params=headers,
                 body=body, auth_settings=["BearerToken"], _preload_content=False,

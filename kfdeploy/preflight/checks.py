@@ -19,7 +19,7 @@ from kfdeploy.kube.inventory import APPLYSET_ID, NAMESPACE, PART_OF
 from kfdeploy.kube.order import WEBHOOK_KINDS, webhook_gates
 from kfdeploy.kube.wait import endpoints_ready
 from kfdeploy.objects import describe, object_key
-from kfdeploy.preflight import capacity
+from kfdeploy.preflight import capacity, pod_security
 
 Obj = dict[str, Any]
 DEFAULT_CLASS = ("storageclass.kubernetes.io/is-default-class", "storageclass.beta.kubernetes.io/is-default-class")
@@ -235,12 +235,19 @@ def _hook_finding(cluster: Cluster, config: Obj, hook: Obj, objects: list[Obj],
                 "start its backend or delete the stale configuration")
 
 
+# --- Pod Security admission ---------------------------------------------------------------
+
+def check_pod_security(cluster: Cluster, inputs: Inputs) -> list[Finding]:
+    return pod_security.predict(inputs.applications, cluster.list("v1", "Namespace"))
+
+
 CLUSTER_CHECKS: list[tuple[str, Check]] = [
     ("version", check_version),
     ("capacity", check_capacity),
     ("storage", check_storage),
     ("crds", check_crds),
     ("webhooks", check_webhooks),
+    ("pod-security", check_pod_security),
 ]
 
 

@@ -128,6 +128,7 @@ class ApplyResult:
     requests: int = 0
     seconds: float = 0.0
     plan: PlanResult | None = None
+    retries: int = 0  # requests repeated after a transient fault (HTTP 429, a restart)
     adjustments: list[Adjustment] = field(default_factory=list)
     login: str = ""  # the command that prints the dashboard login (never the password)
 
@@ -137,7 +138,7 @@ class ApplyResult:
 
     def to_data(self) -> dict[str, Any]:
         return {"applications": [r.to_data() for r in self.results], "requests": self.requests,
-                "seconds": round(self.seconds, 2), "ok": self.exit_code == 0,
+                "retries": self.retries, "seconds": round(self.seconds, 2), "ok": self.exit_code == 0,
                 "adjustments": report_data(self.adjustments),
                 **({"loginCommand": self.login} if self.login else {})}
 
@@ -155,7 +156,8 @@ class ApplyResult:
         lines.extend(report_lines(self.adjustments))
         ok = self.exit_code == 0
         lines.append(("Applied" if ok else "Apply FAILED") + f" in {self.seconds:.1f}s "
-                     f"({self.requests} API requests)."
+                     f"({self.requests} API requests"
+                     + (f", {self.retries} repeated after a transient fault" if self.retries else "") + ")."
                      + ("" if ok else " Fix the objects named above and re-run apply: it resumes."))
         if self.login:
             lines.append(f"Dashboard login (user and generated password): {self.login}")
@@ -199,7 +201,7 @@ def apply(opts: Options, flags: ApplyFlags, confirm: Confirm,
         revision.finish(results)
     login = f"kfdeploy credentials -f {opts.file}" if _has_login(rendered) else ""
     return ApplyResult(results, cluster.requests, time.monotonic() - start,
-                       adjustments=rendered.adjustments, login=login)
+                       adjustments=rendered.adjustments, login=login, retries=cluster.retries)
 
 
 def _has_login(rendered: Rendered) -> bool:
