@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
 import re
 from dataclasses import dataclass, field
@@ -12,6 +10,7 @@ from typing import Any
 
 from kfdeploy.errors import EXIT_BAD_INPUT, SpecError, UsageError
 from kfdeploy.options import Options
+from kfdeploy.render import check_applications
 from kfdeploy.spec import KfDef, parse_text
 from kfdeploy.spec.base import DNS_LABEL
 from kfdeploy.spec.schema import schema_text
@@ -141,7 +140,7 @@ def validate(opts: Options) -> ValidateResult:
     """Check the spec and, when the renderer is present, its applications and params."""
     try:
         spec = load_spec(opts.file)
-        problems = _application_problems(spec)
+        problems = check_applications(spec)
     except SpecError as e:
         if opts.output == "text":
             raise
@@ -149,15 +148,6 @@ def validate(opts: Options) -> ValidateResult:
     if problems and opts.output == "text":
         raise SpecError(opts.file, problems)
     return ValidateResult(opts.file, tuple(problems), spec)
-
-
-def _application_problems(spec: KfDef) -> list[str]:
-    """Problems the renderer finds (unknown components or params); none if it is absent."""
-    if importlib.util.find_spec("kfdeploy.render") is None:
-        return []
-    render = importlib.import_module("kfdeploy.render")
-    check = getattr(render, "check_applications", None)
-    return list(check(spec)) if callable(check) else []
 
 
 def schema(opts: Options, output_file: str | None = None) -> TextResult:
