@@ -25,13 +25,13 @@ from typing import Any
 import yaml
 
 from kfdeploy.kinds import rule_of
+from kfdeploy.labels import HASH, LAST_APPLIED
 from kfdeploy.objects import ObjectKey, describe_key
 from kfdeploy.quantity import parse_or_none
 
 SERVER_METADATA = ("managedFields", "resourceVersion", "uid", "creationTimestamp", "generation", "selfLink")
 # Bookkeeping, not content: kubectl's and the deployment controller's, and kfdeploy's own hash.
-SERVER_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration", "deployment.kubernetes.io/revision",
-                      "kfdeploy.io/hash")
+SERVER_ANNOTATIONS = (LAST_APPLIED, "deployment.kubernetes.io/revision", HASH)
 
 _PROCESS_KEY = os.urandom(16)
 _PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")

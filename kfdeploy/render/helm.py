@@ -23,15 +23,15 @@ from typing import Any
 import yaml
 
 from kfdeploy.errors import RenderError, ToolMissingError
+from kfdeploy.labels import HELM_HOOK as HOOK
+from kfdeploy.labels import HELM_HOOK_DELETE_POLICY as HOOK_DELETE_POLICY
+from kfdeploy.labels import HELM_HOOK_WEIGHT as HOOK_WEIGHT
 from kfdeploy.labels import PHASE, REPLACE_ON_CHANGE
 from kfdeploy.objects import describe
 from kfdeploy.render.manifests import load_documents
 from kfdeploy.tools import find_tool
 
 ENV_HELM = "KFDEPLOY_HELM"
-HOOK = "helm.sh/hook"
-HOOK_WEIGHT = "helm.sh/hook-weight"
-HOOK_DELETE_POLICY = "helm.sh/hook-delete-policy"
 PRE_HOOKS = frozenset({"pre-install", "pre-upgrade"})
 POST_HOOKS = frozenset({"post-install", "post-upgrade"})
 # Namespaces a cluster always has: never made (or owned, or pruned) by an application.

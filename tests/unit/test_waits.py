@@ -14,9 +14,8 @@ from fakes.kube_api import FakeCluster, Kind
 
 from kfdeploy.errors import ApplyError, PlatformError
 from kfdeploy.kube import recreate
-from kfdeploy.kube.inventory import PART_OF
 from kfdeploy.kube.wait import POLLER, wait_endpoints, wait_established, wait_healthy
-from kfdeploy.labels import APPLICATION
+from kfdeploy.labels import APPLICATION, PART_OF
 from kfdeploy.platforms import _kube
 from kfdeploy.poll import Poller
 
