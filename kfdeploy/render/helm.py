@@ -13,7 +13,6 @@ replaced rather than updated, so a hook Job runs again.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import tempfile
 from collections.abc import Mapping
@@ -22,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from kfdeploy.errors import RenderError, ToolMissingError
+from kfdeploy.errors import RenderError
 from kfdeploy.labels import HELM_HOOK as HOOK
 from kfdeploy.labels import HELM_HOOK_DELETE_POLICY as HOOK_DELETE_POLICY
 from kfdeploy.labels import HELM_HOOK_WEIGHT as HOOK_WEIGHT
@@ -31,7 +30,6 @@ from kfdeploy.objects import describe
 from kfdeploy.render.manifests import load_documents
 from kfdeploy.tools import find_tool
 
-ENV_HELM = "KFDEPLOY_HELM"
 PRE_HOOKS = frozenset({"pre-install", "pre-upgrade"})
 POST_HOOKS = frozenset({"post-install", "post-upgrade"})
 # Namespaces a cluster always has: never made (or owned, or pruned) by an application.
@@ -39,13 +37,7 @@ SYSTEM_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-no
 
 
 def find_helm() -> Path:
-    """$KFDEPLOY_HELM, else what ``kfdeploy.tools`` finds (tools directory, then PATH)."""
-    override = os.environ.get(ENV_HELM)
-    if override:
-        if Path(override).is_file() and os.access(override, os.X_OK):
-            return Path(override)
-        raise ToolMissingError(f"helm not found: {ENV_HELM}={override} is not an executable file",
-                               hint=f"fix or unset {ENV_HELM}, or run `make tools` to build helm")
+    """helm as ``kfdeploy.tools`` finds it: $KFDEPLOY_HELM_BINARY, the tools directory, PATH."""
     return Path(find_tool("helm"))
 
 
