@@ -155,15 +155,8 @@ def foreign_owner(cluster: Cluster, live: Obj, applyset_id: str) -> str:
 
 def crd_metadata(cluster: Cluster) -> dict[str, Obj]:
     """name -> metadata-only view of every CRD in the cluster (schemas left out: one small LIST)."""
-    found: dict[str, Obj] = {}
-    query: dict[str, Any] = {"limit": 500}
-    while True:
-        page = cluster.call("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", query=query,
-                            accept=METADATA_LIST)
-        found.update({i["metadata"]["name"]: i for i in page.get("items") or []})
-        query["continue"] = (page.get("metadata") or {}).get("continue")
-        if not query["continue"]:
-            return found
+    return {i["metadata"]["name"]: i for i in cluster.pages(
+        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", accept=METADATA_LIST)}
 
 
 def check_crds(cluster: Cluster, inputs: Inputs) -> list[Finding]:
