@@ -60,6 +60,7 @@ class BuildResult:
     files: list[tuple[str, str, int]]  # (application, file name, objects)
     removed: list[str]
     adjustments: list[Adjustment] = field(default_factory=list)
+    verbose: int = 0
 
     def to_data(self) -> dict[str, Any]:
         return {"directory": self.directory,
@@ -71,7 +72,7 @@ class BuildResult:
         total = sum(n for _, _, n in self.files)
         lines = [f"{f}  {n} object(s)" for _, f, n in self.files]
         lines += [f"removed stale {f}" for f in self.removed]
-        lines += report_lines(self.adjustments)
+        lines += report_lines(self.adjustments, self.verbose)
         lines.append(f"built {len(self.files)} application(s), {total} object(s) into {self.directory}/")
         return "\n".join(lines)
 
@@ -103,7 +104,7 @@ def build(opts: Options, out_dir: str = "build") -> BuildResult:
     for path in removed:
         path.unlink()
     files = [(a.name, n, len(a.objects)) for n, a in zip(names, rendered.applications, strict=True)]
-    return BuildResult(str(directory), files, [p.name for p in removed], rendered.adjustments)
+    return BuildResult(str(directory), files, [p.name for p in removed], rendered.adjustments, opts.verbose)
 
 
 @dataclass(frozen=True)

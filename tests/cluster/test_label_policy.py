@@ -39,10 +39,10 @@ def test_selectors_on_component_apply_healthy_and_kwok_webhooks_ignore(cluster: 
         "spec": {"platform": {"kind": "kwok"}, "applications": [
             {"name": "demo", "jsonnet": {"path": str(FIXTURES / "components" / "selects-component")},
              "params": {"namespace": namespace}}]}}))
-    code, out, err = cli_run(cluster, "apply", "-f", str(spec), "--yes")
+    code, out, err = cli_run(cluster, "apply", "-f", str(spec), "--yes", "-v")
     assert code == 0, out + err
     assert "Platform adjustments (kwok)" in out
-    assert "ValidatingWebhookConfiguration demo-webhook (demo): webhook webhook.demo.example failurePolicy" \
+    assert "ValidatingWebhookConfiguration/demo-webhook (demo): webhook webhook.demo.example failurePolicy" \
            " Fail -> Ignore" in out
 
     live = kube.get({"apiVersion": "apps/v1", "kind": "Deployment",
