@@ -257,8 +257,8 @@ class Cluster:
             query["labelSelector"] = label_selector
         while True:
             page = self.call("GET", path, query=query, accept=accept)
-            yield from page.get("items", [])
-            cont = page.get("metadata", {}).get("continue")
+            yield from page.get("items") or []  # a metadata-only LIST of nothing has "items": null
+            cont = (page.get("metadata") or {}).get("continue")
             if not cont:
                 return
             query["continue"] = cont

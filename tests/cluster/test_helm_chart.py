@@ -72,7 +72,7 @@ def test_chart_into_a_new_namespace_with_crd_cr_hooks_and_deployment(cluster: An
     position = {o: i for i, o in enumerate(order)}
     crd, namespace = "CustomResourceDefinition/gadgets.hooks.test.kfdeploy.io", f"Namespace/{ns}"
     account, job = f"ServiceAccount/{ns}/hooked-migrate", f"Job/{ns}/hooked-migrate"
-    server, gadget = f"Deployment/{ns}/hooked-server", f"Gadget/{ns}/hooked-gadget"
+    server, gadget = f"Deployment/{ns}/hooked-server", f"Gadget.hooks.test.kfdeploy.io/{ns}/hooked-gadget"
     post = f"ConfigMap/{ns}/hooked-installed"
     assert max(position[namespace], position[crd]) < position[account] < position[job]
     assert position[job] < min(position[server], position[gadget]) and max(position[server], position[gadget]) < position[post]

@@ -166,3 +166,12 @@ def test_the_kwok_readiness_wait_gives_up_at_its_timeout() -> None:
     answers = iter([False, False, True])
     assert _kube.wait_until(lambda: next(answers), 10, time.poller()) is True
     assert _kube.wait_until(lambda: False, 3, time.poller()) is False
+
+
+def test_a_metadata_only_list_of_nothing_is_an_empty_page() -> None:
+    # The API server answers a metadata-only LIST with no items with "items": null.
+    class Empty(FakeCluster):
+        def call(self, method: str, path: str, **kw: Any) -> dict[str, Any]:
+            return {"kind": "PartialObjectMetadataList", "items": None, "metadata": None}
+
+    assert list(Empty().pages("/apis/apiextensions.k8s.io/v1/customresourcedefinitions")) == []
