@@ -6,6 +6,7 @@ No logic lives here that a library user would need; see ``kfdeploy.workflow``.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -16,6 +17,7 @@ import yaml
 from kfdeploy import __version__
 from kfdeploy.errors import EXIT_BAD_INPUT, KfdeployError, UsageError
 from kfdeploy.options import ApplyFlags, DeleteFlags, HasExitCode, Options, PlanFlags, Result, StreamResult
+from kfdeploy.templates.manifests import OPTION_NAMES
 
 PLATFORMS = ["gke", "eks", "kind", "minikube", "kwok", "existing"]
 
@@ -102,7 +104,10 @@ class Group(click.Group):
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", prog_name="kfdeploy")
-def cli() -> None:
+@click.option("--offline", is_flag=True, envvar="KFDEPLOY_OFFLINE",
+              help="Download nothing: repos and remote bases come from the cache (fill it with "
+                   "`kfdeploy vendor --import`). Same as KFDEPLOY_OFFLINE=1.")
+def cli(offline: bool) -> None:
     """kfdeploy: install and upgrade a Kubeflow platform from one declarative spec.
 
     \b
@@ -116,6 +121,8 @@ def cli() -> None:
     Edit the spec and run `apply` again to upgrade: only what changed is applied and what
     was removed is pruned (PVCs and CRDs with data are kept).
     """
+    if offline:
+        os.environ["KFDEPLOY_OFFLINE"] = "1"  # read by the one downloader, render.fetch
 
 
 @cli.command()
@@ -139,6 +146,9 @@ def cli() -> None:
 @click.option("--verify/--no-verify", default=True, show_default=True,
               help="With --manifests: check that the applications render exactly what "
                    "`kustomize build example` renders (builds the release twice).")
+@click.option("--with", "with_options", multiple=True, type=click.Choice(OPTION_NAMES), metavar="NAME",
+              help="With --manifests: add an optional piece the release ships (repeatable): "
+                   + ", ".join(OPTION_NAMES) + ".")
 def init(**kw: Any) -> None:
     """Write a commented, valid starter spec for a platform.
 
@@ -147,9 +157,39 @@ def init(**kw: Any) -> None:
     the built-in library:
       kfdeploy init --manifests https://github.com/kubeflow/manifests/archive/refs/tags/v1.10.2.tar.gz \\
           --platform kwok -o kfdef.yaml
+    The platform picks upstream's overlays for it where the release has them (gke: Istio's
+    gke overlay; kind: oauth2-proxy m2m-dex-and-kind; eks: m2m-dex-and-eks and its issuer);
+    --with adds optional pieces (ambient, knative-eventing, pipelines-k8s-native,
+    model-registry, ray); the spec lists those the release ships.
     """
     from kfdeploy.workflow import spec_verbs
     run(spec_verbs.init, Options(), **kw)
+
+
+@cli.command()
+@common
+@click.option("--to", required=True, metavar="URI",
+              help="The new manifests release: a folder, a .tar.gz/.zip, or an https:// archive URL.")
+@click.option("--sha256", default=None, metavar="HEX", help="Pin the new archive's sha256.")
+@click.option("--repo", default=None, metavar="NAME",
+              help="The spec.repos entry to upgrade (default: the spec's only repo).")
+@click.option("--verify/--no-verify", default=True, show_default=True,
+              help="Check that the new split renders exactly what the new release's example renders.")
+def upgrade(**kw: Any) -> None:
+    """Rewrite a manifests spec for a new release; show the diff, write it when asked.
+
+    \b
+    Splits the new release as `init --manifests` does (platform overlays and options kept),
+    updates repos[].uri (and sha256), spec.version and each application's folders and
+    dependsOn; keeps every patch, image, replica count, postRender, param, comment and
+    application you added. What no longer applies is named with its fix and left out.
+    Writes the file with --yes or after you confirm on a terminal; then plan and apply:
+      kfdeploy upgrade -f kfdef.yaml --to https://github.com/kubeflow/manifests/archive/refs/tags/26.03.tar.gz
+      kfdeploy plan -f kfdef.yaml && kfdeploy apply -f kfdef.yaml
+    """
+    from kfdeploy.workflow import upgrade_verbs
+    run(upgrade_verbs.upgrade, make_options(kw), to=kw["to"], sha256=kw["sha256"], repo=kw["repo"],
+        verify=kw["verify"], confirm=ask)
 
 
 @cli.command()
@@ -369,6 +409,25 @@ def library_compare(**kw: Any) -> None:
 
 
 @cli.command()
+@click.option("-f", "--file", "file", default="kfdef.yaml", show_default=True, help="The KfDef spec to read.")
+@click.option("-o", "--output-file", "output_file", metavar="FILE.tar.gz", default=None,
+              help="Write the bundle here.")
+@click.option("--import", "import_file", metavar="FILE.tar.gz", default=None,
+              help="Fill this machine's cache from a bundle (verified against the spec's lock).")
+def vendor(**kw: Any) -> None:
+    """Pack everything the spec's renders download (repos and remote bases, as pinned in the
+    lock) into one file, or import such a file on a machine without network.
+
+    \b
+      kfdeploy vendor -f kfdef.yaml -o kubeflow-bundle.tar.gz        # connected machine
+      kfdeploy vendor -f kfdef.yaml --import kubeflow-bundle.tar.gz  # air-gapped machine
+      kfdeploy --offline apply -f kfdef.yaml
+    """
+    from kfdeploy.workflow import vendor_verbs
+    run(vendor_verbs.vendor, make_options(kw), output_file=kw["output_file"], import_file=kw["import_file"])
+
+
+@cli.command()
 @click.option("-o", "--output", type=click.Choice(["text", "json", "yaml"]), default="text")
 def version(output: str) -> None:
     """Print kfdeploy's version and the tool versions it builds."""
@@ -377,4 +436,7 @@ def version(output: str) -> None:
 
 
 def main() -> None:
+    from kfdeploy.render.fetch import install_interrupt
+
+    install_interrupt()  # Ctrl-C also ends downloads running in render's worker threads
     cli(prog_name="kfdeploy")

@@ -29,6 +29,7 @@ from kfdeploy.progress import Printer
 from kfdeploy.render import Rendered, render
 from kfdeploy.render.adjust import Adjustment, report_data, report_lines
 from kfdeploy.spec import KfDef
+from kfdeploy.workflow.render_verbs import report_tools
 from kfdeploy.workflow.session import connect, load_spec
 from kfdeploy.workflow.session import printer as printer_for
 
@@ -106,7 +107,8 @@ class PlanResult:
 def plan(opts: Options, flags: PlanFlags = _ALL_APPLICATIONS) -> PlanResult:
     spec = load_spec(opts.file)
     printer = printer_for(opts)
-    render(spec, only=flags.applications)  # render errors surface before the cluster is reached
+    # render errors surface before the cluster is reached
+    report_tools(render(spec, only=flags.applications), opts.verbose, printer.line)
     cluster = connect(opts, spec, printer, create=False)
     rendered = render(spec, only=flags.applications, credentials=_credentials(cluster, spec))
     engine = _engine(spec, cluster, printer)
@@ -166,7 +168,7 @@ def apply(opts: Options, flags: ApplyFlags, confirm: Confirm) -> ApplyResult | P
     start = time.monotonic()
     spec = load_spec(opts.file)
     printer = printer_for(opts)
-    render(spec)  # render errors surface before the cluster is touched
+    report_tools(render(spec), opts.verbose, printer.line)  # render errors surface before the cluster is touched
     create = not flags.skip_cluster and not opts.dry_run and not (opts.kubeconfig or opts.context)
     if create:
         preflight.before_cluster(spec, printer, flags.skip_preflight)

@@ -9,7 +9,7 @@ Credentials never reach the output: generated ones and ``spec.secrets`` values a
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,17 +60,21 @@ class BuildResult:
     files: list[tuple[str, str, int]]  # (application, file name, objects)
     removed: list[str]
     adjustments: list[Adjustment] = field(default_factory=list)
+    tools: dict[str, str] = field(default_factory=dict)  # application -> the kustomize that rendered it
     verbose: int = 0
 
     def to_data(self) -> dict[str, Any]:
         return {"directory": self.directory,
-                "applications": [{"name": a, "file": f, "objects": n} for a, f, n in self.files],
+                "applications": [{"name": a, "file": f, "objects": n,
+                                  **({"renderedWith": self.tools[a]} if a in self.tools else {})}
+                                 for a, f, n in self.files],
                 "objects": sum(n for _, _, n in self.files), "removed": self.removed,
                 "adjustments": report_data(self.adjustments)}
 
     def text(self) -> str:
         total = sum(n for _, _, n in self.files)
-        lines = [f"{f}  {n} object(s)" for _, f, n in self.files]
+        lines = [f"{f}  {n} object(s)" + (f"  [{self.tools[a]}]" if self.verbose and a in self.tools else "")
+                 for a, f, n in self.files]
         lines += [f"removed stale {f}" for f in self.removed]
         lines += report_lines(self.adjustments, self.verbose)
         lines.append(f"built {len(self.files)} application(s), {total} object(s) into {self.directory}/")
@@ -104,7 +108,20 @@ def build(opts: Options, out_dir: str = "build") -> BuildResult:
     for path in removed:
         path.unlink()
     files = [(a.name, n, len(a.objects)) for n, a in zip(names, rendered.applications, strict=True)]
-    return BuildResult(str(directory), files, [p.name for p in removed], rendered.adjustments, opts.verbose)
+    return BuildResult(str(directory), files, [p.name for p in removed], rendered.adjustments,
+                       tool_names(rendered), opts.verbose)
+
+
+def tool_names(rendered: Rendered) -> dict[str, str]:
+    """Application -> which kustomize rendered it (kustomize applications only)."""
+    return {a.name: a.tool for a in rendered.applications if a.tool}
+
+
+def report_tools(rendered: Rendered, verbose: int, line: Callable[[str], None]) -> Rendered:
+    """With -v, one progress line per kustomize application naming the kustomize that rendered it."""
+    for name, tool in tool_names(rendered).items() if verbose else ():
+        line(f"{name}: rendered with {tool}")
+    return rendered
 
 
 @dataclass(frozen=True)

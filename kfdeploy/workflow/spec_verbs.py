@@ -73,15 +73,19 @@ class ValidateResult:
 def init(opts: Options, platform_kind: str = "kwok", name: str = "kubeflow",
          project: str | None = None, location: str | None = None, region: str | None = None,
          gpus: int = 0, kube_context: str | None = None, output_file: str = "-",
-         force: bool = False, manifests: str | None = None, verify: bool = True) -> TextResult:
+         force: bool = False, manifests: str | None = None, verify: bool = True,
+         with_options: tuple[str, ...] = ()) -> TextResult:
     """Write a commented starter spec; it is validated first, so it always loads."""
     starter = StarterOptions(platform=platform_kind, name=name, project=project,
                              location=location, region=region, gpus=gpus, context=kube_context)
     _check_init_flags(starter)
     file = "kfdef.yaml" if output_file == "-" else output_file
     note = ""
+    if with_options and not manifests:
+        raise UsageError("--with adds optional pieces of an official manifests release",
+                         hint="use it with --manifests URI")
     if manifests:
-        text, note = _manifests_spec(manifests, starter, file, verify)
+        text, note = _manifests_spec(manifests, starter, file, verify, with_options)
     else:
         text = starter_spec(starter, file=file)
     parse_text(text, "starter spec", Path.cwd())
@@ -100,19 +104,25 @@ def init(opts: Options, platform_kind: str = "kwok", name: str = "kubeflow",
                       {"file": output_file, "platform": platform_kind})
 
 
-def _manifests_spec(uri: str, starter: StarterOptions, file: str, verify: bool) -> tuple[str, str]:
+def _manifests_spec(uri: str, starter: StarterOptions, file: str, verify: bool,
+                    options: tuple[str, ...] = ()) -> tuple[str, str]:
     """The spec for an official manifests release (render.release splits and checks it)."""
+    from kfdeploy.render.fetch import stderr_report
+    from kfdeploy.render.kustomize_pin import choose, release_tag
     from kfdeploy.render.release import split_release
-    from kfdeploy.render.repos import RepoResolver, stderr_report
+    from kfdeploy.render.repos import RepoResolver
     from kfdeploy.spec import Repo
-    from kfdeploy.templates.manifests import manifests_spec
+    from kfdeploy.templates.manifests import annotate, manifests_spec
 
     spec_dir = Path(file).resolve().parent
     local = not uri.startswith("https://")
     if local and not Path(uri).expanduser().is_absolute():  # the spec reads it relative to itself
         uri = os.path.relpath(Path(uri).expanduser().resolve(), spec_dir)
-    root = RepoResolver(spec_dir).root(Repo(name="manifests", uri=uri))
-    split = split_release(root, stderr_report, verify)
+    repo = Repo(name="manifests", uri=uri)
+    root = RepoResolver(spec_dir).root(repo)
+    tool = choose(repo, root)
+    stderr_report(f"rendering with {tool.describe()}")
+    split = split_release(root, stderr_report, verify, tool.version, starter.platform, options)
     if split.check is not None and not split.check.ok:
         raise UsageError(f"the applications would not render what {uri}'s example renders:\n  - "
                          + "\n  - ".join(split.check.problems()[:20]),
@@ -120,7 +130,9 @@ def _manifests_spec(uri: str, starter: StarterOptions, file: str, verify: bool) 
                               " and fix the applications by hand")
     checked = ", the same objects as kustomize build example" if split.check else ""
     note = f", {len(split.applications)} applications, {split.objects} objects{checked}"
-    return manifests_spec(split.applications, uri, starter, file), note
+    annotate(split.applications, split.chosen, starter.region)
+    return manifests_spec(split.applications, uri, starter, file, tag=release_tag(uri, root),
+                          offered=list(split.offered)), note
 
 
 def _check_init_flags(o: StarterOptions) -> None:
