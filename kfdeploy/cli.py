@@ -34,7 +34,7 @@ PLATFORMS = ["gke", "eks", "kind", "minikube", "kwok", "existing"]
 
 
 def common(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """kubectl-style flags shared by every command."""
+    """kubectl-style flags shared by every command that reads a spec."""
     decorators = [
         click.option("-f", "--file", "file", default="kfdef.yaml", show_default=True,
                      help="The KfDef spec to read; '-' reads it from stdin (its relative paths "

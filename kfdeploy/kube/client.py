@@ -248,20 +248,22 @@ class Cluster:
         """All objects of a kind (one request per 500), with apiVersion/kind filled in."""
         res = self.resource_for(api_version, kind)
         out: list[dict[str, Any]] = []
-        for item in self._pages(res.path(namespace if res.namespaced else None), label_selector):
+        for item in self.pages(res.path(namespace if res.namespaced else None), label_selector):
             item.setdefault("apiVersion", res.api_version)
             item.setdefault("kind", kind)
             out.append(item)
         return out
 
-    def _pages(self, path: str, label_selector: str | None) -> Iterator[dict[str, Any]]:
+    def pages(self, path: str, label_selector: str | None = None,
+              accept: str = "application/json") -> Iterator[dict[str, Any]]:
+        """Every item of a LIST at ``path``, 500 per request (``accept`` may ask for metadata only)."""
         query: dict[str, Any] = {"limit": 500}
         if label_selector:
             query["labelSelector"] = label_selector
         while True:
-            page = self.call("GET", path, query=query)
-            yield from page.get("items", [])
-            cont = page.get("metadata", {}).get("continue")
+            page = self.call("GET", path, query=query, accept=accept)
+            yield from page.get("items") or []  # a metadata-only LIST of nothing has "items": null
+            cont = (page.get("metadata") or {}).get("continue")
             if not cont:
                 return
             query["continue"] = cont

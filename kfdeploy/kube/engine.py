@@ -55,7 +55,7 @@ class DesiredApp:
 
     @property
     def hash(self) -> str:
-        from kfdeploy.kube.inventory import HASH
+        from kfdeploy.labels import HASH
         digest = hashlib.sha256()
         for o in self.objects:
             digest.update(describe_key(object_key(o)).encode())

@@ -15,7 +15,7 @@ from typing import Any
 from kfdeploy.errors import KfdeployError
 from kfdeploy.kinds import DERIVED, Protection, rule_for, rule_of
 from kfdeploy.kube.client import Cluster, KubeApiError, Resource
-from kfdeploy.kube.inventory import PART_OF
+from kfdeploy.labels import PART_OF
 from kfdeploy.objects import describe, describe_key
 
 NOTHING_THERE = frozenset({404, 405})

@@ -91,7 +91,7 @@ class PlanResult:
                              + (f"  ({c.reason})" if c.reason else ""))
                 if c.diff:
                     lines.extend("      " + d for d in c.diff.rstrip("\n").splitlines())
-        lines.extend(report_lines(self.adjustments))
+        lines.extend(report_lines(self.adjustments, self.verbose))
         total = {a: sum(p.count(a) for p in self.plan.all())
                  for a in ("create", "update", "recreate", "delete", "keep")}
         lines.append("Plan: " + ", ".join(f"{n} to {a}" if a != "keep" else f"{n} kept"
@@ -131,6 +131,7 @@ class ApplyResult:
     retries: int = 0  # requests repeated after a transient fault (HTTP 429, a restart)
     adjustments: list[Adjustment] = field(default_factory=list)
     login: str = ""  # the command that prints the dashboard login (never the password)
+    verbose: int = 0
 
     @property
     def exit_code(self) -> int:
@@ -153,7 +154,7 @@ class ApplyResult:
             for u in r.unhealthy:
                 lines.append(f"    unhealthy {u.object}: {u.reason}")
                 lines.extend(f"      event: {e}" for e in u.events)
-        lines.extend(report_lines(self.adjustments))
+        lines.extend(report_lines(self.adjustments, self.verbose))
         ok = self.exit_code == 0
         lines.append(("Applied" if ok else "Apply FAILED") + f" in {self.seconds:.1f}s "
                      f"({self.requests} API requests"
@@ -201,7 +202,8 @@ def apply(opts: Options, flags: ApplyFlags, confirm: Confirm,
         revision.finish(results)
     login = f"kfdeploy credentials -f {opts.file}" if _has_login(rendered) else ""
     return ApplyResult(results, cluster.requests, time.monotonic() - start,
-                       adjustments=rendered.adjustments, login=login, retries=cluster.retries)
+                       adjustments=rendered.adjustments, login=login, retries=cluster.retries,
+                       verbose=opts.verbose)
 
 
 def _has_login(rendered: Rendered) -> bool:

@@ -16,7 +16,8 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from kfdeploy.kube.client import Cluster
-from kfdeploy.kube.inventory import PART_OF, applyset_id
+from kfdeploy.kube.inventory import applyset_id
+from kfdeploy.labels import PART_OF
 
 from .conftest import cli_run, eventually
 

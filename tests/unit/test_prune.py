@@ -12,9 +12,9 @@ from fakes.kube_api import FakeCluster, Kind, refused, status_error, timed_out
 
 from kfdeploy.kube.delete import delete_owned
 from kfdeploy.kube.engine import ApplyOptions, Engine
-from kfdeploy.kube.inventory import PART_OF, Inventory, Record, applyset_id
+from kfdeploy.kube.inventory import Inventory, Record, applyset_id
 from kfdeploy.kube.prune import PruneRules, protection
-from kfdeploy.labels import APPLICATION
+from kfdeploy.labels import APPLICATION, PART_OF
 from kfdeploy.objects import describe, describe_key, object_key
 
 SET = applyset_id("demo")
