@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -129,6 +130,19 @@ def cluster_export(cluster: str, rendered: Rendered) -> ClusterExport:
         apps.append(ExportedApp(app.name, [with_hash(o) for o in tree], seeded, list(app.depends_on),
                                 wave_of[app.name], app.namespace))
     return ClusterExport(cluster, applyset_id(cluster), apps)
+
+
+def as_exported(rendered: Rendered, offline: Rendered) -> Rendered:
+    """What an engine and ``credentials seed`` put in the cluster: the export's objects (an
+    offline render: its pod templates carry the checksums of placeholders), and the seeded
+    Secrets as the cluster holds them. ``plan`` compares a GitOps-managed cluster with this."""
+    apps = []
+    for real, exported in zip(rendered.applications, offline.applications, strict=True):
+        seeded = {object_key(s) for s in split(exported.name, exported.objects)[1]}
+        by_key = {object_key(o): o for o in real.objects}
+        objects = [by_key.get(object_key(o), o) if object_key(o) in seeded else o for o in exported.objects]
+        apps.append(dataclasses.replace(real, objects=objects))
+    return Rendered(apps)
 
 
 # -- fields controllers own ------------------------------------------------------------------------

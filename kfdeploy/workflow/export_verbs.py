@@ -146,8 +146,9 @@ def seed(opts: Options) -> SeedResult:
     credentials = _credentials(cluster, spec)
     secrets = [o for o in render(spec, credentials=credentials).objects if object_key(o) in left_out]
     stored = credentials.changed()
-    if stored:
+    if stored or not credential_store.reconciled_by_gitops(cluster, spec.metadata.name):
         credential_store.write(cluster, spec.metadata.name, credentials.merged())
+        credential_store.mark_gitops(cluster, spec.metadata.name)
     set_id = applyset_id(spec.metadata.name)
     for namespace in sorted({s["metadata"]["namespace"] for s in secrets}):
         ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}

@@ -228,3 +228,25 @@ def test_fleet_shares_what_renders_alike(tmp_path: Path) -> None:
         labels = {k["spec"]["commonMetadata"]["labels"][PART_OF]
                   for k in docs(repo / f"clusters/{name}/flux/applications.yaml")}
         assert labels == {applyset_id(name)}
+
+
+def test_plan_of_a_gitops_cluster_compares_with_the_export() -> None:
+    """A GitOps-managed cluster holds the export's objects (checksums of placeholders on pod
+    templates) and the seeded Secrets with real values: ``as_exported`` is exactly that."""
+    from kfdeploy.gitops.tree import as_exported
+    from kfdeploy.kube.order import object_key
+    spec = load_spec(str(SPEC))
+    real = render(spec, credentials=Credentials({}))
+    offline = render(spec, credentials=Credentials.offline(masked=True))
+    view = as_exported(real, offline)
+    seeded = {object_key(s) for a in offline.applications for s in split(a.name, a.objects)[1]}
+    assert seeded
+    real_by_key = {object_key(o): o for o in real.objects}
+    offline_by_key = {object_key(o): o for o in offline.objects}
+    differs = 0
+    for obj in view.objects:
+        key = object_key(obj)
+        assert obj == (real_by_key[key] if key in seeded else offline_by_key[key])
+        differs += key not in seeded and obj != real_by_key[key]
+    assert differs, "some pod template reads a seeded Secret (its checksum differs from a live render's)"
+    assert [a.name for a in view.applications] == [a.name for a in real.applications]
