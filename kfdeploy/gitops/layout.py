@@ -27,12 +27,13 @@ from kfdeploy.gitops import argocd, flux
 from kfdeploy.gitops.tree import ClusterExport, Obj
 
 Format = Literal["flux", "argocd"]
-FORMATS: tuple[Format, ...] = ("flux", "argocd")
 PROTECT: dict[Format, Callable[[Obj], Obj]] = {"flux": flux.protect, "argocd": argocd.protect}
 
 
 @dataclass(frozen=True)
 class Settings:
+    """What the engine reads: the export's format, the repository and branch, the wait timeout."""
+
     format: Format
     repo_url: str
     branch: str = "main"
