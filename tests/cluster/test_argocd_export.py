@@ -18,11 +18,13 @@ from typing import Any
 
 import pytest
 import yaml
+from click.testing import CliRunner
 
+from kfdeploy.cli import cli
 from kfdeploy.kube.client import Cluster
 from kfdeploy.kube.diff import drift
 from kfdeploy.kube.wait import wait_established
-from tests.cluster.conftest import SharedCluster, cli_run
+from tests.cluster.conftest import SharedCluster
 
 REPO = Path(__file__).resolve().parents[2]
 ARGO_CD = "github.com/argoproj/argo-cd/v3@v3.5.8"  # v3.6.x needs Go 1.27
@@ -52,9 +54,10 @@ def test_argocd_export_is_accepted_by_argo_cds_crds(cluster: SharedCluster, tmp_
     data["metadata"]["name"] = "argo"
     spec = tmp_path / "kfdef.yaml"
     spec.write_text(yaml.safe_dump(data))
-    code, out, err = cli_run(cluster, "export", "-f", str(spec), "--format", "argocd", "-d", str(tmp_path / "repo"),
-                             "--repo-url", "https://git.example.com/platform.git", "-o", "json")
-    assert code == 0, err
+    result = CliRunner().invoke(cli, ["export", "-f", str(spec), "--format", "argocd", "-d", str(tmp_path / "repo"),
+                                      "-o", "json"])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
     base = tmp_path / "repo" / "clusters" / "argo" / "argocd"
     objects = [d for p in [base / "root.yaml", base / "argocd-cm.yaml", *sorted((base / "apps").glob("*.yaml"))]
                for d in yaml.safe_load_all(p.read_text()) if d]

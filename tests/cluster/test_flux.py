@@ -28,7 +28,9 @@ from typing import Any
 
 import pytest
 import yaml
+from click.testing import CliRunner
 
+from kfdeploy.cli import cli
 from kfdeploy.kube.client import Cluster
 from kfdeploy.kube.wait import wait_established
 from tests.cluster.conftest import SharedCluster, cli_run, eventually
@@ -203,11 +205,12 @@ def spec_file(path: Path, drop: tuple[str, ...] = (), params: dict[str, Any] | N
     return path
 
 
-def export(cluster: SharedCluster, flux: Flux, spec: Path) -> dict[str, Any]:
-    code, out, err = cli_run(cluster, "export", "-f", str(spec), "--format", "flux", "-d", str(flux.work),
-                             "--repo-url", flux.repo_url, "-o", "json")
-    assert code == 0, err
-    return dict(json.loads(out))
+def export(flux: Flux, spec: Path) -> dict[str, Any]:
+    """``kfdeploy export`` (it reaches no cluster) into the clone the test pushes from."""
+    result = CliRunner().invoke(cli, ["export", "-f", str(spec), "--format", "flux", "-d", str(flux.work),
+                                      "--repo-url", flux.repo_url, "-o", "json"])
+    assert result.exit_code == 0, result.output
+    return dict(json.loads(result.stdout))
 
 
 def synced(flux: Flux, revision: str, names: set[str], timeout: float = 900) -> dict[str, dict[str, Any]]:
@@ -238,7 +241,7 @@ def live_versions(kube: Cluster, objects: list[dict[str, Any]]) -> dict[str, str
 
 def test_flux_reconciles_the_export(cluster: SharedCluster, flux: Flux, tmp_path: Path) -> None:
     spec = spec_file(tmp_path / "kfdef.yaml")
-    result = export(cluster, flux, spec)
+    result = export(flux, spec)
     names = set(result["clusters"][0]["applications"])
     code, _, err = cli_run(cluster, "credentials", "seed", "-f", str(spec))
     assert code == 0, err
@@ -268,7 +271,7 @@ def test_flux_reconciles_the_export(cluster: SharedCluster, flux: Flux, tmp_path
     objects = render(load_spec(str(spec))).objects
     before = live_versions(flux.kube, objects)
     edited = spec_file(tmp_path / "kfdef.yaml", params={"central-dashboard": {"replicas": 2}})
-    result = export(cluster, flux, edited)
+    result = export(flux, edited)
     assert result["written"] == ["apps/central-dashboard/manifests.yaml"]
     revision = flux.push("central-dashboard: 2 replicas")
     flux.reconcile_now()
@@ -284,7 +287,7 @@ def test_flux_reconciles_the_export(cluster: SharedCluster, flux: Flux, tmp_path
     deployments = [o for o in objects if o["kind"] == "Deployment"
                    and o["metadata"]["labels"].get("kfdeploy.io/application") == gone]
     assert pvcs and deployments
-    export(cluster, flux, spec_file(tmp_path / "kfdef.yaml", drop=(gone,),
+    export(flux, spec_file(tmp_path / "kfdef.yaml", drop=(gone,),
                                     params={"central-dashboard": {"replicas": 2}}))
     revision = flux.push(f"remove {gone}")
     flux.reconcile_now()
