@@ -15,7 +15,7 @@ import yaml
 
 from kfdeploy import __version__
 from kfdeploy.errors import EXIT_BAD_INPUT, KfdeployError, UsageError
-from kfdeploy.options import ApplyFlags, DeleteFlags, Options, PlanFlags
+from kfdeploy.options import ApplyFlags, DeleteFlags, HasExitCode, Options, PlanFlags, Result, StreamResult
 
 PLATFORMS = ["gke", "eks", "kind", "minikube", "kwok", "existing"]
 
@@ -44,22 +44,17 @@ def make_options(kw: dict[str, Any]) -> Options:
     return Options(**{k: kw.pop(k) for k in keys if k in kw})
 
 
-def emit(result: Any, output: str) -> None:
+def emit(result: Result, output: str) -> None:
     """Print a workflow result as text, JSON or YAML."""
-    if result is None:
-        return
-    data = result.to_data() if hasattr(result, "to_data") else result
     if output == "json":
-        click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
+        click.echo(json.dumps(result.to_data(), indent=2, sort_keys=False, default=str))
     elif output == "yaml":
-        text = result.yaml_text() if hasattr(result, "yaml_text") else yaml.safe_dump(data, sort_keys=False)
+        text = result.yaml_text() if isinstance(result, StreamResult) else \
+            yaml.safe_dump(result.to_data(), sort_keys=False)
         click.echo(text, nl=False)
     else:
-        text = result.text() if hasattr(result, "text") else data
-        if isinstance(text, str):
-            click.echo(text, nl=not text.endswith("\n"))
-        else:
-            click.echo(yaml.safe_dump(text, sort_keys=False), nl=False)
+        text = result.text()
+        click.echo(text, nl=not text.endswith("\n"))
 
 
 def ask(question: str, details: str = "") -> bool:
@@ -71,7 +66,7 @@ def ask(question: str, details: str = "") -> bool:
     return click.confirm(question, default=False, err=True)
 
 
-def run(fn: Callable[..., Any], opts: Options, **kw: Any) -> None:
+def run(fn: Callable[..., Result], opts: Options, **kw: Any) -> None:
     """Call a workflow function; user errors print cleanly and set the exit code."""
     try:
         result = fn(opts, **kw)
@@ -82,9 +77,8 @@ def run(fn: Callable[..., Any], opts: Options, **kw: Any) -> None:
         click.echo("interrupted; re-run the same command to converge", err=True)
         sys.exit(130)
     emit(result, opts.output)
-    code = getattr(result, "exit_code", 0)
-    if code:
-        sys.exit(code)
+    if isinstance(result, HasExitCode) and result.exit_code:
+        sys.exit(result.exit_code)
 
 
 class Group(click.Group):
@@ -182,8 +176,7 @@ def schema(output_file: str | None) -> None:
 def build(**kw: Any) -> None:
     """Render every application into plain YAML, one file per application, in apply order."""
     from kfdeploy.workflow import render_verbs
-    opts = make_options(kw)
-    run(render_verbs.build, opts, **kw)
+    run(render_verbs.build, make_options(kw), out_dir=kw["out_dir"])
 
 
 @cli.command()
@@ -193,8 +186,7 @@ def build(**kw: Any) -> None:
 def show(**kw: Any) -> None:
     """Print the rendered objects as one YAML (or JSON) stream."""
     from kfdeploy.workflow import render_verbs
-    opts = make_options(kw)
-    run(render_verbs.show, opts, **kw)
+    run(render_verbs.show, make_options(kw), applications=kw["applications"])
 
 
 @cli.command()
@@ -212,8 +204,7 @@ def images(**kw: Any) -> None:
     then set spec.imageRegistry: registry.corp.example/kubeflow and apply.
     """
     from kfdeploy.workflow import image_verbs
-    opts = make_options(kw)
-    run(image_verbs.list_images, opts, **kw)
+    run(image_verbs.list_images, make_options(kw), registry=kw["registry"])
 
 
 @cli.command()
@@ -285,7 +276,7 @@ def preflight(**kw: Any) -> None:
     apply runs the same checks before its first change (--skip-preflight to bypass).
     """
     from kfdeploy.workflow import preflight_verbs
-    run(preflight_verbs.preflight, make_options(kw), **kw)
+    run(preflight_verbs.preflight, make_options(kw), force_conflicts=kw["force_conflicts"])
 
 
 @cli.command()
@@ -422,8 +413,7 @@ def library_compare(**kw: Any) -> None:
       kfdeploy library compare --against upstream.yaml [-o json]
     """
     from kfdeploy.workflow import library_verbs
-    opts = make_options(kw)
-    run(library_verbs.compare, opts, **kw)
+    run(library_verbs.compare, make_options(kw), against=kw["against"])
 
 
 @cli.command()

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from kfdeploy.credentials import Credentials
 from kfdeploy.errors import RenderError
 from kfdeploy.graph import stable_order
+from kfdeploy.kinds import NAMESPACE, group_kind
 from kfdeploy.library import Library, choices_text, suggest
 from kfdeploy.render import adjust, helm, images, jsonnet, kustomize, process
 from kfdeploy.render.customize import customize
@@ -162,7 +163,7 @@ def render(spec: KfDef, library: Library | None = None, only: Iterable[str] = ()
     with ThreadPoolExecutor(max_workers=RENDER_WORKERS) as pool:  # helm and kustomize are processes
         rendered = pool.map(lambda name: source_objects(by_name[name], spec, library, env, repos, credentials), order)
         raw = dict(zip(order, rendered, strict=True))  # in order: the first failing application is named
-    namespaces = {o["metadata"]["name"] for objs in raw.values() for o in objs if o.get("kind") == "Namespace"}
+    namespaces = {o["metadata"]["name"] for objs in raw.values() for o in objs if group_kind(o) == NAMESPACE}
     for name in order:  # a chart's release namespace is made like `helm install --create-namespace`
         app = by_name[name].ref.app
         if app is not None and app.helm is not None:

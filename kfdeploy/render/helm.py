@@ -24,6 +24,7 @@ import yaml
 
 from kfdeploy.errors import RenderError, ToolMissingError
 from kfdeploy.labels import PHASE, REPLACE_ON_CHANGE
+from kfdeploy.objects import describe
 from kfdeploy.render.manifests import load_documents
 from kfdeploy.tools import find_tool
 
@@ -112,8 +113,7 @@ def mark_hooks(docs: list[Any], release: str) -> list[Any]:
             continue  # test, delete and rollback hooks: kfdeploy has no such event
         weight = str(annotations.get(HOOK_WEIGHT, "0")).strip()
         if not weight.lstrip("-").isdigit():
-            raise RenderError(f"helm application '{release}': {doc.get('kind')} "
-                              f"{doc['metadata'].get('name')}: {HOOK_WEIGHT} must be an integer, "
+            raise RenderError(f"helm application '{release}': {describe(doc)}: {HOOK_WEIGHT} must be an integer, "
                               f"not {weight!r}", hint="fix the chart's hook annotation")
         annotations[PHASE] = f"{when}:{int(weight)}"
         policies = {p.strip() for p in str(annotations.get(HOOK_DELETE_POLICY, "")).split(",") if p.strip()}

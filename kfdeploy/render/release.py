@@ -19,9 +19,10 @@ from typing import Any
 
 from kfdeploy.errors import RenderError
 from kfdeploy.graph import stable_order
+from kfdeploy.objects import describe, object_key
 from kfdeploy.render import kustomize
 from kfdeploy.render.patches import patch_objects
-from kfdeploy.render.process import describe, extract, identity, validate
+from kfdeploy.render.process import extract, validate
 from kfdeploy.spec.sources import PatchTarget
 from kfdeploy.templates.manifests import EXAMPLE, LayoutError, ManifestApp, dependencies, group, parse_example
 
@@ -99,8 +100,8 @@ class SplitCheck:
 def compare(example: list[Obj], split: list[Obj]) -> SplitCheck:
     want, got = Counter(map(canonical, example)), Counter(map(canonical, split))
     by_text = {canonical(o): describe(o) for o in [*example, *split]}
-    ids = Counter(identity(o) for o in split)
-    twice = sorted({describe(o) for o in split if ids[identity(o)] > 1})
+    ids = Counter(object_key(o) for o in split)
+    twice = sorted({describe(o) for o in split if ids[object_key(o)] > 1})
     return SplitCheck(len(example), sorted(by_text[t] for t in want - got),
                       sorted(by_text[t] for t in got - want), twice)
 
@@ -120,14 +121,14 @@ def reconcile(example: list[Obj], apps: list[ManifestApp], built: dict[str, list
     """Where an application builds an object differently from the example (a value the example
     sets across folders, e.g. a var or a generated name from another folder), give the
     application a JSON 6902 patch that makes it the example's, and say so."""
-    wanted = {identity(o): o for o in example}
+    wanted = {object_key(o): o for o in example}
     for app in apps:
         for obj in built[app.name]:
-            target = wanted.get(identity(obj))
+            target = wanted.get(object_key(obj))
             if target is None or canonical(target) == canonical(obj):
                 continue
             ops = json_patch(obj, target)
-            group, kind, namespace, name = identity(obj)
+            group, kind, namespace, name = object_key(obj)
             selector = {"group": group, "kind": kind, "name": "^" + re.escape(name) + "$"}
             if namespace:
                 selector["namespace"] = "^" + re.escape(namespace) + "$"

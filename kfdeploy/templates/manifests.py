@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from kfdeploy.kinds import CRD, NAMESPACE, group_kind
 from kfdeploy.templates.starter import HEADER, PLATFORM_BLOCKS, StarterOptions, _scalar
 
 EXAMPLE = "example"
@@ -132,8 +133,8 @@ def group(paths: Iterable[str], rules: tuple[Rule, ...] = RULES) -> list[Manifes
 def _defines(objects: Iterable[Mapping[str, Any]]) -> tuple[set[tuple[str, str]], set[str]]:
     """(group, kind) of the CRDs and the names of the Namespaces among ``objects``."""
     crds = {(o["spec"]["group"], o["spec"]["names"]["kind"]) for o in objects
-            if o.get("kind") == "CustomResourceDefinition" and isinstance(o.get("spec"), dict)}
-    namespaces = {o["metadata"]["name"] for o in objects if o.get("kind") == "Namespace"}
+            if group_kind(o) == CRD and isinstance(o.get("spec"), dict)}
+    namespaces = {o["metadata"]["name"] for o in objects if group_kind(o) == NAMESPACE}
     return crds, namespaces
 
 

@@ -49,7 +49,7 @@ def yaml_stream(objects: Iterable[dict[str, Any]]) -> str:
 
 
 def load(opts: Options, only: Iterable[str] = ()) -> Rendered:
-    from kfdeploy.spec import load_spec
+    from kfdeploy.workflow.session import load_spec
 
     return render(load_spec(opts.file), only=only, credentials=Credentials.offline(masked=True))
 
@@ -88,7 +88,7 @@ def stale_files(directory: Path, keep: set[str]) -> list[Path]:
                   and p.read_text(errors="replace").startswith(HEADER))
 
 
-def build(opts: Options, out_dir: str = "build", **kw: Any) -> BuildResult:
+def build(opts: Options, out_dir: str = "build") -> BuildResult:
     """Render every application into DIR/NN-<app>.yaml and remove files of earlier builds."""
     rendered = load(opts)
     directory = Path(out_dir)
@@ -120,7 +120,7 @@ class ShowResult:
         return yaml_stream(self.objects)
 
 
-def show(opts: Options, applications: tuple[str, ...] = (), **kw: Any) -> ShowResult:
+def show(opts: Options, applications: tuple[str, ...] = ()) -> ShowResult:
     """The rendered objects of all (or the named) applications, in apply order."""
     return ShowResult(load(opts, applications).objects)
 

@@ -12,10 +12,11 @@ from typing import Any
 
 from kfdeploy.errors import EXIT_BAD_INPUT, SpecError, UsageError
 from kfdeploy.options import Options
-from kfdeploy.spec import KfDef, load_spec, parse_text
+from kfdeploy.spec import KfDef, parse_text
 from kfdeploy.spec.base import DNS_LABEL
 from kfdeploy.spec.schema import schema_text
 from kfdeploy.templates.starter import StarterOptions, starter_spec
+from kfdeploy.workflow.session import load_spec
 
 REQUIRED_FLAGS: dict[str, tuple[tuple[str, str], ...]] = {
     "gke": (("project", "--project MY_GCP_PROJECT"), ("location", "--location us-central1-a")),
@@ -171,8 +172,10 @@ def schema(opts: Options, output_file: str | None = None) -> TextResult:
     return TextResult(f"wrote {output_file}", {"file": output_file})
 
 
-def version(opts: Options) -> Any:
+def version(opts: Options) -> TextResult:
     """kfdeploy's version, the local control-plane tool versions, and where those live."""
+    import yaml
+
     from kfdeploy import __version__
     from kfdeploy.errors import ToolMissingError
     from kfdeploy.tools import tool_versions, tools_dir
@@ -181,5 +184,6 @@ def version(opts: Options) -> Any:
         tools["dir"] = str(tools_dir())
     except ToolMissingError:
         tools = {}
-    return {"kfdeploy": __version__, **({"tools": tools} if tools else {})}
+    data = {"kfdeploy": __version__, **({"tools": tools} if tools else {})}
+    return TextResult(yaml.safe_dump(data, sort_keys=False), data)
 

@@ -1,0 +1,43 @@
+"""What every verb does first: read the spec (and make its own kinds part of the kind table),
+choose how progress is printed, and connect to the cluster. One place, so that no verb module
+reaches into another for these steps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kfdeploy import kinds
+from kfdeploy.kube.client import Cluster
+from kfdeploy.options import Options
+from kfdeploy.progress import Printer
+from kfdeploy.spec import KfDef
+from kfdeploy.spec import load_spec as read_spec
+
+
+def load_spec(path: str | Path) -> KfDef:
+    """The spec at ``path``; its ``spec.kinds`` rows join the kind table for this run."""
+    spec = read_spec(path)
+    kinds.extend(k.rule() for k in spec.spec.kinds)
+    return spec
+
+
+def printer(opts: Options) -> Printer:
+    """Progress on stderr: live lines for text output, plain lines when the result is data."""
+    return Printer(live=None if opts.output == "text" else False)
+
+
+def connect(opts: Options, spec: KfDef, progress: Printer, create: bool) -> Cluster:
+    """The cluster: flags win; else the platform's (created first when ``create``)."""
+    if opts.kubeconfig or opts.context:
+        cluster = Cluster.connect(opts.kubeconfig, opts.context)
+    else:
+        from kfdeploy.platforms import get_platform
+        platform = get_platform(spec.spec.platform.kind)
+        context = getattr(spec.spec.platform.settings, "context", None)
+        if create:
+            info = platform.ensure_cluster(spec, progress.line)
+            cluster = Cluster.connect(info.kubeconfig, info.context or context)
+        else:
+            cluster = Cluster.connect(platform.kubeconfig(spec), context)
+    cluster.version()
+    return cluster
