@@ -22,7 +22,7 @@ from typing import Any
 from kfdeploy.errors import RenderError
 from kfdeploy.kinds import WEBHOOK_KINDS, group_kind, rule_of
 from kfdeploy.kube.inventory import HASH, applyset_id, object_hash
-from kfdeploy.kube.order import describe_key, object_key
+from kfdeploy.objects import describe_key, object_key
 from kfdeploy.render import Rendered
 
 Obj = dict[str, Any]

@@ -22,11 +22,11 @@ from kfdeploy.gitops.layout import Format, Settings, layout
 from kfdeploy.gitops.tree import ClusterExport, cluster_export
 from kfdeploy.kube import credential_store
 from kfdeploy.kube.inventory import applyset_id, stamp
-from kfdeploy.kube.order import describe_key, object_key
+from kfdeploy.objects import describe_key, object_key
 from kfdeploy.options import Options
 from kfdeploy.render import render
-from kfdeploy.spec import load_spec
 from kfdeploy.workflow.render_verbs import load, yaml_stream
+from kfdeploy.workflow.session import connect, load_spec, printer
 
 HEADER = "# Exported by kfdeploy export; do not edit (edit the spec and export again).\n"
 MD_HEADER = "<!-- Exported by kfdeploy export; do not edit. -->\n"
@@ -138,11 +138,11 @@ class SeedResult:
 def seed(opts: Options) -> SeedResult:
     """Apply the Secrets an export leaves out, with the credentials the cluster holds (new
     ones generated and stored first, as apply does); nothing else is applied."""
-    from kfdeploy.workflow.deploy_verbs import _connect, _credentials, _printer
+    from kfdeploy.workflow.deploy_verbs import _credentials
 
     spec = load_spec(opts.file)
     left_out = {object_key(s) for a in cluster_export(spec.metadata.name, load(opts)).apps for s in a.seeded}
-    cluster = _connect(opts, spec, _printer(opts), create=False)
+    cluster = connect(opts, spec, printer(opts), create=False)
     credentials = _credentials(cluster, spec)
     secrets = [o for o in render(spec, credentials=credentials).objects if object_key(o) in left_out]
     stored = credentials.changed()
