@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -102,13 +103,12 @@ def test_waves(graph: dict[str, list[str]], expected: dict[str, int]) -> None:
 
 # -- protections and controller-owned fields -----------------------------------------------------
 
-@pytest.mark.parametrize("fmt, key, value", [("flux", flux.PRUNE, "disabled"),
-                                            ("argocd", argocd.SYNC_OPTIONS, "Prune=false,Delete=false")],
+@pytest.mark.parametrize("repo, key, value", [("flux_repo", flux.PRUNE, "disabled"),
+                                             ("argo_repo", argocd.SYNC_OPTIONS, "Prune=false,Delete=false")],
                          ids=["flux", "argocd"])
-def test_prune_protections_follow_kinds(tmp_path: Path, fmt: str, key: str, value: str) -> None:
-    repo = export(tmp_path, fmt)[0]
+def test_prune_protections_follow_kinds(request: pytest.FixtureRequest, repo: str, key: str, value: str) -> None:
     kinds = set()
-    for path in repo.glob("apps/*/manifests.yaml"):
+    for path in request.getfixturevalue(repo).glob("apps/*/manifests.yaml"):
         for o in docs(path):
             annotations = o["metadata"].get("annotations") or {}
             assert (annotations.get(key) == value) == bool(rule_of(o).protection), f"{o['kind']} {path}"
@@ -175,16 +175,16 @@ def test_a_credential_outside_a_secret_is_refused() -> None:
 
 # -- determinism and layout -----------------------------------------------------------------------
 
-@pytest.mark.parametrize("fmt", ["flux", "argocd"])
-def test_re_export_is_byte_identical(tmp_path: Path, fmt: str) -> None:
-    repo, first = export(tmp_path, fmt)
-    before = tree_files(repo)
-    (repo / "NOTES.md").write_text("mine\n")
+@pytest.mark.parametrize("fmt, repo", [("flux", "flux_repo"), ("argocd", "argo_repo")], ids=["flux", "argocd"])
+def test_re_export_is_byte_identical(request: pytest.FixtureRequest, tmp_path: Path, fmt: str, repo: str) -> None:
+    """A re-export over an earlier one writes nothing and leaves others' files; the tree is
+    byte for byte the one a fresh export wrote."""
+    fresh = tree_files(request.getfixturevalue(repo))
+    shutil.copytree(request.getfixturevalue(repo), tmp_path / "repo")
+    (tmp_path / "repo" / "NOTES.md").write_text("mine\n")
     _, again = export(tmp_path, fmt)
     assert again["written"] == [] and again["removed"] == []
-    assert tree_files(repo) == {**before, "NOTES.md": b"mine\n"}
-    fresh, _ = export(tmp_path, fmt, out="fresh")
-    assert tree_files(fresh) == before
+    assert tree_files(tmp_path / "repo") == {**fresh, "NOTES.md": b"mine\n"}
 
 
 def test_removed_application_folder_is_removed(tmp_path: Path) -> None:
