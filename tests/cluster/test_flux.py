@@ -165,16 +165,18 @@ def flux(cluster: SharedCluster, tmp_path_factory: pytest.TempPathFactory,
     server = serve_git(tmp / "srv")
     logs = tmp / "logs"
     logs.mkdir()
+    (tmp / "storage").mkdir()
     env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig), "RUNTIME_NAMESPACE": NAMESPACE}
     storage = free_port()
-    common = ["--enable-leader-election=false", f"--metrics-addr=127.0.0.1:{free_port()}",
-              f"--health-addr=127.0.0.1:{free_port()}", "--requeue-dependency=5s", "--log-level=info"]
+    def common() -> list[str]:  # each controller its own loopback ports
+        return ["--enable-leader-election=false", f"--metrics-addr=127.0.0.1:{free_port()}",
+                f"--health-addr=127.0.0.1:{free_port()}", "--requeue-dependency=5s", "--log-level=info"]
     commands = {
         "source-controller": [f"--storage-path={tmp / 'storage'}", f"--storage-addr=127.0.0.1:{storage}",
                               f"--storage-adv-addr=127.0.0.1:{storage}"],
         "kustomize-controller": ["--no-remote-bases=true", "--concurrent=4"],
     }
-    procs = [subprocess.Popen([str(FLUX / "bin" / name), *common, *args], env=env,
+    procs = [subprocess.Popen([str(FLUX / "bin" / name), *common(), *args], env=env,
                               stdout=(logs / f"{name}.log").open("w"), stderr=subprocess.STDOUT)
              for name, args in commands.items()]
     try:
