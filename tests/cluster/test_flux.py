@@ -136,7 +136,7 @@ class Flux:
         self.kube.apply({"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
                          "metadata": {"name": "kfdeploy", "namespace": NAMESPACE,
                                       "annotations": {"reconcile.fluxcd.io/requestedAt": stamp}}},
-                        force=True, field_manager="flux-e2e")
+                        force=True, field_manager="flux-reconcile")  # not the manager that owns its spec
 
     def tail(self) -> str:
         return "\n".join(f"--- {p.name}\n" + "\n".join(p.read_text(errors="replace").splitlines()[-15:])
