@@ -6,6 +6,7 @@ No logic lives here that a library user would need; see ``kfdeploy.workflow``.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -102,7 +103,10 @@ class Group(click.Group):
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", prog_name="kfdeploy")
-def cli() -> None:
+@click.option("--offline", is_flag=True, envvar="KFDEPLOY_OFFLINE",
+              help="Download nothing: repos and remote bases come from the cache (fill it with "
+                   "`kfdeploy vendor --import`). Same as KFDEPLOY_OFFLINE=1.")
+def cli(offline: bool) -> None:
     """kfdeploy: install and upgrade a Kubeflow platform from one declarative spec.
 
     \b
@@ -116,6 +120,8 @@ def cli() -> None:
     Edit the spec and run `apply` again to upgrade: only what changed is applied and what
     was removed is pruned (PVCs and CRDs with data are kept).
     """
+    if offline:
+        os.environ["KFDEPLOY_OFFLINE"] = "1"  # read by the one downloader, render.fetch
 
 
 @cli.command()
@@ -417,6 +423,25 @@ def library_compare(**kw: Any) -> None:
 
 
 @cli.command()
+@click.option("-f", "--file", "file", default="kfdef.yaml", show_default=True, help="The KfDef spec to read.")
+@click.option("-o", "--output-file", "output_file", metavar="FILE.tar.gz", default=None,
+              help="Write the bundle here.")
+@click.option("--import", "import_file", metavar="FILE.tar.gz", default=None,
+              help="Fill this machine's cache from a bundle (verified against the spec's lock).")
+def vendor(**kw: Any) -> None:
+    """Pack everything the spec's renders download (repos and remote bases, as pinned in the
+    lock) into one file, or import such a file on a machine without network.
+
+    \b
+      kfdeploy vendor -f kfdef.yaml -o kubeflow-bundle.tar.gz        # connected machine
+      kfdeploy vendor -f kfdef.yaml --import kubeflow-bundle.tar.gz  # air-gapped machine
+      kfdeploy --offline apply -f kfdef.yaml
+    """
+    from kfdeploy.workflow import vendor_verbs
+    run(vendor_verbs.vendor, make_options(kw), output_file=kw["output_file"], import_file=kw["import_file"])
+
+
+@cli.command()
 @click.option("-o", "--output", type=click.Choice(["text", "json", "yaml"]), default="text")
 def version(output: str) -> None:
     """Print kfdeploy's version and the tool versions it builds."""
@@ -425,4 +450,7 @@ def version(output: str) -> None:
 
 
 def main() -> None:
+    from kfdeploy.render.fetch import install_interrupt
+
+    install_interrupt()  # Ctrl-C also ends downloads running in render's worker threads
     cli(prog_name="kfdeploy")

@@ -97,7 +97,7 @@ def evaluate(plan: AppPlan, spec: KfDef, library: Library, env: Mapping[str, str
         assert ref.app is not None and ref.app.helm is not None
         values = spec_values(dict(ref.app.helm.values), spec, env, credentials)
         kube_version = library.platform(spec.spec.platform.kind).kubernetes_version
-        return helm.template(ref.name, ref.app.helm, plan.namespace, spec.base_dir, values, kube_version)
+        return helm.template(ref.name, ref.app.helm, plan.namespace, spec.base_dir, values, kube_version, repos)
     params = credentials.fill(ref.name, plan.component.credentials, spec_values(plan.params, spec, env, credentials))
     try:
         return jsonnet.evaluate(plan.component.main, params, library.jpath)
@@ -114,8 +114,9 @@ def kustomize_documents(name: str, source: KustomizeSource, spec: KfDef, repos: 
         repo = next(r for r in spec.spec.repos if r.name == source.repo)  # the spec checked it exists
         root, label = repos.root(repo), f"{source.repo}:"
     components = [(root / c).resolve() for c in source.components]
+    confined = root if source.repo is not None else None  # a repo's references stay inside it
     return [d for p in source.paths
-            for d in kustomize.build(name, (root / p).resolve(), label + p, components)]
+            for d in kustomize.build(name, (root / p).resolve(), label + p, components, repos, confined)]
 
 
 def source_objects(plan: AppPlan, spec: KfDef, library: Library, env: Mapping[str, str] | None,
@@ -159,7 +160,7 @@ def render(spec: KfDef, library: Library | None = None, only: Iterable[str] = ()
                           + "\n  - ".join(problems))
     by_name = {p.name: p for p in plans}
     order = select(dependency_order({p.name: p.depends_on for p in plans}), only)
-    repos = RepoResolver(spec.base_dir)
+    repos = RepoResolver.for_spec(spec)
     with ThreadPoolExecutor(max_workers=RENDER_WORKERS) as pool:  # helm and kustomize are processes
         rendered = pool.map(lambda name: source_objects(by_name[name], spec, library, env, repos, credentials), order)
         raw = dict(zip(order, rendered, strict=True))  # in order: the first failing application is named

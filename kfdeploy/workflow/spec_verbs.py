@@ -103,8 +103,9 @@ def init(opts: Options, platform_kind: str = "kwok", name: str = "kubeflow",
 
 def _manifests_spec(uri: str, starter: StarterOptions, file: str, verify: bool) -> tuple[str, str]:
     """The spec for an official manifests release (render.release splits and checks it)."""
+    from kfdeploy.render.fetch import stderr_report
     from kfdeploy.render.release import split_release
-    from kfdeploy.render.repos import RepoResolver, stderr_report
+    from kfdeploy.render.repos import RepoResolver
     from kfdeploy.spec import Repo
     from kfdeploy.templates.manifests import manifests_spec
 
