@@ -147,6 +147,18 @@ def ready(k: dict[str, Any]) -> dict[str, Any] | None:
     return next((c for c in (k.get("status") or {}).get("conditions") or [] if c["type"] == "Ready"), None)
 
 
+def forget_flux_objects(kube: Cluster) -> None:
+    """Delete the Flux objects of the test namespace, their finalizers dropped (no controller
+    runs to finalize them; the objects they applied stay)."""
+    for api_version, kind in ((KUSTOMIZATION, "Kustomization"), ("source.toolkit.fluxcd.io/v1", "GitRepository")):
+        for obj in kube.list(api_version, kind, namespace=NAMESPACE):
+            ref = {"apiVersion": api_version, "kind": kind,
+                   "metadata": {"name": obj["metadata"]["name"], "namespace": NAMESPACE}}
+            kube.apply({**ref, "metadata": {**ref["metadata"], "finalizers": []}}, force=True,
+                       field_manager="flux-e2e-cleanup")
+            kube.delete(ref)
+
+
 @pytest.fixture(scope="module")
 def flux(cluster: SharedCluster, tmp_path_factory: pytest.TempPathFactory,
          request: pytest.FixtureRequest) -> Iterator[Flux]:
@@ -159,6 +171,7 @@ def flux(cluster: SharedCluster, tmp_path_factory: pytest.TempPathFactory,
         kube.apply(crd)
     assert wait_established(kube, crds, time.monotonic() + 120) == []
     kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
+    forget_flux_objects(kube)  # a run killed midway leaves them; readiness times must be this run's
     (tmp / "srv").mkdir()
     git(tmp / "srv", "init", "-q", "--bare", "-b", "main", "platform.git")
     git(tmp, "clone", "-q", str(tmp / "srv" / "platform.git"), "work")
@@ -190,10 +203,7 @@ def flux(cluster: SharedCluster, tmp_path_factory: pytest.TempPathFactory,
             except subprocess.TimeoutExpired:
                 p.kill()
         server.shutdown()
-        for k in kube.list(KUSTOMIZATION, "Kustomization", namespace=NAMESPACE):  # no controller left to finalize
-            kube.apply({"apiVersion": KUSTOMIZATION, "kind": "Kustomization",
-                        "metadata": {"name": k["metadata"]["name"], "namespace": NAMESPACE, "finalizers": []}},
-                       force=True, field_manager="flux-e2e")
+        forget_flux_objects(kube)
         shutil.rmtree(tmp / "storage", ignore_errors=True)
 
 
