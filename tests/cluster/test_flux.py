@@ -154,8 +154,8 @@ def forget_flux_objects(kube: Cluster) -> None:
         for obj in kube.list(api_version, kind, namespace=NAMESPACE):
             ref = {"apiVersion": api_version, "kind": kind,
                    "metadata": {"name": obj["metadata"]["name"], "namespace": NAMESPACE}}
-            kube.apply({**ref, "metadata": {**ref["metadata"], "finalizers": []}}, force=True,
-                       field_manager="flux-e2e-cleanup")
+            kube.call("PATCH", kube.resource_for(ref).path(NAMESPACE, obj["metadata"]["name"]),
+                      body={"metadata": {"finalizers": None}}, content_type="application/merge-patch+json")
             kube.delete(ref)
 
 
