@@ -22,8 +22,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_seed_applies_exactly_the_secrets_the_export_leaves_out(cluster: SharedCluster, tmp_path: Path) -> None:
     data = yaml.safe_load((REPO / "kfdef.yaml").read_text())
-    name = f"seeded-{uuid.uuid4().hex[:6]}"  # a first seed: no store of this KfDef yet
-    data["metadata"]["name"] = name
+    kfdef = f"seeded-{uuid.uuid4().hex[:6]}"  # a first seed: no store of this KfDef yet
+    data["metadata"]["name"] = kfdef
     data["spec"]["applications"] = [{"name": "istio"}, {"name": "auth"}]
     spec = tmp_path / "kfdef.yaml"
     spec.write_text(yaml.safe_dump(data))
@@ -43,11 +43,11 @@ def test_seed_applies_exactly_the_secrets_the_export_leaves_out(cluster: SharedC
         _, namespace, name = ref.split("/")
         live = kube.get({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": namespace}})
         assert live is not None, ref
-        assert live["metadata"]["labels"][PART_OF] == applyset_id(name)
+        assert live["metadata"]["labels"][PART_OF] == applyset_id(kfdef)
         decoded = {k: base64.b64decode(v).decode() for k, v in (live.get("data") or {}).items()}
         assert decoded and not any("<generated:" in v or "<secret:" in v for v in decoded.values()), ref
         values[ref] = decoded
-    assert credential_store.reconciled_by_gitops(kube, name)
+    assert credential_store.reconciled_by_gitops(kube, kfdef)
 
     code, out, err = cli_run(cluster, "credentials", "seed", "-f", str(spec), "-o", "json")
     assert code == 0, err
