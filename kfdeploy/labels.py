@@ -32,6 +32,8 @@ GROUP_KINDS = "applyset.kubernetes.io/contains-group-kinds"
 HASH = "kfdeploy.io/hash"
 RECORD_OF = "kfdeploy.io/inventory"
 CREDENTIALS_OF = "kfdeploy.io/credentials"
+RECONCILED_BY = "kfdeploy.io/reconciled-by"
+"""Set on the credential store by ``kfdeploy credentials seed``: a GitOps engine applies this KfDef's export."""
 SECRETS_CHECKSUM = "kfdeploy.io/secrets-checksum"
 """On pod templates that read Secrets of their application: rolls the pods when one changes."""
 # Platforms: simulated nodes (kwok) and cloud resources (EKS tags).

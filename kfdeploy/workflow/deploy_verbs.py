@@ -112,6 +112,10 @@ def plan(opts: Options, flags: PlanFlags = _ALL_APPLICATIONS) -> PlanResult:
     report_tools(render(spec, only=flags.applications), opts.verbose, printer.line)
     cluster = connect(opts, spec, printer, create=False)
     rendered = render(spec, only=flags.applications, credentials=_credentials(cluster, spec))
+    if credential_store.reconciled_by_gitops(cluster, spec.metadata.name):  # compare with the export
+        from kfdeploy.gitops.tree import as_exported
+        offline = render(spec, only=flags.applications, credentials=Credentials.offline(masked=True))
+        rendered = as_exported(rendered, offline)
     engine = _engine(spec, cluster, printer)
     spec_plan = engine.plan(_desired(rendered))
     if flags.applications:  # a partial plan never prunes other applications
