@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kfdeploy.errors import RenderError
-from kfdeploy.kinds import WEBHOOK_KINDS, group_kind, rule_of
+from kfdeploy.kinds import API_SERVICE, CRD, HPA, SCALABLE, SECRET, WEBHOOK_KINDS, group_kind, rule_of
 from kfdeploy.kube.inventory import applyset_id, object_hash
 from kfdeploy.labels import HASH
 from kfdeploy.objects import describe_key, object_key
@@ -106,7 +106,7 @@ def split(name: str, objects: Iterable[Obj]) -> tuple[list[Obj], list[Obj]]:
     for obj in objects:
         if not holds_credential(obj):
             tree.append(obj)
-        elif obj.get("kind") == "Secret" and group_kind(obj)[0] == "":
+        elif group_kind(obj) == SECRET:
             seeded.append(obj)
         else:
             raise RenderError(
@@ -148,28 +148,25 @@ def as_exported(rendered: Rendered, offline: Rendered) -> Rendered:
 
 # -- fields controllers own ------------------------------------------------------------------------
 
-_SCALED = {("apps", "Deployment"), ("apps", "StatefulSet"), ("apps", "ReplicaSet")}
-
-
 def controller_fields(objects: list[Obj]) -> list[ControllerField]:
     """Fields the render shows a controller will write: webhook, conversion and APIService
     ``caBundle`` (cert-manager's cainjector, or the component itself), and ``spec.replicas`` of
     workloads an autoscaler scales."""
     out: list[ControllerField] = []
     scaled = {(o["metadata"].get("namespace", ""), (o.get("spec") or {}).get("scaleTargetRef", {}).get("name"))
-              for o in objects if o.get("kind") == "HorizontalPodAutoscaler"}
+              for o in objects if group_kind(o) == HPA}
     for obj in objects:
         gk = group_kind(obj)
         spec = obj.get("spec") or {}
         if gk in WEBHOOK_KINDS:
             out.append(ControllerField(obj, jq_paths=(".webhooks[]?.clientConfig.caBundle",),
                                        why="webhook caBundle is injected"))
-        elif gk == ("apiextensions.k8s.io", "CustomResourceDefinition") and (spec.get("conversion") or {}).get(
+        elif gk == CRD and (spec.get("conversion") or {}).get(
                 "strategy") == "Webhook":
             out.append(ControllerField(obj, json_pointers=("/spec/conversion/webhook/clientConfig/caBundle",),
                                        why="conversion webhook caBundle is injected"))
-        elif gk == ("apiregistration.k8s.io", "APIService") and spec.get("service"):
+        elif gk == API_SERVICE and spec.get("service"):
             out.append(ControllerField(obj, json_pointers=("/spec/caBundle",), why="APIService caBundle is injected"))
-        elif gk in _SCALED and (obj["metadata"].get("namespace", ""), obj["metadata"]["name"]) in scaled:
+        elif gk in SCALABLE and (obj["metadata"].get("namespace", ""), obj["metadata"]["name"]) in scaled:
             out.append(ControllerField(obj, json_pointers=("/spec/replicas",), why="an autoscaler sets replicas"))
     return out

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from kfdeploy.kinds import CRD, group_kind
 from kfdeploy.kube.client import FIELD_MANAGER
 from kfdeploy.kube.diff import object_drift
 from kfdeploy.kube.immutable import describe, needs_recreate
@@ -100,7 +101,7 @@ def _changed(key: ObjectKey, obj: dict[str, Any], live: dict[str, Any]) -> Chang
 def dropped_stored_versions(obj: dict[str, Any], live: dict[str, Any]) -> list[str]:
     """Versions a CRD update no longer lists while objects are stored in them (an older release
     applied over a newer one's CRD): the API server refuses that update."""
-    if obj.get("kind") != "CustomResourceDefinition":
+    if group_kind(obj) != CRD:
         return []
     listed = {v.get("name") for v in (obj.get("spec") or {}).get("versions") or []}
     return [v for v in (live.get("status") or {}).get("storedVersions") or [] if v not in listed]

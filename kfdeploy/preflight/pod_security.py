@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kfdeploy.findings import Finding, fail, ok
-from kfdeploy.kinds import pod_template, rule_of
+from kfdeploy.kinds import NAMESPACE, group_kind, pod_template, rule_of
 from kfdeploy.objects import describe
 
 Obj = dict[str, Any]
@@ -159,7 +159,7 @@ def pod_spec_path(obj: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | Non
 def predict(applications: list[tuple[str, list[Obj]]], live_namespaces: list[Obj]) -> list[Finding]:
     """A FAIL per workload whose pods its namespace's enforced level would refuse."""
     objects = [o for _, objs in applications for o in objs]
-    enforced = levels([o for o in objects if o.get("kind") == "Namespace"], live_namespaces)
+    enforced = levels([o for o in objects if group_kind(o) == NAMESPACE], live_namespaces)
     out, checked = [], 0
     for app, objs in applications:
         for obj in objs:
