@@ -12,8 +12,8 @@ import threading
 import time
 from typing import TextIO
 
-_FINAL = {"applied", "unchanged", "failed", "skipped", "pruned"}
-_MARK = {"applied": "✓", "unchanged": "=", "failed": "✗", "skipped": "-", "pruned": "✓"}
+_FINAL = {"rendered", "applied", "unchanged", "failed", "skipped", "pruned"}
+_MARK = {"rendered": "·", "applied": "✓", "unchanged": "=", "failed": "✗", "skipped": "-", "pruned": "✓"}
 
 
 class Printer:

@@ -100,3 +100,14 @@ def tool_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
 
 def _is_executable(path: Path) -> bool:
     return path.is_file() and os.access(path, os.X_OK)
+
+
+def tool_identity(path: Path) -> str:
+    """A tool's file as the render cache tells binaries apart: resolved path, size and
+    modification time (a rebuilt or upgraded tool is another one)."""
+    real = path.resolve()
+    try:
+        st = real.stat()
+    except OSError as e:
+        raise ToolMissingError(f"cannot read {path}: {e.strerror}") from e
+    return f"{real} {st.st_size} {st.st_mtime_ns}"

@@ -25,7 +25,7 @@ import yaml
 from kfdeploy.errors import RenderError, ToolMissingError
 from kfdeploy.labels import PHASE, REPLACE_ON_CHANGE
 from kfdeploy.render.manifests import load_documents
-from kfdeploy.tools import find_tool
+from kfdeploy.tools import find_tool, tool_identity
 
 ENV_HELM = "KFDEPLOY_HELM"
 HOOK = "helm.sh/hook"
@@ -46,6 +46,11 @@ def find_helm() -> Path:
         raise ToolMissingError(f"helm not found: {ENV_HELM}={override} is not an executable file",
                                hint=f"fix or unset {ENV_HELM}, or run `make tools` to build helm")
     return Path(find_tool("helm"))
+
+
+def renderer() -> str:
+    """Which helm renders (the render cache keys on it): its file (path, size, modification time)."""
+    return "helm " + tool_identity(find_helm())
 
 
 def chart_ref(chart: str, base_dir: Path) -> str:

@@ -21,10 +21,10 @@ import yaml
 
 from kfdeploy.errors import RenderError
 from kfdeploy.render.manifests import load_kyaml_documents
-from kfdeploy.tools import find_tool, tool_env
+from kfdeploy.tools import find_tool, tool_env, tool_identity
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
-REFERENCE_FIELDS = ("resources", "bases", "components")
+REFERENCE_FIELDS = ("resources", "bases", "components", "generators", "transformers", "validators")
 REMOTE = re.compile(r"^(https?://|git@|ssh://|git::|github\.com/|gitlab\.com/|bitbucket\.org/)"
                     r"|\?(ref|version|submodules|timeout)=|\.git(//|$)")
 REMOTE_FAILURE = re.compile(r"(git (cmd|fetch|clone)|no 'git' program|fetching remote|"
@@ -37,7 +37,7 @@ def kustomization_file(folder: Path) -> Path | None:
 
 
 def references(kfile: Path) -> Iterator[str]:
-    """Entries of resources/bases/components (unreadable files are kustomize's to report)."""
+    """Entries of the fields that name other files or folders (unreadable files are kustomize's to report)."""
     try:
         data = yaml.load(kfile.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
@@ -49,23 +49,43 @@ def references(kfile: Path) -> Iterator[str]:
         yield from (e for e in (entries if isinstance(entries, list) else []) if isinstance(e, str))
 
 
-def remote_references(folder: Path) -> list[tuple[Path, str]]:
-    """``(kustomization file, url)`` of every remote reference reachable from ``folder``."""
+def walk(folder: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Every kustomization folder reachable from ``folder`` through local references, and
+    ``(kustomization file, url)`` of every remote reference met on the way."""
     found: list[tuple[Path, str]] = []
-    seen: set[Path] = set()
+    seen: list[Path] = []
     todo = [folder.resolve()]
     while todo:
         current = todo.pop()
         kfile = kustomization_file(current)
         if current in seen or kfile is None:
             continue
-        seen.add(current)
+        seen.append(current)
         for ref in references(kfile):
             if REMOTE.search(ref):
                 found.append((kfile, ref))
-            elif (current / ref).is_dir():
+            elif _is_dir(current / ref):
                 todo.append((current / ref).resolve())
-    return found
+    return seen, found
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:  # e.g. an inline transformer config, too long for a file name
+        return False
+
+
+def remote_references(folder: Path) -> list[tuple[Path, str]]:
+    """``(kustomization file, url)`` of every remote reference reachable from ``folder``."""
+    return walk(folder)[1]
+
+
+def renderer() -> str:
+    """Which kustomize renders (the render cache keys on it): today the one built into the
+    tools' kubectl, named by its file (path, size, modification time), so another binary or
+    version renders again."""
+    return "kubectl kustomize " + tool_identity(Path(find_tool("kubectl")))
 
 
 def remote_error(app: str, kfile: Path | str, url: str) -> RenderError:

@@ -58,16 +58,23 @@ class RepoResolver:
         self.base_dir = base_dir
         self.cache = cache or cache_dir()
         self.report = report
-        self._roots: dict[str, Path] = {}
+        self._roots: dict[str, tuple[Path, str | None]] = {}
         self._lock = threading.Lock()
 
     def root(self, repo: Repo) -> Path:
+        return self._resolved(repo)[0]
+
+    def digest(self, repo: Repo) -> str | None:
+        """The sha256 of the archive the repo was extracted from; None for a folder."""
+        return self._resolved(repo)[1]
+
+    def _resolved(self, repo: Repo) -> tuple[Path, str | None]:
         with self._lock:
             if repo.name not in self._roots:
                 self._roots[repo.name] = self._resolve(repo)
             return self._roots[repo.name]
 
-    def _resolve(self, repo: Repo) -> Path:
+    def _resolve(self, repo: Repo) -> tuple[Path, str | None]:
         if repo.is_url:
             return self._from_url(repo)
         local = Path(repo.uri).expanduser()
@@ -76,22 +83,22 @@ class RepoResolver:
             if repo.sha256:
                 raise RenderError(f"repo '{repo.name}': sha256 pins an archive, but {local} is a folder",
                                   hint="remove sha256, or point uri at the archive")
-            return local
+            return local, None
         if not local.is_file():
             raise RenderError(f"repo '{repo.name}': {local} does not exist",
                               hint="fix spec.repos uri (local paths are relative to the spec file)")
         digest = file_digest(local)
         check_digest(repo, digest)
-        return self._extracted(repo, digest, local)
+        return self._extracted(repo, digest, local), digest
 
-    def _from_url(self, repo: Repo) -> Path:
+    def _from_url(self, repo: Repo) -> tuple[Path, str]:
         if repo.sha256 and self._entry(repo.sha256).is_dir():
-            return tree_root(self._entry(repo.sha256))
+            return tree_root(self._entry(repo.sha256)), repo.sha256
         remembered = self._url_record(repo.uri)
         if not repo.sha256 and remembered.is_file():
-            entry = self._entry(remembered.read_text().strip())
-            if entry.is_dir():
-                return tree_root(entry)
+            digest = remembered.read_text().strip()
+            if self._entry(digest).is_dir():
+                return tree_root(self._entry(digest)), digest
         self.cache.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self.cache, prefix=".download-") as tmp:
             archive = Path(tmp) / archive_name(repo.uri)
@@ -100,7 +107,7 @@ class RepoResolver:
             root = self._extracted(repo, digest, archive)
         remembered.parent.mkdir(parents=True, exist_ok=True)
         remembered.write_text(digest + "\n")
-        return root
+        return root, digest
 
     def _entry(self, digest: str) -> Path:
         return self.cache / "sha256" / digest

@@ -23,11 +23,13 @@ from kfdeploy.kube.live import LiveIndex, kinds_to_list
 from kfdeploy.kube.order import describe_key
 from kfdeploy.kube.prune import PruneRules
 from kfdeploy.kube.wait import assess_all, list_pods
+from kfdeploy.library import Library
 from kfdeploy.options import ApplyFlags, DeleteFlags, Options, PlanFlags
 from kfdeploy.progress import Printer
-from kfdeploy.render import Rendered, render
+from kfdeploy.render import Rendered
 from kfdeploy.render.adjust import Adjustment, report_data, report_lines
 from kfdeploy.spec import KfDef, load_spec
+from kfdeploy.workflow.session import render_session
 
 Confirm = Callable[[str, str], bool]
 """(question, what it is about) -> yes? The CLI asks on the terminal; library callers decide."""
@@ -124,9 +126,10 @@ class PlanResult:
 def plan(opts: Options, flags: PlanFlags = _ALL_APPLICATIONS) -> PlanResult:
     spec = load_spec(opts.file)
     printer = _printer(opts)
-    render(spec, only=flags.applications)  # render errors surface before the cluster is reached
+    session = render_session(opts, spec, printer, only=flags.applications)
+    session.prepare()  # render errors surface before the cluster is reached
     cluster = _connect(opts, spec, printer, create=False)
-    rendered = render(spec, only=flags.applications, credentials=_credentials(cluster, spec))
+    rendered = session.render(_credentials(cluster, spec))
     engine = _engine(spec, cluster, printer)
     spec_plan = engine.plan(_desired(rendered))
     if flags.applications:  # a partial plan never prunes other applications
@@ -183,13 +186,14 @@ def apply(opts: Options, flags: ApplyFlags, confirm: Confirm) -> ApplyResult | P
     start = time.monotonic()
     spec = load_spec(opts.file)
     printer = _printer(opts)
-    render(spec)  # render errors surface before the cluster is touched
+    session = render_session(opts, spec, printer)
+    session.prepare()  # render errors surface before the cluster is touched
     create = not flags.skip_cluster and not opts.dry_run and not (opts.kubeconfig or opts.context)
     if create:
         preflight.before_cluster(spec, printer, flags.skip_preflight)
     cluster = _connect(opts, spec, printer, create=not flags.skip_cluster and not opts.dry_run)
     credentials = _credentials(cluster, spec)
-    rendered = render(spec, credentials=credentials)
+    rendered = session.render(credentials)
     engine = _engine(spec, cluster, printer, flags)
     spec_plan = engine.plan(_desired(rendered))
     engine.dry_run_diffs(spec_plan, render_diff)  # also the server's word on immutable fields
@@ -197,7 +201,8 @@ def apply(opts: Options, flags: ApplyFlags, confirm: Confirm) -> ApplyResult | P
         return PlanResult(spec_plan, opts.verbose, rendered.adjustments)
     recreate.gate((c for p in spec_plan.apps for c in p.changes), engine.options.recreate)
     if spec_plan.has_changes:
-        preflight.before_changes(spec, rendered, cluster, printer, flags.skip_preflight, flags.force_conflicts)
+        preflight.before_changes(spec, rendered, cluster, printer, flags.skip_preflight, flags.force_conflicts,
+                                 session.library)
     if spec_plan.has_changes and not opts.yes:
         if not confirm("Apply these changes?", PlanResult(spec_plan, opts.verbose, rendered.adjustments).text()):
             raise KfdeployError("apply cancelled; nothing was changed")
@@ -208,14 +213,13 @@ def apply(opts: Options, flags: ApplyFlags, confirm: Confirm) -> ApplyResult | P
     if credentials.changed():  # stored before anything that reads them is applied
         credential_store.write(cluster, spec.metadata.name, credentials.merged())
     results = engine.apply(spec_plan)
-    login = f"kfdeploy credentials -f {opts.file}" if _has_login(rendered) else ""
+    login = f"kfdeploy credentials -f {opts.file}" if _has_login(rendered, session.library) else ""
     return ApplyResult(results, cluster.requests, time.monotonic() - start,
                        adjustments=rendered.adjustments, login=login)
 
 
-def _has_login(rendered: Rendered) -> bool:
-    from kfdeploy.library import Library
-    components = Library.load().components
+def _has_login(rendered: Rendered, library: Library) -> bool:
+    components = library.components
     return any(components[a.name].login for a in rendered.applications if a.name in components)
 
 
@@ -242,7 +246,7 @@ class StatusResult:
 
 def status(opts: Options) -> StatusResult:
     spec = load_spec(opts.file)
-    rendered = render(spec)
+    rendered = render_session(opts, spec).render()
     cluster = _connect(opts, spec, _printer(opts), create=False)
     inventory = Inventory(cluster, spec.metadata.name)
     apps = [(a.name, [stamp(o, inventory.id) for o in a.objects]) for a in rendered.applications]
@@ -313,7 +317,7 @@ def delete(opts: Options, flags: DeleteFlags, confirm: Confirm) -> DeleteResult:
     if cluster is not None:
         rules = PruneRules(prune_pvcs=not flags.keep_pvcs, prune_crds=flags.delete_crds,
                            prune_namespaces=flags.delete_namespaces, verb="delete")
-        done = delete_owned(cluster, spec.metadata.name, spec.spec_hash(), _rendered_for_delete(spec),
+        done = delete_owned(cluster, spec.metadata.name, spec.spec_hash(), _rendered_for_delete(opts, spec),
                             rules, printer.app, printer.line)
         result.deleted, result.kept = done.deleted, done.kept
     if flags.delete_cluster:
@@ -325,10 +329,10 @@ def delete(opts: Options, flags: DeleteFlags, confirm: Confirm) -> DeleteResult:
     return result
 
 
-def _rendered_for_delete(spec: KfDef) -> list[tuple[str, list[dict[str, Any]]]]:
+def _rendered_for_delete(opts: Options, spec: KfDef) -> list[tuple[str, list[dict[str, Any]]]]:
     """The applications in apply order, for the reverse delete order. A spec that no longer
     renders must not stop a delete: the cluster's labels still say what is ours."""
     try:
-        return [(a.name, a.objects) for a in render(spec).applications]
+        return [(a.name, a.objects) for a in render_session(opts, spec).render().applications]
     except KfdeployError:
         return []

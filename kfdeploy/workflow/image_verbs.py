@@ -14,9 +14,10 @@ from typing import Any
 from kfdeploy.errors import UsageError
 from kfdeploy.kube.order import describe
 from kfdeploy.options import Options
-from kfdeploy.render import images, render
+from kfdeploy.render import images
 from kfdeploy.spec import load_spec
 from kfdeploy.spec.base import PATTERN_HINTS, REGISTRY
+from kfdeploy.workflow.session import render_session
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def list_images(opts: Options, registry: str | None = None, **kw: Any) -> Images
     spec = load_spec(opts.file)
     registry = registry or spec.spec.image_registry
     found: dict[str, list[tuple[str, str, str]]] = {}
-    for app in render(spec, mirror=False).applications:
+    for app in render_session(opts, spec, mirror=False).render().applications:
         for obj in app.objects:
             for use in images.find(obj):
                 found.setdefault(use.image, []).append((app.name, describe(obj), use.field))
