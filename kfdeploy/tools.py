@@ -54,8 +54,16 @@ def tools_dir(env: Mapping[str, str] | None = None) -> Path:
     env = os.environ if env is None else env
     if env.get("KFDEPLOY_TOOLS_DIR"):
         return Path(env["KFDEPLOY_TOOLS_DIR"]).expanduser()
-    cache = Path(env.get("XDG_CACHE_HOME") or Path(env.get("HOME") or Path.home()) / ".cache")
-    return cache / "kfdeploy" / "tools" / tools_key(tool_versions())
+    return cache_folder("tools", None, env) / tools_key(tool_versions())
+
+
+def cache_folder(name: str, override: str | None, env: Mapping[str, str] | None = None) -> Path:
+    """$<override>, else ``$XDG_CACHE_HOME`` or ``~/.cache``, then ``kfdeploy/<name>``."""
+    env = os.environ if env is None else env
+    if override and env.get(override):
+        return Path(env[override]).expanduser()
+    base = Path(env.get("XDG_CACHE_HOME") or Path(env.get("HOME") or Path.home()) / ".cache")
+    return base / "kfdeploy" / name
 
 
 def tool_env_var(name: str) -> str:

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kfdeploy.tools import cache_folder
+
 ENV_CACHE = "KFDEPLOY_RENDER_CACHE"
 ENV_NO_CACHE = "KFDEPLOY_NO_CACHE"
 FORMAT = 1  # what an entry holds; bump when that changes
@@ -27,11 +29,7 @@ Obj = dict[str, Any]
 
 def cache_dir(env: Mapping[str, str] | None = None) -> Path:
     """$KFDEPLOY_RENDER_CACHE, else ``$XDG_CACHE_HOME`` or ``~/.cache``, then ``kfdeploy/render``."""
-    env = os.environ if env is None else env
-    if env.get(ENV_CACHE):
-        return Path(env[ENV_CACHE]).expanduser()
-    base = Path(env.get("XDG_CACHE_HOME") or Path(env.get("HOME") or Path.home()) / ".cache")
-    return base / "kfdeploy" / "render"
+    return cache_folder("render", ENV_CACHE, env)
 
 
 def disabled_by(env: Mapping[str, str]) -> bool:

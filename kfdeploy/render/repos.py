@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import requests
 
 from kfdeploy.errors import RenderError
+from kfdeploy.tools import cache_folder
 
 if TYPE_CHECKING:
     from kfdeploy.spec import Repo
@@ -39,11 +40,7 @@ Report = Callable[[str], None]
 
 def cache_dir(env: Mapping[str, str] | None = None) -> Path:
     """$KFDEPLOY_REPO_CACHE, else ``$XDG_CACHE_HOME`` or ``~/.cache``, then ``kfdeploy/repos``."""
-    env = os.environ if env is None else env
-    if env.get(ENV_CACHE):
-        return Path(env[ENV_CACHE]).expanduser()
-    base = Path(env.get("XDG_CACHE_HOME") or Path(env.get("HOME") or Path.home()) / ".cache")
-    return base / "kfdeploy" / "repos"
+    return cache_folder("repos", ENV_CACHE, env)
 
 
 def stderr_report(text: str) -> None:

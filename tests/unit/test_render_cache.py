@@ -252,9 +252,12 @@ def test_an_unchanged_spec_is_served_from_the_cache(project: Project, cache: Ren
                                                                   frozenset(names))
 
 
+CHANGES = [pytest.param(c, e, id=n) for n, c, e in KUSTOMIZE_CHANGES] + [
+    pytest.param(c, e, id=n, marks=needs_helm) for n, c, e in HELM_CHANGES]
+
+
 @needs_kubectl
-@pytest.mark.parametrize(("change", "expected"), [(c, e) for _, c, e in KUSTOMIZE_CHANGES],
-                         ids=[n for n, _, _ in KUSTOMIZE_CHANGES])
+@pytest.mark.parametrize(("change", "expected"), CHANGES)
 def test_a_changed_input_renders_its_applications_again(project: Project, cache: RenderCache,
                                                         monkeypatch: pytest.MonkeyPatch,
                                                         change: Change, expected: set[str]) -> None:
@@ -264,18 +267,6 @@ def test_a_changed_input_renders_its_applications_again(project: Project, cache:
         assert project.renders(cache) == expected
     finally:
         render_key.code_identity.cache_clear()
-
-
-@needs_kubectl
-@needs_helm
-@pytest.mark.parametrize(("change", "expected"), [(c, e) for _, c, e in HELM_CHANGES],
-                         ids=[n for n, _, _ in HELM_CHANGES])
-def test_a_changed_chart_input_renders_the_chart_again(project: Project, cache: RenderCache,
-                                                       monkeypatch: pytest.MonkeyPatch,
-                                                       change: Change, expected: set[str]) -> None:
-    project.renders(cache)
-    change(project, monkeypatch)
-    assert project.renders(cache) == expected
 
 
 @needs_kubectl
