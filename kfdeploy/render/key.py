@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import kfdeploy
 from kfdeploy.render import helm, jsonnet, kustomize
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from kfdeploy.library import Library
     from kfdeploy.spec import Application, HelmSource, KfDef, KustomizeSource
 
+T = TypeVar("T")
 IMPORT = re.compile(r"""\bimport(?:str|bin)?\s*@?(['"])(.*?)(?<!\\)\1""")
 SKIPPED_DIRS = frozenset({".git"})
 
@@ -134,7 +135,7 @@ class Inputs:
         self.spec = spec
         self.library = library
         self.repos = repos
-        self._memo: dict[tuple[str, Path], str] = {}
+        self._memo: dict[tuple[str, Path], Any] = {}
         self._lock = threading.Lock()
 
     def key(self, plan: AppPlan) -> str | None:
@@ -172,7 +173,7 @@ class Inputs:
             files = archive
         else:
             folders = [(root / p).resolve() for p in [*source.paths, *source.components]]
-            reached = [f for folder in folders for f in kustomize.walk(folder)[0]]
+            reached = [f for folder in folders for f in kustomize.walk(folder, self.references)[0]]
             files = self.joined([self.tree(f) for f in covering(reached)])
         return {"files": files, "kustomize": kustomize.renderer(), "lock": lock_identity(self.spec)}
 
@@ -199,6 +200,10 @@ class Inputs:
         post = self.jsonnet(self.spec.resolve_path(app.post_render)) if app.post_render else None
         return {"patchFiles": patches, "postRender": post}
 
+    def references(self, kfile: Path) -> list[str]:
+        """A kustomization file's references, read once per run."""
+        return self._memoized("references", kfile, lambda: list(kustomize.references(kfile)))
+
     def file(self, path: Path) -> str:
         return self._memoized("file", path, lambda: digest(path.read_bytes()) if path.is_file() else "missing")
 
@@ -211,14 +216,15 @@ class Inputs:
     def joined(items: Iterable[str]) -> str:
         return digest("\n".join(items).encode())
 
-    def _memoized(self, kind: str, path: Path, compute: Callable[[], str]) -> str:
+    def _memoized(self, kind: str, path: Path, compute: Callable[[], T]) -> T:
         with self._lock:
-            known = self._memo.get((kind, path))
-        if known is None:
-            known = compute()
-            with self._lock:
-                self._memo[(kind, path)] = known
-        return known
+            if (kind, path) in self._memo:
+                known: T = self._memo[(kind, path)]
+                return known
+        value = compute()
+        with self._lock:
+            self._memo[(kind, path)] = value
+        return value
 
 
 def files_under(folder: Path) -> list[Path]:

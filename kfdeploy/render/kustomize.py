@@ -13,7 +13,7 @@ import os
 import re
 import subprocess
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,9 +49,10 @@ def references(kfile: Path) -> Iterator[str]:
         yield from (e for e in (entries if isinstance(entries, list) else []) if isinstance(e, str))
 
 
-def walk(folder: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
+def walk(folder: Path, read: Callable[[Path], Iterable[str]] = references) -> tuple[list[Path], list[tuple[Path, str]]]:
     """Every kustomization folder reachable from ``folder`` through local references, and
-    ``(kustomization file, url)`` of every remote reference met on the way."""
+    ``(kustomization file, url)`` of every remote reference met on the way; ``read`` gives a
+    kustomization file's references."""
     found: list[tuple[Path, str]] = []
     seen: list[Path] = []
     todo = [folder.resolve()]
@@ -61,7 +62,7 @@ def walk(folder: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
         if current in seen or kfile is None:
             continue
         seen.append(current)
-        for ref in references(kfile):
+        for ref in read(kfile):
             if REMOTE.search(ref):
                 found.append((kfile, ref))
             elif _is_dir(current / ref):
