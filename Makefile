@@ -19,10 +19,10 @@ tools:
 run: setup tools
 	$(BIN)/kfdeploy apply -f kfdef.yaml --yes
 
-test: setup tools
+test: setup tools lint
 	$(BIN)/python -m pytest
 
-test-unit: setup
+test-unit: setup lint
 	$(BIN)/python -m pytest -m 'not cluster'
 
 lint: setup

@@ -6,6 +6,7 @@ No logic lives here that a library user would need; see ``kfdeploy.workflow``.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -15,7 +16,8 @@ import yaml
 
 from kfdeploy import __version__
 from kfdeploy.errors import EXIT_BAD_INPUT, KfdeployError, UsageError
-from kfdeploy.options import ApplyFlags, DeleteFlags, Options, PlanFlags
+from kfdeploy.options import ApplyFlags, DeleteFlags, HasExitCode, Options, PlanFlags, Result, StreamResult
+from kfdeploy.templates.manifests import OPTION_NAMES
 
 PLATFORMS = ["gke", "eks", "kind", "minikube", "kwok", "existing"]
 
@@ -51,22 +53,17 @@ def make_options(kw: dict[str, Any]) -> Options:
     return Options(**{k: kw.pop(k) for k in keys if k in kw})
 
 
-def emit(result: Any, output: str) -> None:
+def emit(result: Result, output: str) -> None:
     """Print a workflow result as text, JSON or YAML."""
-    if result is None:
-        return
-    data = result.to_data() if hasattr(result, "to_data") else result
     if output == "json":
-        click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
+        click.echo(json.dumps(result.to_data(), indent=2, sort_keys=False, default=str))
     elif output == "yaml":
-        text = result.yaml_text() if hasattr(result, "yaml_text") else yaml.safe_dump(data, sort_keys=False)
+        text = result.yaml_text() if isinstance(result, StreamResult) else \
+            yaml.safe_dump(result.to_data(), sort_keys=False)
         click.echo(text, nl=False)
     else:
-        text = result.text() if hasattr(result, "text") else data
-        if isinstance(text, str):
-            click.echo(text, nl=not text.endswith("\n"))
-        else:
-            click.echo(yaml.safe_dump(text, sort_keys=False), nl=False)
+        text = result.text()
+        click.echo(text, nl=not text.endswith("\n"))
 
 
 def ask(question: str, details: str = "") -> bool:
@@ -78,7 +75,7 @@ def ask(question: str, details: str = "") -> bool:
     return click.confirm(question, default=False, err=True)
 
 
-def run(fn: Callable[..., Any], opts: Options, **kw: Any) -> None:
+def run(fn: Callable[..., Result], opts: Options, **kw: Any) -> None:
     """Call a workflow function; user errors print cleanly and set the exit code."""
     try:
         result = fn(opts, **kw)
@@ -89,9 +86,8 @@ def run(fn: Callable[..., Any], opts: Options, **kw: Any) -> None:
         click.echo("interrupted; re-run the same command to converge", err=True)
         sys.exit(130)
     emit(result, opts.output)
-    code = getattr(result, "exit_code", 0)
-    if code:
-        sys.exit(code)
+    if isinstance(result, HasExitCode) and result.exit_code:
+        sys.exit(result.exit_code)
 
 
 class Group(click.Group):
@@ -115,7 +111,10 @@ class Group(click.Group):
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", prog_name="kfdeploy")
-def cli() -> None:
+@click.option("--offline", is_flag=True, envvar="KFDEPLOY_OFFLINE",
+              help="Download nothing: repos and remote bases come from the cache (fill it with "
+                   "`kfdeploy vendor --import`). Same as KFDEPLOY_OFFLINE=1.")
+def cli(offline: bool) -> None:
     """kfdeploy: install and upgrade a Kubeflow platform from one declarative spec.
 
     \b
@@ -129,6 +128,8 @@ def cli() -> None:
     Edit the spec and run `apply` again to upgrade: only what changed is applied and what
     was removed is pruned (PVCs and CRDs with data are kept).
     """
+    if offline:
+        os.environ["KFDEPLOY_OFFLINE"] = "1"  # read by the one downloader, render.fetch
 
 
 @cli.command()
@@ -152,6 +153,9 @@ def cli() -> None:
 @click.option("--verify/--no-verify", default=True, show_default=True,
               help="With --manifests: check that the applications render exactly what "
                    "`kustomize build example` renders (builds the release twice).")
+@click.option("--with", "with_options", multiple=True, type=click.Choice(OPTION_NAMES), metavar="NAME",
+              help="With --manifests: add an optional piece the release ships (repeatable): "
+                   + ", ".join(OPTION_NAMES) + ".")
 def init(**kw: Any) -> None:
     """Write a commented, valid starter spec for a platform.
 
@@ -160,9 +164,39 @@ def init(**kw: Any) -> None:
     the built-in library:
       kfdeploy init --manifests https://github.com/kubeflow/manifests/archive/refs/tags/v1.10.2.tar.gz \\
           --platform kwok -o kfdef.yaml
+    The platform picks upstream's overlays for it where the release has them (gke: Istio's
+    gke overlay; kind: oauth2-proxy m2m-dex-and-kind; eks: m2m-dex-and-eks and its issuer);
+    --with adds optional pieces (ambient, knative-eventing, pipelines-k8s-native,
+    model-registry, ray); the spec lists those the release ships.
     """
     from kfdeploy.workflow import spec_verbs
     run(spec_verbs.init, Options(), **kw)
+
+
+@cli.command()
+@common
+@click.option("--to", required=True, metavar="URI",
+              help="The new manifests release: a folder, a .tar.gz/.zip, or an https:// archive URL.")
+@click.option("--sha256", default=None, metavar="HEX", help="Pin the new archive's sha256.")
+@click.option("--repo", default=None, metavar="NAME",
+              help="The spec.repos entry to upgrade (default: the spec's only repo).")
+@click.option("--verify/--no-verify", default=True, show_default=True,
+              help="Check that the new split renders exactly what the new release's example renders.")
+def upgrade(**kw: Any) -> None:
+    """Rewrite a manifests spec for a new release; show the diff, write it when asked.
+
+    \b
+    Splits the new release as `init --manifests` does (platform overlays and options kept),
+    updates repos[].uri (and sha256), spec.version and each application's folders and
+    dependsOn; keeps every patch, image, replica count, postRender, param, comment and
+    application you added. What no longer applies is named with its fix and left out.
+    Writes the file with --yes or after you confirm on a terminal; then plan and apply:
+      kfdeploy upgrade -f kfdef.yaml --to https://github.com/kubeflow/manifests/archive/refs/tags/26.03.tar.gz
+      kfdeploy plan -f kfdef.yaml && kfdeploy apply -f kfdef.yaml
+    """
+    from kfdeploy.workflow import upgrade_verbs
+    run(upgrade_verbs.upgrade, make_options(kw), to=kw["to"], sha256=kw["sha256"], repo=kw["repo"],
+        verify=kw["verify"], confirm=ask)
 
 
 @cli.command()
@@ -190,8 +224,7 @@ def schema(output_file: str | None) -> None:
 def build(**kw: Any) -> None:
     """Render every application into plain YAML, one file per application, in apply order."""
     from kfdeploy.workflow import render_verbs
-    opts = make_options(kw)
-    run(render_verbs.build, opts, **kw)
+    run(render_verbs.build, make_options(kw), out_dir=kw["out_dir"])
 
 
 @cli.command()
@@ -202,8 +235,7 @@ def build(**kw: Any) -> None:
 def show(**kw: Any) -> None:
     """Print the rendered objects as one YAML (or JSON) stream."""
     from kfdeploy.workflow import render_verbs
-    opts = make_options(kw)
-    run(render_verbs.show, opts, **kw)
+    run(render_verbs.show, make_options(kw), applications=kw["applications"])
 
 
 @cli.command()
@@ -222,8 +254,7 @@ def images(**kw: Any) -> None:
     then set spec.imageRegistry: registry.corp.example/kubeflow and apply.
     """
     from kfdeploy.workflow import image_verbs
-    opts = make_options(kw)
-    run(image_verbs.list_images, opts, **kw)
+    run(image_verbs.list_images, make_options(kw), registry=kw["registry"])
 
 
 @cli.command()
@@ -298,7 +329,7 @@ def preflight(**kw: Any) -> None:
     apply runs the same checks before its first change (--skip-preflight to bypass).
     """
     from kfdeploy.workflow import preflight_verbs
-    run(preflight_verbs.preflight, make_options(kw), **kw)
+    run(preflight_verbs.preflight, make_options(kw), force_conflicts=kw["force_conflicts"])
 
 
 @cli.command()
@@ -389,8 +420,26 @@ def library_compare(**kw: Any) -> None:
       kfdeploy library compare --against upstream.yaml [-o json]
     """
     from kfdeploy.workflow import library_verbs
-    opts = make_options(kw)
-    run(library_verbs.compare, opts, **kw)
+    run(library_verbs.compare, make_options(kw), against=kw["against"])
+
+
+@cli.command()
+@click.option("-f", "--file", "file", default="kfdef.yaml", show_default=True, help="The KfDef spec to read.")
+@click.option("-o", "--output-file", "output_file", metavar="FILE.tar.gz", default=None,
+              help="Write the bundle here.")
+@click.option("--import", "import_file", metavar="FILE.tar.gz", default=None,
+              help="Fill this machine's cache from a bundle (verified against the spec's lock).")
+def vendor(**kw: Any) -> None:
+    """Pack everything the spec's renders download (repos and remote bases, as pinned in the
+    lock) into one file, or import such a file on a machine without network.
+
+    \b
+      kfdeploy vendor -f kfdef.yaml -o kubeflow-bundle.tar.gz        # connected machine
+      kfdeploy vendor -f kfdef.yaml --import kubeflow-bundle.tar.gz  # air-gapped machine
+      kfdeploy --offline apply -f kfdef.yaml
+    """
+    from kfdeploy.workflow import vendor_verbs
+    run(vendor_verbs.vendor, make_options(kw), output_file=kw["output_file"], import_file=kw["import_file"])
 
 
 @cli.command()
@@ -402,4 +451,7 @@ def version(output: str) -> None:
 
 
 def main() -> None:
+    from kfdeploy.render.fetch import install_interrupt
+
+    install_interrupt()  # Ctrl-C also ends downloads running in render's worker threads
     cli(prog_name="kfdeploy")

@@ -66,6 +66,3 @@ class ApplyError(KfdeployError):
 class PruneError(KfdeployError):
     """Pruning or deleting owned objects failed."""
 
-
-class NotImplementedYet(KfdeployError):
-    """A command that a later release provides."""

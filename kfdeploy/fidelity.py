@@ -19,12 +19,13 @@ from typing import Any
 import yaml
 
 from kfdeploy.errors import UsageError
-from kfdeploy.kube.order import ObjectKey, describe_key, object_key
+from kfdeploy.kinds import CRD, NAMESPACE, group_kind, rule_for
+from kfdeploy.objects import ObjectKey, describe_key, object_key
 from kfdeploy.render import images as image_refs
 
 Obj = dict[str, Any]
 UNASSIGNED = "(unassigned)"
-CRD = ("CustomResourceDefinition",)
+CRD_KINDS = ("CustomResourceDefinition",)  # rule data: upstream CRDs by the group they define
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class Rule:
 # First match wins: specific names and labels before whole namespaces. Components that the
 # library does not ship are named "upstream:<what>", so their objects count as deliberate gaps.
 RULES: tuple[Rule, ...] = (
-    Rule("cert-manager", kinds=CRD, groups=r"(acme\.)?cert-manager\.io"),
+    Rule("cert-manager", kinds=CRD_KINDS, groups=r"(acme\.)?cert-manager\.io"),
     Rule("cert-manager", namespaces=("cert-manager",)),
     Rule("cert-manager", names=r"cert-manager.*|kubeflow-self-signing-issuer"),
     Rule("upstream:knative", groups=r".*\.knative\.dev|caching\.internal\.knative\.dev"),
@@ -53,7 +54,7 @@ RULES: tuple[Rule, ...] = (
     Rule("auth", namespaces=("auth", "oauth2-proxy")),
     Rule("auth", groups=r"dex\.coreos\.com"),
     Rule("auth", names=r"dex.*|oauth2-proxy.*|.*oauth2.*|.*m2m.*"),
-    Rule("istio", kinds=CRD, groups=r".*\.istio\.io"),
+    Rule("istio", kinds=CRD_KINDS, groups=r".*\.istio\.io"),
     Rule("istio", names=r"cluster-local-gateway.*|kubeflow-gateway|istio.*|kubeflow-istio-.*"),
     Rule("istio", namespaces=("istio-system",)),
     Rule("upstream:spark-operator", names=r"spark.*|.*sparkapplication.*"),
@@ -99,7 +100,7 @@ _SKIPPED_KINDS = frozenset({"List"})
 def upstream_key(obj: Mapping[str, Any]) -> ObjectKey:
     """The identity of an upstream object, without kustomize's generated-name hash suffix."""
     group, kind, namespace, name = object_key(obj)
-    if kind in ("ConfigMap", "Secret"):
+    if rule_for(group, kind).generated_names:
         name = _GENERATED_SUFFIX.sub("", name)
     return group, kind, namespace, name
 
@@ -111,7 +112,7 @@ def _full(pattern: str, value: str) -> bool:
 def _groups_of(obj: Mapping[str, Any]) -> list[str]:
     group = object_key(obj)[0]
     spec = obj.get("spec")
-    defined = spec.get("group") if obj.get("kind") == "CustomResourceDefinition" and isinstance(spec, dict) else None
+    defined = spec.get("group") if group_kind(obj) == CRD and isinstance(spec, dict) else None
     return [g for g in (group, defined) if isinstance(g, str)]
 
 
@@ -121,7 +122,7 @@ def matches(rule: Rule, obj: Mapping[str, Any]) -> bool:
     labels = (obj.get("metadata") or {}).get("labels") or {}
     checks = [
         not rule.kinds or obj.get("kind") in rule.kinds,
-        not rule.namespaces or namespace in rule.namespaces or (obj.get("kind") == "Namespace"
+        not rule.namespaces or namespace in rule.namespaces or (group_kind(obj) == NAMESPACE
                                                                 and name in rule.namespaces),
         not rule.groups or any(_full(rule.groups, g) for g in _groups_of(obj) if g),
         not rule.names or _full(rule.names, name),
@@ -184,9 +185,9 @@ def crd_schemas(crd: Mapping[str, Any]) -> dict[str, Any]:
 
 def open_crds(library: list[Obj], upstream: list[Obj]) -> list[str]:
     """CRDs (name@version) whose library schema is open where upstream's is typed."""
-    ups = {o["metadata"]["name"]: crd_schemas(o) for o in upstream if o.get("kind") == "CustomResourceDefinition"}
+    ups = {o["metadata"]["name"]: crd_schemas(o) for o in upstream if group_kind(o) == CRD}
     out = []
-    for crd in (o for o in library if o.get("kind") == "CustomResourceDefinition"):
+    for crd in (o for o in library if group_kind(o) == CRD):
         name = crd["metadata"]["name"]
         for version, schema in crd_schemas(crd).items():
             if not typed(schema) and typed(ups.get(name, {}).get(version)):

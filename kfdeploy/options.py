@@ -1,10 +1,10 @@
 """What the command line hands the workflow: ``Options`` shared by every verb, plus one frozen
-value of flags per verb that has its own."""
+value of flags per verb that has its own; and what every verb hands back (``Result``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, Protocol, runtime_checkable
 
 Output = Literal["text", "json", "yaml"]
 
@@ -19,6 +19,29 @@ class Options:
     yes: bool = False
     dry_run: bool = False
     no_cache: bool = False  # render every source again; the render cache is neither read nor written
+
+
+class Result(Protocol):
+    """What every verb returns: data for ``-o json|yaml``, text for people."""
+
+    def to_data(self) -> Any: ...
+
+    def text(self) -> str: ...
+
+
+@runtime_checkable
+class StreamResult(Result, Protocol):
+    """A result whose ``-o yaml`` is a stream of documents rather than one document."""
+
+    def yaml_text(self) -> str: ...
+
+
+@runtime_checkable
+class HasExitCode(Result, Protocol):
+    """A result that sets the exit code (plan's 2 for changes, 1 for a failure)."""
+
+    @property
+    def exit_code(self) -> int: ...
 
 
 @dataclass(frozen=True)

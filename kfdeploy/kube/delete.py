@@ -5,17 +5,18 @@ the deleted namespaces to go and keep a record only of what was kept."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kfdeploy.errors import PruneError
+from kfdeploy.kinds import NAMESPACE, group_kind
 from kfdeploy.kube.client import Cluster
 from kfdeploy.kube.inventory import Inventory, Record
 from kfdeploy.kube.live import LiveIndex, kinds_to_list
-from kfdeploy.kube.order import ADMISSION_KINDS, delete_order, describe_key, object_key
+from kfdeploy.kube.order import ADMISSION_KINDS, delete_order
 from kfdeploy.kube.prune import PruneRules, protection
+from kfdeploy.objects import ObjectKey, describe_key, object_key
 from kfdeploy.poll import Poller
 
 Progress = Callable[[str, str, str], None]  # (application, state, detail)
@@ -46,28 +47,28 @@ def delete_owned(cluster: Cluster, kfdef: str, spec_hash: str, rendered: Sequenc
     apps = [a for a in reversed(order) if a in by_app] + sorted(set(by_app) - set(order))
     first = [o for k, o in index.by_key.items() if k[:2] in ADMISSION_KINDS]
     first_keys = {object_key(o) for o in first}
-    kept: dict[str, str] = {}
-    kept_in: dict[str, list[str]] = {}  # namespace -> kept objects in it
+    kept: dict[ObjectKey, str] = {}
+    kept_in: dict[str, list[str]] = {}  # namespace -> kept objects in it, displayed
     deleted = 0
     for app in ["(admission)", *apps]:
         objs = first if app == "(admission)" else [o for o in by_app[app] if object_key(o) not in first_keys]
         progress(app, "deleting", f"{len(objs)} object(s)")
         for obj in delete_order(objs):
-            label = describe_key(object_key(obj))
-            held = kept_in.get(obj["metadata"]["name"]) if obj["kind"] == "Namespace" else None
+            key = object_key(obj)
+            held = kept_in.get(obj["metadata"]["name"]) if group_kind(obj) == NAMESPACE else None
             reason = (f"holds kept objects: {', '.join(held)}" if held
                       else protection(cluster, obj, inventory.id, rules))
             if reason:
-                kept[label] = reason
-                kept_in.setdefault(obj["metadata"].get("namespace", ""), []).append(label)
+                kept[key] = reason
+                kept_in.setdefault(obj["metadata"].get("namespace", ""), []).append(describe_key(key))
                 continue
             deleted += cluster.delete(obj)
         progress(app, "pruned", f"{len(objs)} object(s)")
     gone = [o["metadata"]["name"] for o in index.by_key.values()
-            if o["kind"] == "Namespace" and describe_key(object_key(o)) not in kept]
-    wait_namespaces_gone(cluster, gone, poller or Poller(time.sleep, time.monotonic, 1.0), line)
+            if group_kind(o) == NAMESPACE and object_key(o) not in kept]
+    wait_namespaces_gone(cluster, gone, poller or Poller.real(1.0), line)
     _keep_records_of(inventory, records, kept, spec_hash)
-    return Deleted(deleted, sorted(kept.items()))
+    return Deleted(deleted, [(describe_key(k), why) for k, why in sorted(kept.items())])
 
 
 def wait_namespaces_gone(cluster: Cluster, names: list[str], poller: Poller, line: Callable[[str], None],
@@ -86,11 +87,11 @@ def wait_namespaces_gone(cluster: Cluster, names: list[str], poller: Poller, lin
             timeout, line)
 
 
-def _keep_records_of(inventory: Inventory, records: dict[str, Record], kept: dict[str, str],
+def _keep_records_of(inventory: Inventory, records: dict[str, Record], kept: dict[ObjectKey, str],
                      spec_hash: str) -> None:
     """Rewrite each application's record to hold only what was kept; drop the rest."""
     for app, record in records.items():
-        left = [k for k in record.objects if describe_key(k) in kept]
+        left = [k for k in record.objects if k in kept]
         if left:
             inventory.write(Record(app, left, spec_hash=spec_hash, state="removed",
                                    api_versions=record.api_versions))

@@ -26,7 +26,8 @@ from typing import Any
 
 import yaml
 
-from kfdeploy.kube.order import ObjectKey, describe_key
+from kfdeploy.kinds import rule_of
+from kfdeploy.objects import ObjectKey, describe_key
 
 SERVER_METADATA = ("managedFields", "resourceVersion", "uid", "creationTimestamp", "generation", "selfLink")
 # Bookkeeping, not content: kubectl's and the deployment controller's, and kfdeploy's own hash.
@@ -87,7 +88,7 @@ def mask_secrets(obj: Mapping[str, Any], key: bytes = _PROCESS_KEY) -> dict[str,
     Equal values give equal markers under the same ``key`` (random per process by default).
     """
     out = copy.deepcopy(dict(obj))
-    if out.get("kind") != "Secret":
+    if not rule_of(out).masked:
         return out
     for field, encoded in (("data", True), ("stringData", False)):
         values = out.get(field)
@@ -210,9 +211,12 @@ def drift(live: Any, desired: Any, path: str = "", limit: int = 5) -> list[str]:
             if len(out) >= limit:
                 break
             sub = _join(path, str(key))
-            if value in (None, "", 0, False, [], {}):
-                continue  # empty values are dropped by the server (omitempty) or filled by controllers
-            out += [sub] if key not in live else drift(live[key], value, sub, limit - len(out))
+            if value is None or value == "":
+                continue  # unset: the server or a controller fills it in
+            if key not in live:
+                out += [] if _empty(value) else [sub]  # the server drops empty values (omitempty)
+                continue
+            out += drift(live[key], value, sub, limit - len(out))
     elif isinstance(desired, list) and isinstance(live, list):
         if len(desired) != len(live):
             return [path]
@@ -223,6 +227,11 @@ def drift(live: Any, desired: Any, path: str = "", limit: int = 5) -> list[str]:
     elif live != desired and not _same_quantity(live, desired):
         out.append(path)
     return out
+
+
+def _empty(value: Any) -> bool:
+    """0, false, [] or {}: a value the server omits, but that still counts once it is there."""
+    return value in (0, False, [], {}) and not isinstance(value, str)
 
 
 def _same_quantity(live: Any, desired: Any) -> bool:
@@ -238,7 +247,7 @@ def object_drift(live: Mapping[str, Any], desired: Mapping[str, Any]) -> list[st
     want = {k: v for k, v in desired.items() if k not in ("apiVersion", "kind", "status", "metadata")}
     want["metadata"] = {k: v for k, v in (desired.get("metadata") or {}).items()
                         if k in ("labels", "annotations")}
-    if desired.get("kind") == "Secret" and isinstance(desired.get("stringData"), Mapping):
+    if rule_of(desired).masked and isinstance(desired.get("stringData"), Mapping):
         encoded = {k: base64.b64encode(str(v).encode()).decode() for k, v in desired["stringData"].items()}
         want["data"] = {**(desired.get("data") or {}), **encoded}
         want.pop("stringData")

@@ -15,28 +15,21 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from kfdeploy.errors import ApplyError, KfdeployError
+from kfdeploy.kinds import CRD, NAMESPACE, group_kind
 from kfdeploy.kube import recreate
 from kfdeploy.kube.client import FIELD_MANAGER, Cluster, KubeApiError
 from kfdeploy.kube.immutable import describe as describe_immutable
 from kfdeploy.kube.immutable import server_causes
-from kfdeploy.kube.inventory import Inventory, Key, Record, group_kind, stamp
+from kfdeploy.kube.inventory import Inventory, Record, kep_group_kind, stamp
 from kfdeploy.kube.live import LiveIndex, kinds_to_list
 from kfdeploy.kube.migrate import needs_upgrade, upgraded_managed_fields
-from kfdeploy.kube.order import (
-    WEBHOOK_KINDS,
-    Wave,
-    apply_waves,
-    delete_order,
-    describe_key,
-    object_key,
-    webhook_gates,
-    webhook_services,
-)
+from kfdeploy.kube.order import WEBHOOK_KINDS, Wave, apply_waves, delete_order, webhook_gates, webhook_services
 from kfdeploy.kube.phases import apply_phases
 from kfdeploy.kube.plan import AppPlan, Change, desired_changes, prune_candidates
 from kfdeploy.kube.prune import PruneRules, protection
 from kfdeploy.kube.retry import deadline as retry_deadline
 from kfdeploy.kube.wait import WaitOutcome, assess_all, recent_events, wait_endpoints, wait_established, wait_healthy
+from kfdeploy.objects import ObjectKey, describe_key, object_key
 
 Outcome = Literal["applied", "unchanged", "failed", "skipped", "pruned"]
 Progress = Callable[[str, str, str], None]  # (application, state, detail)
@@ -88,6 +81,22 @@ class SpecPlan:
         return self.apps + self.removed
 
 
+@dataclass(frozen=True)
+class Unhealthy:
+    """An object that was not healthy when the wait ended: why, and its last events."""
+
+    key: ObjectKey
+    reason: str
+    events: tuple[str, ...] = ()
+
+    @property
+    def object(self) -> str:
+        return describe_key(self.key)
+
+    def to_data(self) -> dict[str, Any]:
+        return {"object": self.object, "reason": self.reason, "events": list(self.events)}
+
+
 @dataclass
 class AppResult:
     name: str
@@ -97,8 +106,7 @@ class AppResult:
     recreated: int = 0
     deleted: int = 0
     kept: list[tuple[str, str]] = field(default_factory=list)
-    unhealthy: list[tuple[str, str]] = field(default_factory=list)
-    events: dict[str, list[str]] = field(default_factory=dict)
+    unhealthy: list[Unhealthy] = field(default_factory=list)
     error: str = ""
     seconds: float = 0.0
 
@@ -109,8 +117,7 @@ class AppResult:
         if self.kept:
             data["kept"] = [{"object": o, "reason": r} for o, r in self.kept]
         if self.unhealthy:
-            data["unhealthy"] = [{"object": o, "reason": r, "events": self.events.get(o, [])}
-                                 for o, r in self.unhealthy]
+            data["unhealthy"] = [u.to_data() for u in self.unhealthy]
         if self.error:
             data["error"] = self.error
         return data
@@ -125,7 +132,7 @@ class Engine:
         self.options = options
         self.progress: Progress = progress or (lambda app, state, detail: None)
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="kfdeploy-apply")
-        self._cluster_hooks: dict[Key, dict[str, Any]] | None = None
+        self._cluster_hooks: dict[ObjectKey, dict[str, Any]] | None = None
         self._hooks_lock = threading.Lock()
 
     # -- plan ---------------------------------------------------------------------------------
@@ -156,19 +163,19 @@ class Engine:
                                if object_key(o) not in rendered] for p in plans}
         for p in plans:
             for live in candidates[p.name]:
-                if live["kind"] != "Namespace":
+                if group_kind(live) != NAMESPACE:
                     reason = protection(self.cluster, live, self.inventory.id, self.options.rules)
                     p.changes.append(Change("keep" if reason else "delete", object_key(live), None,
                                             live, reason or ""))
         leaving = {c.key for p in plans for c in p.changes if c.action == "delete"}
         for p in plans:
             for live in candidates[p.name]:
-                if live["kind"] == "Namespace":
+                if group_kind(live) == NAMESPACE:
                     reason = self._namespace_protection(live, index, leaving)
                     p.changes.append(Change("keep" if reason else "delete", object_key(live), None,
                                             live, reason or ""))
 
-    def _namespace_protection(self, ns: dict[str, Any], index: LiveIndex, leaving: set[Key]) -> str | None:
+    def _namespace_protection(self, ns: dict[str, Any], index: LiveIndex, leaving: set[ObjectKey]) -> str | None:
         name = ns["metadata"]["name"]
         staying = sorted(describe_key(k) for k in index.by_key
                          if k[2] == name and k not in leaving)
@@ -203,7 +210,7 @@ class Engine:
         results: dict[str, AppResult] = {}
         by_name = {p.name: p for p in plan.apps}
         deps = {n: [d for d in plan.desired[n].depends_on if d in by_name] for n in by_name}
-        self.inventory.ensure_parent(sorted({group_kind(o) for d in plan.desired.values()
+        self.inventory.ensure_parent(sorted({kep_group_kind(o) for d in plan.desired.values()
                                              for o in d.objects}))
         running: dict[Future[AppResult], str] = {}
         with ThreadPoolExecutor(max_workers=max(1, self.options.parallel)) as pool:
@@ -275,7 +282,7 @@ class Engine:
             recreate.release(self.cluster, replaced)
         return result
 
-    def _apply_wave(self, app: str, wave: Wave, todo: dict[Key, Change], plan: SpecPlan, deadline: float,
+    def _apply_wave(self, app: str, wave: Wave, todo: dict[ObjectKey, Change], plan: SpecPlan, deadline: float,
                     result: AppResult) -> list[recreate.Replacement]:
         """Apply one wave's changed objects (recreating those that must be), then wait for what
         the wave asks; returns the replacements whose orphans are released once healthy."""
@@ -294,7 +301,7 @@ class Engine:
         done = result.created + result.updated + result.recreated
         self.progress(app, "applying", f"{done}/{len(todo)} applied")
         if wave.wait_for == "established":
-            crds = [o for o in wave.objects if o["kind"] == "CustomResourceDefinition"]
+            crds = [o for o in wave.objects if group_kind(o) == CRD]
             pending = wait_established(self.cluster, crds, deadline)
             if pending:
                 raise ApplyError(f"application {app}: CRDs not Established: " + "; ".join(pending))
@@ -347,7 +354,7 @@ class Engine:
         if not hooks:
             return
         ns_labels = {o["metadata"]["name"]: o["metadata"].get("labels") or {}
-                     for o in plan.index.by_key.values() if o.get("kind") == "Namespace"}
+                     for o in plan.index.by_key.values() if group_kind(o) == NAMESPACE}
         plurals = {(r.group, r.kind): r.plural for r in self.cluster.resources().values()}
         services = sorted({s for ss in webhook_gates(objs, hooks, plurals=plurals, namespace_labels=ns_labels)
                            .values() for s in ss})
@@ -363,7 +370,7 @@ class Engine:
             ours = {k: o for k, o in plan.index.by_key.items() if k[:2] in WEBHOOK_KINDS}
             return list({**self._cluster_hooks, **ours}.values())
 
-    def _wait_services(self, app: str, services: list[Key], deadline: float) -> None:
+    def _wait_services(self, app: str, services: list[ObjectKey], deadline: float) -> None:
         if not services:
             return
         missing = wait_endpoints(self.cluster, services, deadline)
@@ -396,7 +403,7 @@ class Engine:
         self.progress(app.name, "pruned", _result_detail(result))
         return result
 
-    def _record(self, desired: DesiredApp, plan: SpecPlan, kept: list[Key]) -> None:
+    def _record(self, desired: DesiredApp, plan: SpecPlan, kept: list[ObjectKey]) -> None:
         record = Record(desired.name, [object_key(o) for o in desired.objects] + kept,
                         hash=desired.hash, spec_hash=self.spec_hash,
                         api_versions=_api_versions(desired.objects))
@@ -408,12 +415,9 @@ class Engine:
     def _fail(self, result: AppResult, outcome: WaitOutcome) -> None:
         result.outcome = "failed"
         bad = outcome.failed or outcome.pending
-        result.unhealthy = bad
+        result.unhealthy = [Unhealthy(key, reason, tuple(recent_events(self.cluster, key))) for key, reason in bad]
         why = "failed" if outcome.failed else "not healthy before the timeout"
         result.error = f"{len(bad)} object(s) {why}"
-        for key, health in outcome.health.items():
-            if health.status != "Current" and describe_key(key) in dict(bad):
-                result.events[describe_key(key)] = recent_events(self.cluster, key)
 
 
 def _api_versions(objs: Iterable[dict[str, Any]]) -> dict[str, str]:
@@ -424,7 +428,7 @@ def _round_detail(outcome: WaitOutcome) -> str:
     total = len(outcome.health)
     ready = sum(h.status == "Current" for h in outcome.health.values())
     first = outcome.pending[:1]
-    return f"{ready}/{total} ready" + (f"; {first[0][1]}" if first else "")
+    return f"{ready}/{total} ready" + (f"; {describe_key(first[0][0])}: {first[0][1]}" if first else "")
 
 
 def _result_detail(r: AppResult) -> str:

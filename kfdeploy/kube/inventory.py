@@ -20,8 +20,8 @@ from typing import Any
 
 from kfdeploy import __version__
 from kfdeploy.kube.client import Cluster, KubeApiError
-from kfdeploy.kube.order import object_key
 from kfdeploy.labels import APPLICATION
+from kfdeploy.objects import ObjectKey, object_key
 
 NAMESPACE = "kfdeploy-system"
 PART_OF = "applyset.kubernetes.io/part-of"
@@ -31,9 +31,6 @@ GROUP_KINDS = "applyset.kubernetes.io/contains-group-kinds"
 HASH = "kfdeploy.io/hash"
 RECORD_OF = "kfdeploy.io/inventory"
 RECORD_APP = APPLICATION  # records carry the same application label as the objects
-
-Key = tuple[str, str, str, str]  # (group, kind, namespace, name)
-
 
 def applyset_id(name: str) -> str:
     """The KEP-3659 id of a ConfigMap parent named ``kfdeploy.<name>`` in NAMESPACE."""
@@ -51,11 +48,11 @@ def object_hash(obj: dict[str, Any]) -> str:
     return hashlib.sha256(canon.encode()).hexdigest()[:20]
 
 
-def key_str(key: Key) -> str:
+def key_str(key: ObjectKey) -> str:
     return "|".join(key)
 
 
-def key_parse(text: str) -> Key:
+def key_parse(text: str) -> ObjectKey:
     g, k, ns, n = text.split("|")
     return (g, k, ns, n)
 
@@ -73,7 +70,7 @@ class Record:
     """The in-cluster record of one application."""
 
     application: str
-    objects: list[Key] = field(default_factory=list)
+    objects: list[ObjectKey] = field(default_factory=list)
     hash: str = ""
     spec_hash: str = ""
     api_versions: dict[str, str] = field(default_factory=dict)  # "group|kind" -> apiVersion
@@ -170,7 +167,7 @@ class Inventory:
         self.cluster.delete(self._parent_stub())
 
 
-def group_kind(obj_or_key: dict[str, Any] | Key) -> str:
+def kep_group_kind(obj_or_key: dict[str, Any] | ObjectKey) -> str:
     """KEP-3659 spelling: ``Kind.group`` (``Kind`` for the core group)."""
     g, k = object_key(obj_or_key)[:2] if isinstance(obj_or_key, dict) else obj_or_key[:2]
     return f"{k}.{g}" if g else k

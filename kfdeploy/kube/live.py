@@ -11,10 +11,11 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from kfdeploy.kinds import CRD, group_kind
 from kfdeploy.kube.client import Cluster, KubeApiError
-from kfdeploy.kube.inventory import PART_OF, Key, Record
-from kfdeploy.kube.order import object_key
+from kfdeploy.kube.inventory import PART_OF, Record
 from kfdeploy.labels import application_of
+from kfdeploy.objects import ObjectKey, object_key
 
 
 class LiveIndex:
@@ -22,10 +23,10 @@ class LiveIndex:
 
     def __init__(self, objects: Iterable[dict[str, Any]] = ()) -> None:
         self._lock = threading.Lock()
-        self._by_key: dict[Key, dict[str, Any]] = {object_key(o): slim(o) for o in objects}
+        self._by_key: dict[ObjectKey, dict[str, Any]] = {object_key(o): slim(o) for o in objects}
 
     @property
-    def by_key(self) -> dict[Key, dict[str, Any]]:
+    def by_key(self) -> dict[ObjectKey, dict[str, Any]]:
         """A snapshot: safe to iterate while other applications update the index."""
         with self._lock:
             return dict(self._by_key)
@@ -44,7 +45,7 @@ class LiveIndex:
                     raise
         return cls(found)
 
-    def get(self, key: Key) -> dict[str, Any] | None:
+    def get(self, key: ObjectKey) -> dict[str, Any] | None:
         with self._lock:
             return self._by_key.get(key)
 
@@ -62,7 +63,7 @@ class LiveIndex:
         with self._lock:
             self._by_key.update(slimmed)
 
-    def drop(self, key: Key) -> None:
+    def drop(self, key: ObjectKey) -> None:
         with self._lock:
             self._by_key.pop(key, None)
 
@@ -71,7 +72,7 @@ def slim(live: dict[str, Any]) -> dict[str, Any]:
     """A live object as the index keeps it: a CRD without its managedFields, whose field set
     mirrors the whole schema (as large as the CRD itself) and which nothing reads from here.
     Other objects keep theirs: the plan reads what kfdeploy applied on Job templates."""
-    if live.get("kind") == "CustomResourceDefinition":
+    if group_kind(live) == CRD:
         (live.get("metadata") or {}).pop("managedFields", None)
     return live
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from kfdeploy.kinds import rule_for
+
 CLIENT_SIDE_MANAGERS = frozenset({"kubectl-client-side-apply", "before-first-apply"})
 
 
@@ -50,7 +52,6 @@ def needs_upgrade(live: dict[str, Any] | None) -> bool:
 # -- pod template labels of earlier versions ----------------------------------------------------
 
 # Kinds whose pod template cannot change once created.
-IMMUTABLE_TEMPLATES = frozenset({("batch", "Job")})
 
 
 def _owned_template_labels(live: dict[str, Any], manager: str) -> set[str]:
@@ -69,7 +70,7 @@ def keep_template_labels(desired: dict[str, Any], live: dict[str, Any], manager:
     no longer renders (earlier versions labelled pod templates). Applying without them would
     remove them, which the API server rejects as a change of an immutable field; keeping them
     changes nothing. Returns the object to apply and the labels kept."""
-    if (group, desired.get("kind")) not in IMMUTABLE_TEMPLATES:
+    if not rule_for(group, str(desired.get("kind") or "")).template_immutable:
         return desired, {}
     live_labels = (((live.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels") or {}
     template = (desired.get("spec") or {}).get("template") or {}

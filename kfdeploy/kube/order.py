@@ -22,7 +22,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from kfdeploy.kinds import (
+    CRD,
     CUSTOM_RESOURCE_RANK,
+    NAMESPACE,
+    SERVICE,
     WEBHOOK_KINDS,
     api_group,
     group_kind,
@@ -30,15 +33,12 @@ from kfdeploy.kinds import (
     pod_template,
     rule_for,
 )
+from kfdeploy.objects import ObjectKey, meta_of, object_key, sort_key
 from kfdeploy.selectors import matches
 
 __all__ = ["CUSTOM_RESOURCE_RANK", "WEBHOOK_KINDS", "api_group"]  # re-exported for the kube side
 
-ObjectKey = tuple[str, str, str, str]
-"""(group, kind, namespace, name); namespace is "" for cluster-scoped objects."""
-
 ADMISSION_KINDS = kinds_where(phase="admission")
-_FIRST_WAVE_KINDS = kinds_where(phase="first")
 
 
 def kind_rank(kind: str, api_version: str) -> int:
@@ -47,47 +47,12 @@ def kind_rank(kind: str, api_version: str) -> int:
     return rule_for(api_group(api_version), kind).rank
 
 
-# --- object identity -------------------------------------------------------------------------
-
-
-def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
-    meta = obj.get("metadata")
-    return meta if isinstance(meta, dict) else {}
-
-
-def object_key(obj: Mapping[str, Any]) -> ObjectKey:
-    """(group, kind, namespace, name): the identity of an object across versions."""
-    meta = _meta(obj)
-    return (
-        api_group(str(obj.get("apiVersion") or "")),
-        str(obj.get("kind") or ""),
-        str(meta.get("namespace") or ""),
-        str(meta.get("name") or ""),
-    )
-
-
-def describe_key(key: ObjectKey) -> str:
-    """'Kind/namespace/name', or 'Kind/name' when cluster-scoped."""
-    _, kind, namespace, name = key
-    return f"{kind}/{namespace}/{name}" if namespace else f"{kind}/{name}"
-
-
-def describe(obj: Mapping[str, Any]) -> str:
-    """'Kind/namespace/name' (or 'Kind/name') for messages."""
-    return describe_key(object_key(obj))
-
-
 # --- apply and delete order ------------------------------------------------------------------
-
-
-def _sort_key(obj: Mapping[str, Any]) -> tuple[int, str, str]:
-    _, kind, namespace, name = object_key(obj)
-    return kind_rank(kind, str(obj.get("apiVersion") or "")), namespace, name
 
 
 def sort_objects(objs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """Objects in apply order: stable by (rank, namespace, name)."""
-    return sorted(objs, key=_sort_key)
+    return sorted(objs, key=sort_key)
 
 
 def delete_order(objs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -95,7 +60,7 @@ def delete_order(objs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     backend is being deleted cannot block later deletions), then the reverse of apply order."""
 
     def key(obj: dict[str, Any]) -> tuple[int, int, str, str]:
-        rank, namespace, name = _sort_key(obj)
+        rank, namespace, name = sort_key(obj)
         return (0 if group_kind(obj) in ADMISSION_KINDS else 1), -rank, namespace, name
 
     return sorted(objs, key=key)
@@ -122,15 +87,13 @@ class Wave:
     wait_for: WaitFor
 
 
-_CRD = ("apiextensions.k8s.io", "CustomResourceDefinition")
-_NAMESPACE = ("", "Namespace")
 
 
 def crd_kinds(objs: Iterable[Mapping[str, Any]]) -> set[tuple[str, str]]:
     """(group, kind) of the custom resources that the CRDs among ``objs`` define."""
     found: set[tuple[str, str]] = set()
     for obj in objs:
-        if group_kind(obj) == _CRD:
+        if group_kind(obj) == CRD:
             spec = obj.get("spec") or {}
             found.add((str(spec.get("group") or ""), str((spec.get("names") or {}).get("kind") or "")))
     return found
@@ -163,7 +126,7 @@ def apply_waves(
     buckets: list[list[dict[str, Any]]] = [[], [], [], []]
     for obj in ordered:
         buckets[_wave_index(obj, batch_crds)].append(obj)
-    has_crds = any(group_kind(o) == _CRD for o in buckets[0])
+    has_crds = any(group_kind(o) == CRD for o in buckets[0])
     has_webhooks = bool(webhook_services(ordered))
     specs: list[tuple[str, WaitFor]] = [
         ("namespaces-and-crds", "established" if has_crds else "none"),
@@ -198,7 +161,7 @@ def crd_plurals(objs: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], str]
     """(group, kind) -> plural, read from the CRDs among ``objs``."""
     plurals: dict[tuple[str, str], str] = {}
     for obj in objs:
-        if group_kind(obj) == _CRD:
+        if group_kind(obj) == CRD:
             spec = obj.get("spec") or {}
             names = spec.get("names") or {}
             if names.get("kind") and names.get("plural"):
@@ -235,7 +198,7 @@ def _listed(values: Any, value: str) -> bool:
 def _rule_matches(rule: Mapping[str, Any], obj: Mapping[str, Any], resource: str) -> bool:
     api_version = str(obj.get("apiVersion") or "")
     group, version = api_group(api_version), api_version.rpartition("/")[2]
-    namespaced = bool(_meta(obj).get("namespace"))
+    namespaced = bool(meta_of(obj).get("namespace"))
     scope = rule.get("scope") or "*"
     resources = rule.get("resources")
     return (
@@ -259,8 +222,8 @@ def selector_matches(selector: Mapping[str, Any] | None, labels: Mapping[str, st
 def _namespace_labels(obj: Mapping[str, Any], known: Mapping[str, Mapping[str, str]]) -> Mapping[str, str] | None:
     """Labels the namespaceSelector is matched against; {} for cluster-scoped objects, which a
     namespaceSelector never excludes."""
-    meta = _meta(obj)
-    if group_kind(obj) == _NAMESPACE:
+    meta = meta_of(obj)
+    if group_kind(obj) == NAMESPACE:
         return meta.get("labels") or {}
     namespace = meta.get("namespace")
     if not namespace:
@@ -271,10 +234,10 @@ def _namespace_labels(obj: Mapping[str, Any], known: Mapping[str, Mapping[str, s
 def _hook_intercepts(
     hook: Mapping[str, Any], obj: Mapping[str, Any], resource: str, ns_labels: Mapping[str, str] | None
 ) -> bool:
-    namespaced_or_ns = bool(_meta(obj).get("namespace")) or group_kind(obj) == _NAMESPACE
+    namespaced_or_ns = bool(meta_of(obj).get("namespace")) or group_kind(obj) == NAMESPACE
     if namespaced_or_ns and not selector_matches(hook.get("namespaceSelector"), ns_labels):
         return False
-    if not selector_matches(hook.get("objectSelector"), _meta(obj).get("labels") or {}):
+    if not selector_matches(hook.get("objectSelector"), meta_of(obj).get("labels") or {}):
         return False
     return any(_rule_matches(rule, obj, resource) for rule in (hook.get("rules") or []))
 
@@ -284,7 +247,7 @@ def _backs_service(obj: Mapping[str, Any], service: Mapping[str, Any]) -> bool:
     if object_key(obj) == object_key(service):
         return True
     selector = (service.get("spec") or {}).get("selector") or {}
-    if not selector or _meta(obj).get("namespace") != _meta(service).get("namespace"):
+    if not selector or meta_of(obj).get("namespace") != meta_of(service).get("namespace"):
         return False
     template = pod_template(obj)
     pod_labels = (template.get("metadata") or {}).get("labels") if template is not None else None
@@ -310,10 +273,10 @@ def webhook_gates(
     hooks = _webhooks(items if webhook_configs is None else webhook_configs)
     known = {**crd_plurals(items), **(plurals or {})}
     ns_known: dict[str, Mapping[str, str]] = {
-        str(_meta(o).get("name")): _meta(o).get("labels") or {} for o in items if group_kind(o) == _NAMESPACE
+        str(meta_of(o).get("name")): meta_of(o).get("labels") or {} for o in items if group_kind(o) == NAMESPACE
     }
     ns_known.update(namespace_labels or {})
-    services = {object_key(o): o for o in items if group_kind(o) == ("", "Service")}
+    services = {object_key(o): o for o in items if group_kind(o) == SERVICE}
     gates: dict[ObjectKey, list[ObjectKey]] = {}
     for obj in items:
         if group_kind(obj) in WEBHOOK_KINDS:

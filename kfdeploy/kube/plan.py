@@ -12,11 +12,12 @@ from typing import Any, Literal
 from kfdeploy.kube.client import FIELD_MANAGER
 from kfdeploy.kube.diff import object_drift
 from kfdeploy.kube.immutable import describe, needs_recreate
-from kfdeploy.kube.inventory import HASH, Key, Record
+from kfdeploy.kube.inventory import HASH, Record
 from kfdeploy.kube.live import LiveIndex
 from kfdeploy.kube.migrate import keep_template_labels
-from kfdeploy.kube.order import kind_rank, object_key
+from kfdeploy.kube.order import kind_rank
 from kfdeploy.kube.phases import replaces_on_change
+from kfdeploy.objects import ObjectKey, describe_key, object_key
 
 REPLACED_ON_CHANGE = "replaced on change (helm hook with hook-delete-policy before-hook-creation)"
 Action = Literal["create", "update", "recreate", "unchanged", "delete", "keep"]
@@ -25,7 +26,7 @@ Action = Literal["create", "update", "recreate", "unchanged", "delete", "keep"]
 @dataclass
 class Change:
     action: Action
-    key: Key
+    key: ObjectKey
     desired: dict[str, Any] | None = None
     live: dict[str, Any] | None = None
     reason: str = ""
@@ -33,8 +34,7 @@ class Change:
 
     @property
     def label(self) -> str:
-        g, k, ns, n = self.key
-        return f"{k}{'.' + g if g else ''}/{ns + '/' if ns else ''}{n}"
+        return describe_key(self.key)
 
     def to_data(self) -> dict[str, Any]:
         out: dict[str, Any] = {"action": self.action, "object": self.label}
@@ -81,7 +81,7 @@ def desired_changes(desired: list[dict[str, Any]], index: LiveIndex) -> list[Cha
     return out
 
 
-def _changed(key: Key, obj: dict[str, Any], live: dict[str, Any]) -> Change:
+def _changed(key: ObjectKey, obj: dict[str, Any], live: dict[str, Any]) -> Change:
     if replaces_on_change(obj):
         return Change("recreate", key, obj, live, REPLACED_ON_CHANGE)
     obj, kept = keep_template_labels(obj, live, FIELD_MANAGER, key[0])

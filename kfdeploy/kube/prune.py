@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from kfdeploy.errors import KfdeployError
-from kfdeploy.kinds import DERIVED, Protection, rule_of
+from kfdeploy.kinds import DERIVED, Protection, rule_for, rule_of
 from kfdeploy.kube.client import Cluster, KubeApiError, Resource
 from kfdeploy.kube.inventory import PART_OF
+from kfdeploy.objects import describe, describe_key
 
 NOTHING_THERE = frozenset({404, 405})
 """HTTP statuses that mean a kind is not served or cannot be listed: nothing of it to keep."""
 
-_AUTO_CREATED = frozenset({("ConfigMap", "kube-root-ca.crt"), ("ServiceAccount", "default")})
 
 
 @dataclass(frozen=True)
@@ -99,10 +99,9 @@ def custom_resources(cluster: Cluster, crd: dict[str, Any]) -> tuple[int, str]:
         items = page.get("items") or []
         if not items:
             return 0, ""
-        meta = items[0].get("metadata") or {}
-        where = f"{meta['namespace']}/" if meta.get("namespace") else ""
+        example = describe({**items[0], "apiVersion": f"{group}/{version}", "kind": kind})
         remaining = (page.get("metadata") or {}).get("remainingItemCount")
-        return len(items) + (remaining if isinstance(remaining, int) else 0), f"{kind}/{where}{meta.get('name')}"
+        return len(items) + (remaining if isinstance(remaining, int) else 0), example
     return 0, ""
 
 
@@ -121,9 +120,9 @@ def foreign_objects(cluster: Cluster, namespace: str, set_id: str) -> list[str]:
             meta = item.get("metadata", {})
             if (meta.get("labels") or {}).get(PART_OF) == set_id or meta.get("ownerReferences"):
                 continue
-            if (res.kind, meta.get("name")) in _AUTO_CREATED:
+            if meta.get("name") in rule_for(res.group, res.kind).auto_created:
                 continue
-            found.append(f"{res.kind}/{meta.get('name')}")
+            found.append(describe_key((res.group, res.kind, namespace, str(meta.get("name") or ""))))
     return sorted(found)
 
 

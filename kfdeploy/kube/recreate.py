@@ -12,38 +12,26 @@ deletes every custom resource of it). A plan that needs either is refused with t
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from kfdeploy.errors import ApplyError, UsageError
+from kfdeploy.kinds import rule_of
 from kfdeploy.kube.client import Cluster
-from kfdeploy.kube.order import describe, object_key, selector_matches
+from kfdeploy.kube.order import selector_matches
 from kfdeploy.kube.phases import replaces_on_change
 from kfdeploy.kube.plan import Change
-from kfdeploy.kube.wait import Backoff
+from kfdeploy.kube.wait import CRD_POLLER
+from kfdeploy.objects import describe
+from kfdeploy.poll import Poller
+
 
 # (group, kind) -> the kind of what its controller owns, which an orphan-delete leaves running.
-ORPHANING = {
-    ("apps", "Deployment"): ("apps/v1", "ReplicaSet"),
-    ("apps", "ReplicaSet"): ("v1", "Pod"),
-    ("apps", "DaemonSet"): ("v1", "Pod"),
-    ("apps", "StatefulSet"): ("v1", "Pod"),
-}
-FIXED_NAME_CHILDREN = frozenset({("apps", "StatefulSet")})
-NEVER_RECREATED = {
-    ("", "PersistentVolumeClaim"): "deleting a PersistentVolumeClaim deletes its data",
-    ("apiextensions.k8s.io", "CustomResourceDefinition"):
-        "deleting a CRD deletes every custom resource of it",
-}
-
-
 def refusal(live: dict[str, Any]) -> str | None:
     """Why kfdeploy will not recreate this object itself, or None."""
-    group, kind, _, _ = object_key(live)
-    why = NEVER_RECREATED.get((group, kind))
-    return f"kfdeploy never recreates a {kind}: {why}" if why else None
+    why = rule_of(live).never_recreate
+    return f"kfdeploy never recreates a {live.get('kind')}: {why}" if why else None
 
 
 @dataclass
@@ -58,16 +46,16 @@ class Replacement:
         return describe(self.live)
 
 
-def remove(cluster: Cluster, live: dict[str, Any], deadline: float) -> Replacement:
+def remove(cluster: Cluster, live: dict[str, Any], deadline: float, poller: Poller = CRD_POLLER) -> Replacement:
     """Delete ``live`` so it can be applied again; return it with its orphaned children."""
-    gk = object_key(live)[:2]
+    orphans = rule_of(live).orphans
     replacement = Replacement(live)
-    if gk in ORPHANING:
-        replacement.orphans = _children(cluster, live, *ORPHANING[gk])
+    if orphans is not None:
+        replacement.orphans = _children(cluster, live, *orphans)
         cluster.delete(live, propagation="Orphan")
     else:
         cluster.delete(live, propagation="Background")
-    _wait_gone(cluster, live, deadline)
+    _wait_gone(cluster, live, deadline, poller)
     return replacement
 
 
@@ -78,19 +66,21 @@ def _children(cluster: Cluster, live: dict[str, Any], api_version: str, kind: st
             if any(r.get("uid") == uid for r in c["metadata"].get("ownerReferences") or [])]
 
 
-def _wait_gone(cluster: Cluster, live: dict[str, Any], deadline: float) -> None:
+def _wait_gone(cluster: Cluster, live: dict[str, Any], deadline: float, poller: Poller) -> None:
     uid = live["metadata"].get("uid")
-    backoff = Backoff(0.1, 1.0)
-    while (now := cluster.get(live)) is not None and now["metadata"].get("uid") == uid:
-        if time.monotonic() > deadline:
-            raise ApplyError(f"{describe(live)}: still there after its delete, before the timeout; "
-                             f"cannot recreate it", hint="kubectl get -o yaml shows the finalizers that hold it")
-        backoff.sleep()
+
+    def gone() -> bool:
+        now = cluster.get(live)
+        return now is None or now["metadata"].get("uid") != uid
+
+    if not poller.poll(gone, bool, deadline):
+        raise ApplyError(f"{describe(live)}: still there after its delete, before the timeout; "
+                         f"cannot recreate it", hint="kubectl get -o yaml shows the finalizers that hold it")
 
 
 def release_blocking(cluster: Cluster, replacement: Replacement, new: dict[str, Any]) -> int:
     """Right after the new object is applied: delete the orphans that would block its pods."""
-    if object_key(new)[:2] not in FIXED_NAME_CHILDREN:
+    if not rule_of(new).named_children:
         return 0
     selector = (new.get("spec") or {}).get("selector")
     blocking = [o for o in replacement.orphans

@@ -14,8 +14,6 @@ A request retries for its own budget, or until the deadline of the application i
 from __future__ import annotations
 
 import contextlib
-import random
-import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -25,6 +23,7 @@ from typing import Any, TypeVar
 import urllib3.exceptions
 
 from kfdeploy.kube.transport import HttpError
+from kfdeploy.poll import Clock
 
 T = TypeVar("T")
 
@@ -33,15 +32,6 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 APPLY_PATCH = "application/apply-patch+yaml"
 # Statuses that say "not now": the server restarting, overloaded, or a proxy in front of it.
 UNAVAILABLE_STATUSES = frozenset({429, 502, 503, 504})
-
-
-@dataclass(frozen=True)
-class Clock:
-    """Time as the retry loop sees it; tests pass a fake one so nothing really sleeps."""
-
-    now: Callable[[], float] = time.monotonic
-    sleep: Callable[[float], None] = time.sleep
-    jitter: Callable[[], float] = random.random
 
 
 @dataclass(frozen=True)
@@ -115,17 +105,18 @@ class GaveUp(Exception):  # noqa: N818 - internal signal, never shown to the use
         self.summary = summary
 
 
-def fault(error: BaseException, method: str, content_type: str | None) -> Fault | None:
-    """The fault to retry for, or None when ``error`` must reach the caller at once."""
+def fault(error: BaseException, method: str, content_type: str | None, wall_now: float) -> Fault | None:
+    """The fault to retry for, or None when ``error`` must reach the caller at once; ``wall_now``
+    (seconds since the epoch) reads a ``Retry-After`` date."""
     idempotent = method in IDEMPOTENT_METHODS or (method == "PATCH" and content_type == APPLY_PATCH)
     if isinstance(error, HttpError):
         status = error.status or 0
         if status == 429:  # rejected before any processing: safe for every method
-            return Fault("HTTP 429 Too Many Requests", retry_after_seconds(error.headers))
+            return Fault("HTTP 429 Too Many Requests", retry_after_seconds(error.headers, wall_now))
         if not idempotent:
             return None
         if status in UNAVAILABLE_STATUSES:
-            return Fault(f"HTTP {status} {error.reason or ''}".strip(), retry_after_seconds(error.headers))
+            return Fault(f"HTTP {status} {error.reason or ''}".strip(), retry_after_seconds(error.headers, wall_now))
         if status >= 500:
             return Fault(f"HTTP {status} {error.reason or ''}".strip(), bounded=True)
         return None
@@ -144,8 +135,9 @@ def _reason(error: BaseException) -> str:
     return text.rsplit(": ", 1)[-1][:120] or type(error).__name__
 
 
-def retry_after_seconds(headers: Any) -> float | None:
-    """``Retry-After`` as seconds: a number, or an HTTP date; None when absent or unreadable."""
+def retry_after_seconds(headers: Any, wall_now: float) -> float | None:
+    """``Retry-After`` as seconds: a number, or an HTTP date (counted from ``wall_now``, seconds
+    since the epoch); None when absent or unreadable."""
     value = headers.get("Retry-After") if headers else None
     if not value:
         return None
@@ -157,7 +149,7 @@ def retry_after_seconds(headers: Any) -> float | None:
         when = parsedate_to_datetime(str(value))
     except (TypeError, ValueError):
         return None
-    return max(0.0, when.timestamp() - time.time())
+    return max(0.0, when.timestamp() - wall_now)
 
 
 def call_with_retry(send: Callable[[], T], method: str, content_type: str | None,
@@ -176,7 +168,7 @@ def call_with_retry(send: Callable[[], T], method: str, content_type: str | None
         try:
             return send()
         except Exception as error:  # noqa: BLE001 - classified below; unknown ones re-raised
-            found = fault(error, method, content_type)
+            found = fault(error, method, content_type, clock.wall())
             if found is None:
                 raise
             wait = policy.delay(attempt, found.retry_after)

@@ -6,48 +6,41 @@ kfdeploy leaves pod templates as the source wrote them."""
 
 from __future__ import annotations
 
-import time
-from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from kfdeploy.kinds import rule_of
 from kfdeploy.kube.client import Cluster, KubeApiError
 from kfdeploy.kube.health import Health, assess, pod_failure
-from kfdeploy.kube.inventory import PART_OF, Key
-from kfdeploy.kube.order import describe_key, object_key
+from kfdeploy.kube.inventory import PART_OF
 from kfdeploy.labels import APPLICATION
+from kfdeploy.objects import ObjectKey, describe, describe_key, object_key
+from kfdeploy.poll import Poller
 from kfdeploy.selectors import matches, workload_selector
 
-
-class Backoff:
-    """Poll interval that starts short (fast clusters answer fast) and settles at ``cap``."""
-
-    def __init__(self, start: float = 0.25, cap: float = 1.0) -> None:
-        self.delay, self.cap = start, cap
-
-    def sleep(self) -> None:
-        time.sleep(self.delay)
-        self.delay = min(self.cap, self.delay * 1.6)
+POLLER = Poller.real(0.25, factor=1.6, cap=1.0)
+"""Rounds start short (a fast cluster answers at once) and settle at one a second; deadlines are
+times on its clock."""
+CRD_POLLER = replace(POLLER, interval=0.1)
 
 
 @dataclass
 class WaitOutcome:
     """Health of each waited object; ``failed`` and ``pending`` name what is not Current."""
 
-    health: dict[Key, Health]
+    health: dict[ObjectKey, Health]
 
-    def with_status(self, *statuses: str) -> list[tuple[str, str]]:
-        return [(describe_key(k), h.message) for k, h in sorted(self.health.items())
-                if h.status in statuses]
+    def with_status(self, *statuses: str) -> list[tuple[ObjectKey, str]]:
+        """(identity, health message) of each object in one of these statuses, in key order."""
+        return [(k, h.message) for k, h in sorted(self.health.items()) if h.status in statuses]
 
     @property
-    def failed(self) -> list[tuple[str, str]]:
+    def failed(self) -> list[tuple[ObjectKey, str]]:
         return self.with_status("Failed")
 
     @property
-    def pending(self) -> list[tuple[str, str]]:
+    def pending(self) -> list[tuple[ObjectKey, str]]:
         return self.with_status("InProgress", "NotFound", "Terminating")
 
     @property
@@ -69,10 +62,10 @@ def has_pods(obj: dict[str, Any]) -> bool:
     return rule_of(obj).pods != ""
 
 
-def assess_all(objs: Iterable[dict[str, Any]], live: dict[Key, dict[str, Any]],
-               pods: list[dict[str, Any]] | None = None) -> dict[Key, Health]:
+def assess_all(objs: Iterable[dict[str, Any]], live: dict[ObjectKey, dict[str, Any]],
+               pods: list[dict[str, Any]] | None = None) -> dict[ObjectKey, Health]:
     """Health of each desired object from its live copy; workloads also look at their pods."""
-    out: dict[Key, Health] = {}
+    out: dict[ObjectKey, Health] = {}
     for obj in objs:
         key = object_key(obj)
         if not needs_polling(obj) and key in live:
@@ -105,28 +98,24 @@ def list_pods(cluster: Cluster, workloads: Iterable[dict[str, Any]]) -> list[dic
 
 
 def wait_healthy(cluster: Cluster, app: str, set_id: str, objs: list[dict[str, Any]],
-                 deadline: float, on_round: Callable[[WaitOutcome], None] | None = None) -> WaitOutcome:
+                 deadline: float, on_round: Callable[[WaitOutcome], None] | None = None,
+                 poller: Poller = POLLER) -> WaitOutcome:
     """Poll until every object is Current, one is Failed, or the deadline passes."""
     selector = f"{PART_OF}={set_id},{APPLICATION}={app}"
-    live: dict[Key, dict[str, Any]] = {}
+    live: dict[ObjectKey, dict[str, Any]] = {object_key(o): o for o in objs if not needs_polling(o)}
     pending = [o for o in objs if needs_polling(o)]
-    for o in objs:
-        if not needs_polling(o):
-            live[object_key(o)] = o
-    backoff = Backoff()
-    while True:
-        kinds = {(o["apiVersion"], o["kind"]) for o in pending}
-        for api_version, kind in sorted(kinds):
+
+    def one_round() -> WaitOutcome:
+        for api_version, kind in sorted({(o["apiVersion"], o["kind"]) for o in pending}):
             for item in _list_or_empty(cluster, api_version, kind, selector):
                 live[object_key(item)] = item
-        pods = list_pods(cluster, pending)
-        outcome = WaitOutcome(assess_all(objs, live, pods))
+        outcome = WaitOutcome(assess_all(objs, live, list_pods(cluster, pending)))
         if on_round:
             on_round(outcome)
-        if outcome.ok or outcome.failed or time.monotonic() >= deadline:
-            return outcome
-        pending = [o for o in pending if outcome.health[object_key(o)].status != "Current"]
-        backoff.sleep()
+        pending[:] = [o for o in pending if outcome.health[object_key(o)].status != "Current"]
+        return outcome
+
+    return poller.poll(one_round, lambda outcome: outcome.ok or bool(outcome.failed), deadline)
 
 
 def _list_or_empty(cluster: Cluster, api_version: str, kind: str, selector: str | None,
@@ -139,26 +128,29 @@ def _list_or_empty(cluster: Cluster, api_version: str, kind: str, selector: str 
         raise
 
 
-def wait_established(cluster: Cluster, crds: list[dict[str, Any]], deadline: float) -> list[str]:
+def wait_established(cluster: Cluster, crds: list[dict[str, Any]], deadline: float,
+                     poller: Poller = CRD_POLLER) -> list[str]:
     """Wait until the CRDs are Established; returns what is not, one line each: those still
     pending at the deadline or, at once, any the API server refused (its names clash with another
     CRD's), since no wait clears that."""
     names = {c["metadata"]["name"] for c in crds}
     selector = shared_selector(crds, (PART_OF, APPLICATION))
-    backoff = Backoff(0.1, 1.0)
-    while True:
+
+    def not_established() -> tuple[list[str], list[str]]:
+        """(refused, pending) CRD lines."""
         listed = {crd["metadata"]["name"]: crd for crd in cluster.list(
             "apiextensions.k8s.io/v1", "CustomResourceDefinition", label_selector=selector)} if names else {}
         health = {n: assess(listed[n]) for n in names if n in listed}
-        refused = sorted(h.message for h in health.values() if h.status == "Failed")
-        if refused:
-            return refused
-        pending = [n for n in names if n not in health or health[n].status != "Current"]
-        if not pending or time.monotonic() >= deadline:
-            if not pending:
-                cluster.refresh_discovery()
-            return [f"{n} (not Established before the timeout)" for n in sorted(pending)]
-        backoff.sleep()
+        refused = sorted(f"{describe(listed[n])}: {h.message}" for n, h in health.items() if h.status == "Failed")
+        pending = sorted(n for n in names if n not in health or health[n].status != "Current")
+        return refused, pending
+
+    refused, pending = poller.poll(not_established, lambda found: bool(found[0]) or not found[1], deadline)
+    if refused:
+        return refused
+    if not pending:
+        cluster.refresh_discovery()
+    return [f"{n} (not Established before the timeout)" for n in pending]
 
 
 def shared_selector(objs: list[dict[str, Any]], keys: tuple[str, ...]) -> str | None:
@@ -170,7 +162,7 @@ def shared_selector(objs: list[dict[str, Any]], keys: tuple[str, ...]) -> str | 
     return ",".join(shared) or None
 
 
-def endpoints_ready(cluster: Cluster, service: Key) -> bool:
+def endpoints_ready(cluster: Cluster, service: ObjectKey) -> bool:
     """Whether a Service has at least one ready endpoint (EndpointSlices)."""
     _, _, ns, name = service
     slices = _list_or_empty(cluster, "discovery.k8s.io/v1", "EndpointSlice",
@@ -181,19 +173,19 @@ def endpoints_ready(cluster: Cluster, service: Key) -> bool:
         for s in slices)
 
 
-def wait_endpoints(cluster: Cluster, services: Iterable[Key], deadline: float) -> list[str]:
+def wait_endpoints(cluster: Cluster, services: Iterable[ObjectKey], deadline: float,
+                   poller: Poller = POLLER) -> list[str]:
     """Wait until each Service has ready endpoints; returns those that never did."""
     pending = set(services)
-    backoff = Backoff()
-    while pending:
-        pending = {s for s in pending if not endpoints_ready(cluster, s)}
-        if not pending or time.monotonic() >= deadline:
-            break
-        backoff.sleep()
-    return sorted(describe_key(s) for s in pending)
+
+    def still_pending() -> set[ObjectKey]:
+        pending.difference_update({s for s in pending if endpoints_ready(cluster, s)})
+        return pending
+
+    return sorted(describe_key(s) for s in poller.poll(still_pending, lambda left: not left, deadline))
 
 
-def recent_events(cluster: Cluster, key: Key, limit: int = 3) -> list[str]:
+def recent_events(cluster: Cluster, key: ObjectKey, limit: int = 3) -> list[str]:
     """The last few events about an object, for failure reports."""
     _, kind, ns, name = key
     if not ns:
@@ -207,9 +199,3 @@ def recent_events(cluster: Cluster, key: Key, limit: int = 3) -> list[str]:
     return [f"{e.get('type', '')} {e.get('reason', '')}: {e.get('message', '').strip()}"
             for e in events[-limit:]]
 
-
-def group_by_kind(objs: Iterable[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    out: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    for o in objs:
-        out[(o["apiVersion"], o["kind"])].append(o)
-    return out

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from kfdeploy.errors import NotImplementedYet, PlatformError
+from kfdeploy.errors import PlatformError, UsageError
+from kfdeploy.findings import Finding
 
 if TYPE_CHECKING:
     from kfdeploy.spec import KfDef
@@ -56,6 +57,17 @@ class Platform(Protocol):
         """Plain data about the cluster (name, kubeconfig, state) for status and -o json."""
         ...
 
+    def preflight(self, spec: KfDef) -> list[Finding]:
+        """The platform's own checks of what it would create (what a cloud offers, quotas)."""
+        ...
+
+
+class NoCloudChecks:
+    """``Platform.preflight`` for platforms that create nothing a cloud could refuse."""
+
+    def preflight(self, spec: KfDef) -> list[Finding]:
+        return []
+
 
 # spec.platform.kind -> "module:Class"; imported on use so cloud SDKs load only when needed.
 PLATFORMS: dict[str, str] = {
@@ -72,9 +84,7 @@ def get_platform(kind: str) -> Platform:
     """The implementation of ``spec.platform.kind``."""
     target = PLATFORMS.get(kind)
     if target is None:
-        raise NotImplementedYet(
-            f"platform {kind!r} is not implemented yet; use platform.kind kwok (local) or "
-            "existing (any reachable kubeconfig context)")
+        raise UsageError(f"unknown platform {kind!r}; one of {', '.join(sorted(PLATFORMS))}")
     module, _, name = target.partition(":")
     try:
         loaded = importlib.import_module(module)

@@ -3,15 +3,16 @@ on the project's one cluster client (``kfdeploy.kube.client.Cluster``)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from kfdeploy.errors import PlatformError
 from kfdeploy.kube.client import FIELD_MANAGER, Cluster, KubeApiError
+from kfdeploy.kube.nodes import node_ready
 from kfdeploy.kube.retry import NO_RETRY
 from kfdeploy.platforms.kwok_objects import POOL_LABEL
+from kfdeploy.poll import Poller
 
 APPLY = "application/apply-patch+yaml"
 # What a cluster that is down (or still starting) raises: HTTP errors, or no connection at all.
@@ -39,15 +40,9 @@ def is_ready(api: Cluster, timeout: float = 3.0) -> bool:
     return True
 
 
-def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.5) -> bool:
+def wait_until(check: Callable[[], bool], timeout: float, poller: Poller) -> bool:
     """Poll ``check`` until it returns True or ``timeout`` seconds pass."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if check():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(interval)
+    return poller.poll(check, bool, poller.clock() + timeout)
 
 
 def apply_nodes(api: Cluster, nodes: Iterable[dict[str, Any]]) -> None:
@@ -88,17 +83,6 @@ def not_ready_nodes(api: Cluster, names: Iterable[str]) -> list[str]:
 
 def _schedulable(node: dict[str, Any]) -> bool:
     taints = (node.get("spec") or {}).get("taints") or []
-    return _ready(node) and not any(t.get("key") in LIFECYCLE_TAINTS for t in taints)
+    return node_ready(node) and not any(t.get("key") in LIFECYCLE_TAINTS for t in taints)
 
 
-def _ready(node: dict[str, Any]) -> bool:
-    conditions = (node.get("status") or {}).get("conditions") or []
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
-
-
-def node_summary(api: Cluster) -> dict[str, int]:
-    """Counts for the result line: nodes, Ready nodes, GPU nodes, GPUs (allocatable)."""
-    nodes = api.list("v1", "Node")
-    gpus = [int(((n.get("status") or {}).get("allocatable") or {}).get("nvidia.com/gpu", "0")) for n in nodes]
-    return {"nodes": len(nodes), "ready": sum(1 for n in nodes if _ready(n)),
-            "gpuNodes": sum(1 for g in gpus if g), "gpus": sum(gpus)}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from kfdeploy.preflight.findings import Finding, fail, ok, warn
+from kfdeploy.findings import Finding, fail, ok, warn
 
 CHECK = "cloud"
 

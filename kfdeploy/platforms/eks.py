@@ -27,6 +27,7 @@ except ImportError as _e:  # pragma: no cover - depends on the installation
     raise ToolMissingError("the eks platform needs boto3",
                            hint="pip install 'kfdeploy[cloud]'") from _e
 
+from kfdeploy.findings import Finding, warn
 from kfdeploy.platforms import cloud_offers as offers
 from kfdeploy.platforms import eks_infra as infra
 from kfdeploy.platforms import eks_nodes as nodes
@@ -36,7 +37,6 @@ from kfdeploy.platforms.eks_nodes import AWS_HINT
 from kfdeploy.platforms.eks_token import make_client
 from kfdeploy.platforms.kubeconfigs import kubeconfig_file, write_private
 from kfdeploy.poll import Poller
-from kfdeploy.preflight.findings import Finding, warn
 
 if TYPE_CHECKING:
     from kfdeploy.spec import KfDef

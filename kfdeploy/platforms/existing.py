@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from kfdeploy.errors import PlatformError
 from kfdeploy.kube.client import Cluster, KubeApiError, TransportError
+from kfdeploy.kube.nodes import node_summary
 from kfdeploy.kube.transport import KubeconfigError, merged
-from kfdeploy.platforms import ClusterInfo, Progress, no_progress
+from kfdeploy.platforms import ClusterInfo, NoCloudChecks, Progress, no_progress
 from kfdeploy.platforms import _kube as kube
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ def resolve_kubeconfig(configured: str | None, base_dir: Path, env: dict[str, st
     return Path(first).expanduser() if first else Path.home() / ".kube" / "config"
 
 
-class ExistingPlatform:
+class ExistingPlatform(NoCloudChecks):
     """``Platform`` for ``spec.platform.kind: existing``."""
 
     def kubeconfig(self, spec: KfDef) -> Path:
@@ -49,7 +50,7 @@ class ExistingPlatform:
         try:
             version = self._reach(api, path, context)
             progress(f"context {context} answers: Kubernetes {version}")
-            nodes = kube.node_summary(api)["nodes"]
+            nodes = node_summary(api)["nodes"]
         finally:
             api.close()
         return ClusterInfo(name=spec.metadata.name, kubeconfig=path, context=context,

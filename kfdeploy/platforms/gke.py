@@ -28,6 +28,7 @@ from google.auth.transport.requests import AuthorizedSession
 from google.cloud import container_v1 as gke
 
 from kfdeploy.errors import PlatformError
+from kfdeploy.findings import Finding
 from kfdeploy.library import default_root
 from kfdeploy.platforms import ClusterInfo, Progress, no_progress
 from kfdeploy.platforms import cloud_offers as offers
@@ -47,7 +48,7 @@ from kfdeploy.platforms.gke_model import (
     wanted_pools,
 )
 from kfdeploy.platforms.kubeconfigs import kubeconfig_file, write_private
-from kfdeploy.preflight.findings import Finding
+from kfdeploy.poll import Poller
 from kfdeploy.spec.platform import GkeNodePool
 
 if TYPE_CHECKING:
@@ -98,7 +99,7 @@ class GkePlatform:
         self._endpoint = endpoint
         self._kube_dir = kube_dir
         self._defaults_file = defaults_file or default_root() / "platforms" / "gke.yaml"
-        self._poll_interval, self._sleep, self._clock = poll_interval, sleep, clock
+        self._poller = Poller(sleep, clock, poll_interval)
         self._which = which
         self._client: gke.ClusterManagerClient | None = None
         self._session: AuthorizedSession | None = None
@@ -246,15 +247,17 @@ class GkePlatform:
     def _wait_settled(self, target: Target, settings: GkeSettings, cluster: gke.Cluster,
                       progress: Progress) -> gke.Cluster:
         """Wait out a running operation (GKE runs one at a time); refuse dying clusters."""
-        start = self._clock()
-        while cluster.status in BUSY:
-            elapsed = self._clock() - start
-            if elapsed > CREATE_TIMEOUT:
-                raise PlatformError(f"GKE cluster {target.name} is still {cluster.status.name} "
-                                    f"after {elapsed / 60:.0f}m", hint="re-run when it is RUNNING")
-            progress(f"cluster {target.name} is {cluster.status.name}; waiting ... {elapsed:.0f}s")
-            self._sleep(self._poll_interval)
-            cluster = self._get(target, settings)
+        first, latest = [cluster], [cluster]
+
+        def current() -> gke.Cluster:
+            latest[0] = first.pop() if first else self._get(target, settings)
+            return latest[0]
+
+        cluster = self._poller.until(
+            current, lambda c: c.status not in BUSY,
+            lambda: f"cluster {target.name} is {latest[0].status.name}; waiting", CREATE_TIMEOUT, progress,
+            on_timeout=lambda c: PlatformError(f"GKE cluster {target.name} is still {c.status.name} "
+                                               f"after {CREATE_TIMEOUT / 60:.0f}m", hint="re-run when it is RUNNING"))
         if cluster.status == gke.Cluster.Status.STOPPING:
             raise PlatformError(f"GKE cluster {target.name} is being deleted",
                                 hint="wait until the deletion finishes, then re-run to create it")
@@ -306,19 +309,23 @@ class GkePlatform:
     def _wait(self, op: gke.Operation, ctx: Context, what: str, timeout: float,
               progress: Progress) -> None:
         """Poll a long-running operation until DONE, one progress line per poll."""
-        start = self._clock()
-        while op.status != gke.Operation.Status.DONE:
-            elapsed = self._clock() - start
-            if elapsed > timeout:
-                t = ctx.target
-                raise OperationTimeout(
-                    f"{what}: operation {op.name} still {op.status.name} after "
-                    f"{timeout / 60:.0f}m; GKE goes on with it",
-                    hint=f"follow it with `gcloud container operations describe {op.name} "
-                         f"--location {t.location} --project {t.project}`, re-run when it is done")
-            progress(f"{what} ... {elapsed:.0f}s")
-            self._sleep(self._poll_interval)
-            op = self._call(ctx, "get_operation", {"name": ctx.target.operation_path(op.name)})
+        first = [op]
+
+        def current() -> gke.Operation:
+            latest: gke.Operation = first.pop() if first else self._call(
+                ctx, "get_operation", {"name": ctx.target.operation_path(op.name)})
+            return latest
+
+        def timed_out(last: gke.Operation) -> OperationTimeout:
+            t = ctx.target
+            return OperationTimeout(
+                f"{what}: operation {last.name} still {last.status.name} after "
+                f"{timeout / 60:.0f}m; GKE goes on with it",
+                hint=f"follow it with `gcloud container operations describe {last.name} "
+                     f"--location {t.location} --project {t.project}`, re-run when it is done")
+
+        op = self._poller.until(current, lambda o: o.status == gke.Operation.Status.DONE, what, timeout,
+                                progress, on_timeout=timed_out)
         if op.error.code or op.error.message or op.status_message:
             failure = Failure.of_operation(op.error.code, op.error.message or op.status_message)
             raise to_platform_error(failure, ctx)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from kfdeploy.errors import PlatformError
-from kfdeploy.platforms import ClusterInfo, Progress, no_progress
+from kfdeploy.platforms import ClusterInfo, NoCloudChecks, Progress, no_progress
 from kfdeploy.platforms.kubeconfigs import kubeconfig_file, write_private
 from kfdeploy.platforms.localcli import (
     Failure,
@@ -150,7 +150,7 @@ def progress_line(raw: str) -> str | None:
     return "kind: " + marker + " ".join(text.split())
 
 
-class KindPlatform:
+class KindPlatform(NoCloudChecks):
     """``Platform`` for ``spec.platform.kind: kind`` (block ``kindCluster``)."""
 
     def __init__(self, timeout: float = CREATE_TIMEOUT) -> None:

@@ -9,15 +9,17 @@ would on the cloud. ``ensure_cluster`` is idempotent and survives a machine rest
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kfdeploy.errors import PlatformError
 from kfdeploy.kube.client import Cluster
-from kfdeploy.platforms import ClusterInfo, Progress, no_progress
+from kfdeploy.platforms import ClusterInfo, NoCloudChecks, Progress, no_progress
 from kfdeploy.platforms import _kube as kube
 from kfdeploy.platforms.kwok_objects import PoolLike, node_manifests, stale_nodes, storage_class
 from kfdeploy.platforms.kwokctl import COMPONENTS, Kwokctl, port_in_use_error
+from kfdeploy.poll import Poller
 
 if TYPE_CHECKING:
     from kfdeploy.spec import KfDef
@@ -34,8 +36,12 @@ def node_pools(spec: KfDef) -> Sequence[PoolLike]:
     return list(getattr(settings, "node_pools", None) or [])
 
 
-class KwokPlatform:
-    """``Platform`` for ``spec.platform.kind: kwok``."""
+class KwokPlatform(NoCloudChecks):
+    """``Platform`` for ``spec.platform.kind: kwok``; ``poller`` paces its waits (tests pass one
+    on a fake clock)."""
+
+    def __init__(self, poller: Poller | None = None) -> None:
+        self.poller = poller or Poller.real(0.5)
 
     def kubeconfig(self, spec: KfDef) -> Path:
         return Kwokctl.kubeconfig_path(spec.metadata.name)
@@ -49,7 +55,7 @@ class KwokPlatform:
         api = self._api(spec)
         try:
             progress("waiting for kube-apiserver /readyz and the default ServiceAccount ...")
-            if not kube.wait_until(lambda: kube.is_ready(api), READY_TIMEOUT):
+            if not kube.wait_until(lambda: kube.is_ready(api), READY_TIMEOUT, self.poller):
                 raise not_ready(name, READY_TIMEOUT)
             count = self._reconcile(api, spec, progress)
         finally:
@@ -142,7 +148,7 @@ class KwokPlatform:
             kube.delete_nodes(api, stale)
         kube.apply_storage_class(api, storage_class())
         names = [n["metadata"]["name"] for n in nodes]
-        if not kube.wait_until(lambda: not kube.not_ready_nodes(api, names), NODES_TIMEOUT):
+        if not kube.wait_until(lambda: not kube.not_ready_nodes(api, names), NODES_TIMEOUT, self.poller):
             waiting = ", ".join(kube.not_ready_nodes(api, names))
             raise PlatformError(
                 f"kwok cluster {spec.metadata.name}: node(s) {waiting} not Ready and schedulable "
@@ -173,7 +179,7 @@ class KwokPlatform:
             api.close()
 
     def _wait_answers(self, spec: KfDef, timeout: float) -> bool:
-        return kube.wait_until(lambda: self._answers(spec), timeout, interval=1.0)
+        return kube.wait_until(lambda: self._answers(spec), timeout, replace(self.poller, interval=1.0))
 
 
 def not_ready(name: str, timeout: float) -> PlatformError:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kfdeploy.errors import PlatformError
-from kfdeploy.platforms import ClusterInfo, Progress, no_progress
+from kfdeploy.platforms import ClusterInfo, NoCloudChecks, Progress, no_progress
 from kfdeploy.platforms.kubeconfigs import kubeconfig_file
 from kfdeploy.platforms.localcli import (
     Failure,
@@ -212,7 +212,7 @@ def progress_line(raw: str) -> str | None:
     return None
 
 
-class MinikubePlatform:
+class MinikubePlatform(NoCloudChecks):
     """``Platform`` for ``spec.platform.kind: minikube``."""
 
     def __init__(self, timeout: float = START_TIMEOUT) -> None:

@@ -17,10 +17,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kfdeploy.errors import KfdeployError
+from kfdeploy.findings import Finding, Report
 from kfdeploy.kube.inventory import applyset_id
 from kfdeploy.library import Library
 from kfdeploy.preflight.checks import Inputs, run_checks
-from kfdeploy.preflight.findings import Finding, Report, fail
 from kfdeploy.preflight.pools import pool_templates
 from kfdeploy.render.params import plan_applications
 
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from kfdeploy.render import Rendered
     from kfdeploy.spec import KfDef
 
-__all__ = ["Finding", "PreflightError", "Report", "cloud_findings", "cluster_findings"]
+__all__ = ["Finding", "PreflightError", "Report", "cluster_findings"]
 
 
 class PreflightError(KfdeployError):
@@ -54,18 +54,3 @@ def cluster_findings(spec: KfDef, rendered: Rendered, cluster: Cluster, *, force
                     applyset_id(spec.metadata.name), force_conflicts, tuple(pool_templates(spec)))
     return run_checks(cluster, inputs)
 
-
-def cloud_findings(spec: KfDef) -> list[Finding]:
-    """The platform's own checks of what it would create (gke, eks); none for other platforms."""
-    from kfdeploy.platforms import get_platform
-
-    platform = get_platform(spec.spec.platform.kind)
-    check = getattr(platform, "preflight", None)
-    if check is None:
-        return []
-    try:
-        found: list[Finding] = check(spec)
-    except KfdeployError as e:
-        return [fail("cloud", spec.spec.platform.kind, f"cannot check the offerings: {e.message}",
-                     e.hint or "check the cloud credentials, or pass --skip-preflight")]
-    return found

@@ -16,14 +16,14 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from kfdeploy.kube.order import describe
-from kfdeploy.preflight.findings import Finding, fail, ok, warn
+from kfdeploy.findings import Finding, fail, ok, warn
+from kfdeploy.kinds import pod_template, rule_of, workload_spec
+from kfdeploy.objects import describe
 from kfdeploy.preflight.quantity import QuantityError, parse, show
 
 Requests = dict[str, Fraction]
 CHECK = "capacity"
 TIGHT = Fraction(85, 100)  # total requests above this share of what is free is a warning
-REPLICATED = frozenset({"Deployment", "StatefulSet", "ReplicaSet"})
 BLOCKING_EFFECTS = frozenset({"NoSchedule", "NoExecute"})
 
 
@@ -88,23 +88,17 @@ class PodGroup:
 
 
 def _template(obj: Mapping[str, Any]) -> tuple[Mapping[str, Any], int] | None:
-    """(pod template, replicas) of a workload object, or None."""
-    kind, spec = obj.get("kind"), obj.get("spec") or {}
-    if kind == "Pod":
-        return {"metadata": obj.get("metadata") or {}, "spec": spec}, 1
-    if kind == "CronJob":
-        spec = (spec.get("jobTemplate") or {}).get("spec") or {}
-        kind = "Job"
-    template = spec.get("template")
-    if not isinstance(template, dict):
+    """(pod template, pods it asks for) of a workload (the ``pod_template`` and ``pod_count``
+    columns of ``kfdeploy.kinds``), or None. A DaemonSet counts one pod per node."""
+    count, template = rule_of(obj).pod_count, pod_template(obj)
+    if not count or template is None:
         return None
-    if kind in REPLICATED:
+    spec = workload_spec(obj) or {}
+    if count == "replicas":
         return template, int(spec.get("replicas", 1))
-    if kind == "Job":
+    if count == "parallelism":
         return template, min(int(spec.get("parallelism", 1)), int(spec.get("completions") or 1 << 30))
-    if kind == "DaemonSet":
-        return template, 1
-    return None
+    return template, 1
 
 
 def pod_groups(apps: Iterable[tuple[str, list[dict[str, Any]]]]) -> list[PodGroup]:
@@ -118,7 +112,7 @@ def pod_groups(apps: Iterable[tuple[str, list[dict[str, Any]]]]) -> list[PodGrou
             groups.append(PodGroup(app, describe(obj), str((obj.get("metadata") or {}).get("namespace") or ""),
                                    dict(template.get("spec") or {}),
                                    dict((template.get("metadata") or {}).get("labels") or {}),
-                                   replicas, per_node=obj.get("kind") == "DaemonSet"))
+                                   replicas, per_node=rule_of(obj).pod_count == "per-node"))
     return groups
 
 

@@ -12,12 +12,14 @@ from typing import Any
 
 from kfdeploy import kubeversion
 from kfdeploy.errors import KfdeployError
+from kfdeploy.findings import Finding, fail, ok, warn
+from kfdeploy.kinds import CRD, PVC, STATEFULSET, STORAGE_CLASS, group_kind
 from kfdeploy.kube.client import FIELD_MANAGER, Cluster, KubeApiError
 from kfdeploy.kube.inventory import APPLYSET_ID, NAMESPACE, PART_OF
-from kfdeploy.kube.order import WEBHOOK_KINDS, describe, object_key, webhook_gates
+from kfdeploy.kube.order import WEBHOOK_KINDS, webhook_gates
 from kfdeploy.kube.wait import endpoints_ready
+from kfdeploy.objects import describe, object_key
 from kfdeploy.preflight import capacity
-from kfdeploy.preflight.findings import Finding, fail, ok, warn
 
 Obj = dict[str, Any]
 DEFAULT_CLASS = ("storageclass.kubernetes.io/is-default-class", "storageclass.beta.kubernetes.io/is-default-class")
@@ -78,10 +80,10 @@ def _claims(objects: Iterable[Obj]) -> list[tuple[str, str, str | None, str]]:
     out = []
     for o in objects:
         meta = o.get("metadata") or {}
-        if o.get("kind") == "PersistentVolumeClaim":
+        if group_kind(o) == PVC:
             out.append((describe(o), meta.get("namespace", ""), (o.get("spec") or {}).get("storageClassName"),
                         meta.get("name", "")))
-        elif o.get("kind") == "StatefulSet":
+        elif group_kind(o) == STATEFULSET:
             for t in (o.get("spec") or {}).get("volumeClaimTemplates") or []:
                 name = (t.get("metadata") or {}).get("name", "")
                 out.append((f"{describe(o)} volumeClaimTemplate {name}", meta.get("namespace", ""),
@@ -99,7 +101,7 @@ def check_storage(cluster: Cluster, inputs: Inputs) -> list[Finding]:
     if not claims:
         return [ok("storage", "volumes", "the spec renders no PersistentVolumeClaims")]
     classes = {o["metadata"]["name"]: o for o in cluster.list("storage.k8s.io/v1", "StorageClass")}
-    classes.update({o["metadata"]["name"]: o for o in inputs.objects if o.get("kind") == "StorageClass"})
+    classes.update({o["metadata"]["name"]: o for o in inputs.objects if group_kind(o) == STORAGE_CLASS})
     existing = {(p["metadata"].get("namespace", ""), p["metadata"]["name"])
                 for p in cluster.list("v1", "PersistentVolumeClaim")}
     defaults = sorted(n for n, sc in classes.items() if _is_default(sc))
@@ -164,7 +166,7 @@ def crd_metadata(cluster: Cluster) -> dict[str, Obj]:
 
 
 def check_crds(cluster: Cluster, inputs: Inputs) -> list[Finding]:
-    crds = [o for o in inputs.objects if o.get("kind") == "CustomResourceDefinition"]
+    crds = [o for o in inputs.objects if group_kind(o) == CRD]
     live_crds = crd_metadata(cluster) if crds else {}
     out: list[Finding] = []
     for crd in crds:

@@ -21,13 +21,15 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kfdeploy.credentials import Credentials
 from kfdeploy.errors import RenderError
 from kfdeploy.graph import stable_order
+from kfdeploy.kinds import NAMESPACE, group_kind
 from kfdeploy.library import Library, choices_text, suggest
-from kfdeploy.render import adjust, helm, images, jsonnet, kustomize, process
+from kfdeploy.render import adjust, helm, images, jsonnet, kustomize, kustomize_pin, process
 from kfdeploy.render.cache import RenderCache
 from kfdeploy.render.customize import customize
 from kfdeploy.render.key import Inputs, needs_cluster_credentials
@@ -54,6 +56,7 @@ class RenderedApp:
     namespace: str
     params_hash: str
     adjustments: list[adjust.Adjustment] = field(default_factory=list)
+    tool: str = ""  # kustomize applications: which kustomize rendered them, and why
 
 
 @dataclass(frozen=True)
@@ -112,7 +115,7 @@ def evaluate(plan: AppPlan, spec: KfDef, library: Library, env: Mapping[str, str
         assert ref.app is not None and ref.app.helm is not None
         values = spec_values(dict(ref.app.helm.values), spec, env, credentials)
         kube_version = library.platform(spec.spec.platform.kind).kubernetes_version
-        return helm.template(ref.name, ref.app.helm, plan.namespace, spec.base_dir, values, kube_version)
+        return helm.template(ref.name, ref.app.helm, plan.namespace, spec.base_dir, values, kube_version, repos)
     params = credentials.fill(ref.name, plan.component.credentials, spec_values(plan.params, spec, env, credentials))
     try:
         return jsonnet.evaluate(plan.component.main, params, library.jpath)
@@ -121,16 +124,25 @@ def evaluate(plan: AppPlan, spec: KfDef, library: Library, env: Mapping[str, str
                           f" {e.message}", hint=e.hint) from e
 
 
+def kustomize_source(source: KustomizeSource, spec: KfDef,
+                     repos: RepoResolver) -> tuple[Path, str, kustomize_pin.KustomizeChoice]:
+    """The folder a kustomize application's paths start from, its label in messages, and the
+    kustomize that renders it."""
+    if source.repo is None:
+        return spec.base_dir, "", kustomize_pin.DEFAULT
+    repo = next(r for r in spec.spec.repos if r.name == source.repo)  # the spec checked it exists
+    root = repos.root(repo)
+    return root, f"{source.repo}:", kustomize_pin.choose(repo, root)
+
+
 def kustomize_documents(name: str, source: KustomizeSource, spec: KfDef, repos: RepoResolver) -> list[Any]:
     """Each kustomize path built on its own, in the order listed."""
-    if source.repo is None:
-        root, label = spec.base_dir, ""
-    else:
-        repo = next(r for r in spec.spec.repos if r.name == source.repo)  # the spec checked it exists
-        root, label = repos.root(repo), f"{source.repo}:"
+    root, label, tool = kustomize_source(source, spec, repos)
     components = [(root / c).resolve() for c in source.components]
+    confined = root if source.repo is not None else None  # a repo's references stay inside it
     return [d for p in source.paths
-            for d in kustomize.build(name, (root / p).resolve(), label + p, components)]
+            for d in kustomize.build(name, (root / p).resolve(), label + p, components, repos, confined,
+                                     version=tool.version)]
 
 
 def source_objects(plan: AppPlan, spec: KfDef, library: Library, env: Mapping[str, str] | None,
@@ -188,7 +200,7 @@ class Session:
                               + "\n  - ".join(problems))
         self.plans = {p.name: p for p in plans}
         self.order = select(dependency_order({p.name: p.depends_on for p in plans}), only)
-        self.repos = RepoResolver(spec.base_dir)
+        self.repos = RepoResolver.for_spec(spec)
         self.inputs = Inputs(spec, library, self.repos)
         self.sources: dict[str, list[dict[str, Any]]] = {}
         self.cached: set[str] = set()
@@ -233,7 +245,7 @@ class Session:
     def _finish(self, credentials: Credentials) -> Rendered:
         raw = {name: self.sources[name] for name in self.order}
         by_name = self.plans
-        namespaces = {o["metadata"]["name"] for objs in raw.values() for o in objs if o.get("kind") == "Namespace"}
+        namespaces = {o["metadata"]["name"] for objs in raw.values() for o in objs if group_kind(o) == NAMESPACE}
         for name in self.order:  # a chart's release namespace is made like `helm install --create-namespace`
             app = by_name[name].ref.app
             if app is not None and app.helm is not None:
@@ -249,7 +261,9 @@ class Session:
             ctx = process.Context(name, plan.namespace, cluster_kinds, key)
             objects, notes = adjust.adjust(process.process(raw[name], ctx), platform.adjust, platform.kind, name)
             objects = to_registry(objects, self.spec.spec.image_registry if self.mirror else None)
+            source = plan.ref.app.kustomize if plan.ref.app is not None else None
+            tool = kustomize_source(source, self.spec, self.repos)[2].describe() if source is not None else ""
             apps.append(RenderedApp(name, objects, list(plan.depends_on), plan.namespace,
-                                    plan.params_hash(), notes))
+                                    plan.params_hash(), notes, tool))
         process.check_duplicates({a.name: a.objects for a in apps})
         return Rendered(apps, frozenset(self.cached))

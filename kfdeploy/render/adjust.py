@@ -17,7 +17,8 @@ from typing import Any
 
 from kfdeploy.errors import RenderError
 from kfdeploy.kinds import WEBHOOK_KINDS, group_kind
-from kfdeploy.render.process import Obj, describe
+from kfdeploy.objects import describe
+from kfdeploy.render.process import Obj
 
 FAILURE_POLICIES = ("Ignore", "Fail")
 

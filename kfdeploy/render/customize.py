@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from kfdeploy.errors import RenderError
+from kfdeploy.kinds import rule_of
 from kfdeploy.render import images, jsonnet, process
 from kfdeploy.render.manifests import Loader
 from kfdeploy.render.patches import patch_objects
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
     from kfdeploy.spec import Application, KfDef, Patch, ReplicaOverride
 
 Obj = dict[str, Any]
-SCALABLE = frozenset({"Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"})
 
 
 def customize(objects: list[Obj], app: Application, where: str, spec: KfDef, namespace: str,
@@ -87,15 +87,16 @@ def with_replicas(objects: list[Obj], replicas: list[ReplicaOverride], app: str,
     out = []
     for obj in objects:
         name = (obj.get("metadata") or {}).get("name")
-        if obj.get("kind") in SCALABLE and name in counts:
+        if rule_of(obj).scalable and name in counts:
             hit.add(name)
             obj = {**obj, "spec": {**(obj.get("spec") or {}), "replicas": counts[name]}}
         out.append(obj)
     for i, r in enumerate(replicas):
         if r.name not in hit:
-            workloads = sorted(str((o.get("metadata") or {}).get("name")) for o in objects if o.get("kind") in SCALABLE)
-            raise RenderError(f"application '{app}' {where}.replicas[{i}]: no Deployment, StatefulSet or"
-                              f" ReplicaSet named {r.name!r}; workloads: {', '.join(workloads) or 'none'}")
+            workloads = sorted(str((o.get("metadata") or {}).get("name")) for o in objects if rule_of(o).scalable)
+            raise RenderError(f"application '{app}' {where}.replicas[{i}]: no workload with replicas"
+                              f" (Deployment, StatefulSet, ReplicaSet) named {r.name!r};"
+                              f" workloads: {', '.join(workloads) or 'none'}")
     return out
 
 

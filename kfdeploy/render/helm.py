@@ -18,14 +18,21 @@ import subprocess
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from kfdeploy.errors import RenderError, ToolMissingError
 from kfdeploy.labels import PHASE, REPLACE_ON_CHANGE
+from kfdeploy.objects import describe
+from kfdeploy.render.charts import fetch_chart
+from kfdeploy.render.fetch import rewrite
+from kfdeploy.render.kustomize import network_guard_env
 from kfdeploy.render.manifests import load_documents
 from kfdeploy.tools import find_tool, tool_identity
+
+if TYPE_CHECKING:
+    from kfdeploy.render.repos import RepoResolver
 
 ENV_HELM = "KFDEPLOY_HELM"
 HOOK = "helm.sh/hook"
@@ -59,6 +66,13 @@ def chart_ref(chart: str, base_dir: Path) -> str:
     return str(local) if chart.startswith((".", "/")) or local.exists() else chart
 
 
+def helm_env(source: Any, chart: str) -> dict[str, str]:
+    """A local chart renders with the network closed (as kustomize does); a chart from a chart
+    repository or an OCI registry is fetched by helm itself."""
+    remote = source.repo or chart.startswith(("oci://", "https://", "http://")) or not Path(chart).exists()
+    return dict(os.environ) if remote else network_guard_env(os.environ)
+
+
 def template_args(helm: Path, release: str, chart: str, namespace: str, values_files: list[str],
                   version: str | None, repo: str | None, kube_version: str | None) -> list[str]:
     args = [str(helm), "template", release, chart, "--namespace", namespace, "--include-crds"]
@@ -79,17 +93,24 @@ def split_stream(text: str, release: str) -> list[Any]:
 
 
 def template(release: str, source: Any, namespace: str, base_dir: Path,
-             values: Mapping[str, Any], kube_version: str | None = None) -> list[Any]:
-    """Run ``helm template`` for one application and return its objects (unprocessed)."""
+             values: Mapping[str, Any], kube_version: str | None = None,
+             repos: RepoResolver | None = None) -> list[Any]:
+    """Run ``helm template`` for one application and return its objects (unprocessed). A chart
+    from a chart repository is fetched through ``repos`` first (``render.charts``), when given."""
     helm = find_helm()
+    if repos is not None and (source.repo or source.chart).startswith("https://"):
+        local = fetch_chart(source, repos, f"helm application '{release}'")
+        source = source.model_copy(update={"chart": str(local), "repo": None, "version": None})
     files = [str(f if Path(f).is_absolute() else Path(base_dir) / f) for f in source.values_files]
     with tempfile.TemporaryDirectory(prefix="kfdeploy-helm-") as tmp:
         values_file = Path(tmp) / "values.yaml"
         values_file.write_text(yaml.safe_dump(dict(values), sort_keys=True))
         values_file.chmod(0o600)
-        args = template_args(helm, release, chart_ref(source.chart, Path(base_dir)), namespace,
-                             files + [str(values_file)], source.version, source.repo, kube_version)
-        done = subprocess.run(args, capture_output=True, text=True, check=False)
+        chart = chart_ref(source.chart, Path(base_dir))
+        chart = rewrite(chart) if chart.startswith("https://") else chart
+        args = template_args(helm, release, chart, namespace, files + [str(values_file)], source.version,
+                             rewrite(source.repo) if source.repo else None, kube_version)
+        done = subprocess.run(args, capture_output=True, text=True, check=False, env=helm_env(source, chart))
     if done.returncode != 0:
         raise RenderError(f"helm application '{release}': helm template failed:"
                           f" {done.stderr.strip() or done.stdout.strip()}",
@@ -117,8 +138,7 @@ def mark_hooks(docs: list[Any], release: str) -> list[Any]:
             continue  # test, delete and rollback hooks: kfdeploy has no such event
         weight = str(annotations.get(HOOK_WEIGHT, "0")).strip()
         if not weight.lstrip("-").isdigit():
-            raise RenderError(f"helm application '{release}': {doc.get('kind')} "
-                              f"{doc['metadata'].get('name')}: {HOOK_WEIGHT} must be an integer, "
+            raise RenderError(f"helm application '{release}': {describe(doc)}: {HOOK_WEIGHT} must be an integer, "
                               f"not {weight!r}", hint="fix the chart's hook annotation")
         annotations[PHASE] = f"{when}:{int(weight)}"
         policies = {p.strip() for p in str(annotations.get(HOOK_DELETE_POLICY, "")).split(",") if p.strip()}

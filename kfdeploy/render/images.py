@@ -28,6 +28,8 @@ from typing import Any
 
 import yaml
 
+from kfdeploy.kinds import rule_of
+
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
 OFFICIAL_PATH = "library"
@@ -224,10 +226,10 @@ def rewrite(obj: dict[str, Any], fn: Rewrite, *, config: bool = True) -> dict[st
 
 
 def _walk_object(obj: dict[str, Any], visit: Visit) -> dict[str, Any]:
-    kind = obj.get("kind")
-    if kind in ("CustomResourceDefinition", "Secret"):
+    where = rule_of(obj).images
+    if where == "none":
         return obj
-    if kind != "ConfigMap":
+    if where == "fields":
         walked: dict[str, Any] = _walk(obj, "", visit)
         return walked
     out: dict[str, Any] = {**_walk({k: v for k, v in obj.items() if k != "data"}, "", visit)}

@@ -6,13 +6,14 @@ same inputs (``render.cache``):
 - kfdeploy itself: its version and the digest of its code;
 - the application: its name, namespace, resolved params and its whole spec entry (source,
   paths, components, chart, values, patches, images, replicas, postRender, ...);
-- the files it reads: a repo archive's sha256 (the repo cache is content-addressed), else every
-  file under each kustomization folder the build reaches (kustomize reads files only under a
-  kustomization's own folder); a local chart's files and the values files; a jsonnet file and
-  every file it imports, for components and postRender alike; patch files;
-- the tools: which kustomize and helm binary (path, size, modification time), which jsonnet
-  evaluator and its version, the Kubernetes version helm renders for;
-- the lock file beside the spec, byte for byte.
+- the files it reads: every file under each kustomization folder the build reaches (kustomize
+  reads files only under a kustomization's own folder); a local chart's files and the values
+  files; a jsonnet file and every file it imports, for components and postRender alike; patch
+  files;
+- the tools: which kustomize (kubectl's binary: path, size, modification time; and the version
+  chosen for the repo) and helm binary, which jsonnet evaluator and its version, the Kubernetes
+  version helm renders for;
+- the lock file beside the spec, byte for byte (it pins every remote base a build fetches).
 
 What runs after the source (the process chain, platform adjustments, the image registry) is
 not cached, so its inputs need no key. Not cached at all: applications whose render reads a
@@ -34,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import kfdeploy
-from kfdeploy.render import helm, jsonnet, kustomize
+from kfdeploy.render import helm, jsonnet, kustomize, kustomize_pin, remote
 from kfdeploy.render.params import AppPlan, mask_secrets
 from kfdeploy.render.repos import RepoResolver
 
@@ -152,7 +153,7 @@ class Inputs:
                                  "namespace": plan.namespace, "params": plan.params,
                                  "spec": app.model_dump(mode="json") if app is not None else None}
         if app is not None and app.kustomize is not None:
-            parts["source"] = self.kustomize(app.kustomize)
+            parts["source"] = self.kustomize(app.kustomize, f"application '{plan.name}'")
         elif app is not None and app.helm is not None:
             parts["source"] = self.helm(app.helm)
             if parts["source"] is None:
@@ -164,18 +165,16 @@ class Inputs:
             parts["customizations"] = self.customizations(app)
         return parts
 
-    def kustomize(self, source: KustomizeSource) -> dict[str, Any]:
-        root, archive = self.spec.base_dir, None
+    def kustomize(self, source: KustomizeSource, who: str) -> dict[str, Any]:
+        root, repo = self.spec.base_dir, None
         if source.repo is not None:
             repo = next(r for r in self.spec.spec.repos if r.name == source.repo)  # the spec checked it
-            root, archive = self.repos.root(repo), self.repos.digest(repo)
-        if archive is not None:
-            files = archive
-        else:
-            folders = [(root / p).resolve() for p in [*source.paths, *source.components]]
-            reached = [f for folder in folders for f in kustomize.walk(folder, self.references)[0]]
-            files = self.joined([self.tree(f) for f in covering(reached)])
-        return {"files": files, "kustomize": kustomize.renderer(), "lock": lock_identity(self.spec)}
+            root = self.repos.root(repo)
+        choice = kustomize_pin.choose(repo, root) if repo is not None else kustomize_pin.DEFAULT
+        folders = [(root / p).resolve() for p in [*source.paths, *source.components]]
+        reached = [f.path for folder in folders for f in remote.walk(folder, None, who)]
+        return {"files": self.joined([self.tree(f) for f in covering(reached)]),
+                "kustomize": [kustomize.renderer(), choice.describe()], "lock": lock_identity(self.spec)}
 
     def helm(self, source: HelmSource) -> dict[str, Any] | None:
         chart = Path(helm.chart_ref(source.chart, self.spec.base_dir))
@@ -199,10 +198,6 @@ class Inputs:
         patches = [self.file(self.spec.resolve_path(p.path)) if p.path else None for p in app.patches]
         post = self.jsonnet(self.spec.resolve_path(app.post_render)) if app.post_render else None
         return {"patchFiles": patches, "postRender": post}
-
-    def references(self, kfile: Path) -> list[str]:
-        """A kustomization file's references, read once per run."""
-        return self._memoized("references", kfile, lambda: list(kustomize.references(kfile)))
 
     def file(self, path: Path) -> str:
         return self._memoized("file", path, lambda: digest(path.read_bytes()) if path.is_file() else "missing")

@@ -1,99 +1,68 @@
 """Applications backed by kustomize folders: ``kubectl kustomize <dir>`` into plain objects.
 
-The kustomize built into the tools' kubectl renders each folder (an argument list, never a
-shell). Renders are offline and reproducible: a kustomization that pulls a remote base
-(``https://github.com/...``, ``github.com/org/repo//dir?ref=v1``) is refused before kustomize
-runs, naming the kustomization file and the URL; kustomize's own remote-fetch errors map to the
-same message for references that only kustomize resolves.
+kubectl's built-in kustomize, or the standalone kustomize version a release pins
+(render.kustomize_pin chooses, ``command`` runs it), renders each folder (an argument list, never
+a shell). kustomize never reaches the network: the remote bases and files a kustomization names
+are fetched by kfdeploy first (``render.remote``: pinned in the lock, cached, confined), and
+kustomize builds a temporary copy that names them by relative paths. It runs with every proxy
+variable pointing at a closed port (``network_guard_env``), so a reference kfdeploy did not
+resolve fails at once, mapped to the same clear error.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from kfdeploy.errors import RenderError
 from kfdeploy.render.manifests import load_kyaml_documents
-from kfdeploy.tools import find_tool, tool_env, tool_identity
+from kfdeploy.render.remote import Folder, Mirror, has_remote, kustomization_file, walk
+from kfdeploy.tools import find_tool, kustomize_binary, tool_env, tool_identity
 
-KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
-REFERENCE_FIELDS = ("resources", "bases", "components", "generators", "transformers", "validators")
-REMOTE = re.compile(r"^(https?://|git@|ssh://|git::|github\.com/|gitlab\.com/|bitbucket\.org/)"
-                    r"|\?(ref|version|submodules|timeout)=|\.git(//|$)")
+if TYPE_CHECKING:
+    from kfdeploy.render.repos import RepoResolver
+
 REMOTE_FAILURE = re.compile(r"(git (cmd|fetch|clone)|no 'git' program|fetching remote|"
-                            r"HTTP request|dial tcp|lookup \S+ on|invalid source string)", re.I)
-URL = re.compile(r"(https?://|git@)[^\s'\"]+")
+                            r"HTTP request|dial tcp|proxyconnect|lookup \S+ on|invalid source string)", re.I)
+URL = re.compile(r"(https?://|git@)[^\s'\"]+", re.I)
+PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+_closed: list[socket.socket] = []
 
 
-def kustomization_file(folder: Path) -> Path | None:
-    return next((folder / n for n in KUSTOMIZATION_FILES if (folder / n).is_file()), None)
+def closed_port() -> int:
+    """A loopback port bound by this process and never listened on: connecting is refused at once,
+    and no other process can take it while kfdeploy runs."""
+    if not _closed:
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        _closed.append(sock)
+    return int(_closed[0].getsockname()[1])
 
 
-def references(kfile: Path) -> Iterator[str]:
-    """Entries of the fields that name other files or folders (unreadable files are kustomize's to report)."""
-    try:
-        data = yaml.load(kfile.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return
-    if not isinstance(data, dict):
-        return
-    for field in REFERENCE_FIELDS:
-        entries = data.get(field)
-        yield from (e for e in (entries if isinstance(entries, list) else []) if isinstance(e, str))
-
-
-def walk(folder: Path, read: Callable[[Path], Iterable[str]] = references) -> tuple[list[Path], list[tuple[Path, str]]]:
-    """Every kustomization folder reachable from ``folder`` through local references, and
-    ``(kustomization file, url)`` of every remote reference met on the way; ``read`` gives a
-    kustomization file's references."""
-    found: list[tuple[Path, str]] = []
-    seen: list[Path] = []
-    todo = [folder.resolve()]
-    while todo:
-        current = todo.pop()
-        kfile = kustomization_file(current)
-        if current in seen or kfile is None:
-            continue
-        seen.append(current)
-        for ref in read(kfile):
-            if REMOTE.search(ref):
-                found.append((kfile, ref))
-            elif _is_dir(current / ref):
-                todo.append((current / ref).resolve())
-    return seen, found
-
-
-def _is_dir(path: Path) -> bool:
-    try:
-        return path.is_dir()
-    except OSError:  # e.g. an inline transformer config, too long for a file name
-        return False
-
-
-def remote_references(folder: Path) -> list[tuple[Path, str]]:
-    """``(kustomization file, url)`` of every remote reference reachable from ``folder``."""
-    return walk(folder)[1]
-
-
-def renderer() -> str:
-    """Which kustomize renders (the render cache keys on it): today the one built into the
-    tools' kubectl, named by its file (path, size, modification time), so another binary or
-    version renders again."""
-    return "kubectl kustomize " + tool_identity(Path(find_tool("kubectl")))
+def network_guard_env(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` with the network closed to a child process: every proxy points at a refused port,
+    nothing bypasses it, and git may use no protocol."""
+    guarded = dict(env)
+    proxy = f"http://127.0.0.1:{closed_port()}"
+    guarded.update({var: proxy for var in PROXY_VARS})
+    guarded.update({"NO_PROXY": "", "no_proxy": "", "GIT_ALLOW_PROTOCOL": "none",
+                    "GIT_TERMINAL_PROMPT": "0", "GIT_SSH_COMMAND": "false"})
+    return guarded
 
 
 def remote_error(app: str, kfile: Path | str, url: str) -> RenderError:
-    return RenderError(f"application '{app}': {kfile} references the remote base {url}; kfdeploy"
-                       " renders offline from spec.repos only",
-                       hint="download that base (e.g. its release archive), and point the"
-                            " kustomization at the local copy")
+    return RenderError(f"application '{app}': {kfile} references {url}, which kfdeploy did not fetch;"
+                       " kustomize may not reach the network",
+                       hint="reference remote bases in resources/bases/components or patches paths"
+                            " (kfdeploy fetches those), or copy the file into the repo")
 
 
 def build_failure(app: str, shown: str, message: str) -> RenderError:
@@ -105,34 +74,82 @@ def build_failure(app: str, shown: str, message: str) -> RenderError:
                        hint="fix the kustomization; `kubectl kustomize <path>` shows the same error")
 
 
-def build(app: str, folder: Path, shown: str, components: Sequence[Path] = ()) -> list[Any]:
-    """The documents ``kubectl kustomize folder`` renders, with ``components`` applied (through
-    a generated kustomization beside nothing of the user's); ``shown`` names the path in errors."""
-    for where, field in [(folder, "path"), *((c, "components") for c in components)]:
-        if not where.is_dir():
-            raise RenderError(f"application '{app}': kustomize {field} {where if field != 'path' else shown}"
-                              " is not a folder", hint=f"fix applications[].kustomize.{field}")
-        if kustomization_file(where) is None:
-            raise RenderError(f"application '{app}': kustomize {field} {where if field != 'path' else shown}"
-                              " has no kustomization.yaml",
-                              hint="point it at a folder holding a kustomization.yaml")
-        remote = remote_references(where)
-        if remote:
-            raise remote_error(app, *remote[0])
-    if not components:
-        return _run(app, folder, shown)
+def check_folder(app: str, where: Path, field: str, shown: str) -> None:
+    named = shown if field == "path" else str(where)
+    if not where.is_dir():
+        raise RenderError(f"application '{app}': kustomize {field} {named} is not a folder",
+                          hint=f"fix applications[].kustomize.{field}")
+    if kustomization_file(where) is None:
+        raise RenderError(f"application '{app}': kustomize {field} {named} has no kustomization.yaml",
+                          hint="point it at a folder holding a kustomization.yaml")
+
+
+def command(version: str | None = None) -> list[str]:
+    """The argv that builds a folder (appended): kubectl's kustomize, or kustomize ``version``."""
+    return [find_tool("kubectl"), "kustomize"] if version is None else [kustomize_binary(version), "build"]
+
+
+def build(app: str, folder: Path, shown: str, components: Sequence[Path] = (),
+          repos: RepoResolver | None = None, root: Path | None = None, version: str | None = None) -> list[Any]:
+    """The documents kustomize ``version`` (None: kubectl's) renders from ``folder``, with
+    ``components`` applied (through a generated kustomization beside nothing of the user's);
+    ``shown`` names the path in errors.
+
+    Local references must stay inside ``root`` (the repo) when it is given; remote ones are
+    fetched through ``repos`` (a resolver without a lock file when None)."""
     with tempfile.TemporaryDirectory(prefix="kfdeploy-kustomize-") as tmp:
+        folder, components = resolve(app, folder, shown, components, repos, root, Path(tmp))
+        if not components:
+            return _run(app, folder, shown, version)
         # kustomize accepts only relative references; an empty wrapper adds nothing of its own.
+        wrapper_dir = Path(tmp) / "wrapper"
+        wrapper_dir.mkdir()
         wrapper = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
-                   "resources": [os.path.relpath(folder, tmp)],
-                   "components": [os.path.relpath(c, tmp) for c in components]}
-        (Path(tmp) / "kustomization.yaml").write_text(yaml.safe_dump(wrapper), encoding="utf-8")
-        return _run(app, Path(tmp), shown)
+                   "resources": [os.path.relpath(folder, wrapper_dir)],
+                   "components": [os.path.relpath(c, wrapper_dir) for c in components]}
+        (wrapper_dir / "kustomization.yaml").write_text(yaml.safe_dump(wrapper), encoding="utf-8")
+        return _run(app, wrapper_dir, shown, version)
 
 
-def _run(app: str, folder: Path, shown: str) -> list[Any]:
-    args = [find_tool("kubectl"), "kustomize", str(folder)]
-    done = subprocess.run(args, capture_output=True, text=True, check=False, env=tool_env())
+def resolve(app: str, folder: Path, shown: str, components: Sequence[Path], repos: RepoResolver | None,
+            root: Path | None, tmp: Path) -> tuple[Path, list[Path]]:
+    """The folder and components to build: themselves when no remote reference is reachable
+    from them, else their copies in ``tmp`` with every remote base fetched (``render.remote``)."""
+    who = f"application '{app}'"
+    walked: list[tuple[Path, list[Folder]]] = []
+    for where, field in [(folder, "path"), *((c, "components") for c in components)]:
+        check_folder(app, where, field, shown)
+        walked.append((where, walk(where, root or inferred_root(where), who)))
+    if not any(has_remote(folders) for _, folders in walked):
+        return folder, list(components)
+    from kfdeploy.render.repos import RepoResolver
+
+    mirror = Mirror(tmp, repos or RepoResolver(Path.cwd()), who)
+    anchor = root or inferred_root(folder) or Path("/")
+    placed = [mirror.place(w, anchor, anchor, tmp / "tree", folders) for w, folders in walked]
+    return placed[0], placed[1:]
+
+
+def inferred_root(folder: Path) -> Path | None:
+    """The tree of a repo cache entry holding ``folder`` (a downloaded archive is confined to
+    itself even when the caller does not say so)."""
+    from kfdeploy.render.repos import entry_of, tree_root
+
+    entry = entry_of(folder)
+    return tree_root(entry) if entry is not None else None
+
+
+def _run(app: str, folder: Path, shown: str, version: str | None) -> list[Any]:
+    args = [*command(version), str(folder)]
+    done = subprocess.run(args, capture_output=True, text=True, check=False,
+                          env=network_guard_env(tool_env()))
     if done.returncode != 0:
         raise build_failure(app, shown, done.stderr.strip() or done.stdout.strip())
     return load_kyaml_documents(done.stdout, f"kustomize application '{app}' ({shown})")
+
+
+def renderer() -> str:
+    """Which kustomize binary the render cache keys on: today the one built into the tools'
+    kubectl, named by its file (path, size, modification time), so another binary or version
+    renders again. The kustomize version chosen per repo is part of the key beside it."""
+    return "kubectl kustomize " + tool_identity(Path(find_tool("kubectl")))

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import jsonpatch
 
 from kfdeploy.errors import RenderError
+from kfdeploy.objects import describe
 
 if TYPE_CHECKING:
     from kfdeploy.spec import PatchTarget
@@ -186,8 +187,7 @@ def patch_objects(objects: list[Obj], body: Any, target: PatchTarget | None, def
                 hits += 1
                 obj = apply_patch(obj, body, target is not None)
         except ValueError as e:
-            raise RenderError(f"{where}: cannot patch {obj.get('kind')} "
-                              f"{(obj.get('metadata') or {}).get('name')}: {e}") from e
+            raise RenderError(f"{where}: cannot patch {describe(obj)}: {e}") from e
         out.append(obj)
     if not hits:
         raise RenderError(f"{where}: the patch matches no rendered object",

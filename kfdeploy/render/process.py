@@ -20,16 +20,16 @@ from typing import Any
 
 from kfdeploy.credentials import checksum
 from kfdeploy.errors import RenderError
-from kfdeploy.kinds import CLUSTER_SCOPED, api_group, group_kind, kinds_where, rule_for, rule_of
+from kfdeploy.kinds import CLUSTER_SCOPED, CRD, SECRET, group_kind, kinds_where, rule_for, rule_of
 from kfdeploy.kinds import pod_template as template_of
 from kfdeploy.labels import bookkeeping
+from kfdeploy.objects import ObjectKey, describe, object_key, sort_key
 from kfdeploy.selectors import matches, workload_selector
 
 Obj = dict[str, Any]
 
 # Workloads whose required selector must select their own pod template.
 SELECTING_KINDS = kinds_where(pods="required")
-_RBAC = "rbac.authorization.k8s.io"
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
@@ -69,20 +69,16 @@ def extract(value: Any, path: str = "") -> list[Obj]:
                       f" kind), a list or an object of objects; got {type(value).__name__} {value!r:.60}")
 
 
-def describe(obj: Obj) -> str:
-    meta: dict[str, Any] = obj["metadata"] if isinstance(obj.get("metadata"), dict) else {}
-    ns = f"{meta['namespace']}/" if meta.get("namespace") else ""
-    return f"{obj.get('kind', '?')} {ns}{meta.get('name', '?')}"
-
-
 def name_problem(group: str, kind: str, name: str) -> str | None:
-    """Why ``name`` is not a valid name for a (group, kind), or None."""
-    if group == _RBAC:
+    """Why ``name`` is not a valid name for a (group, kind) (the ``name_format`` column of
+    ``kfdeploy.kinds``), or None."""
+    form = rule_for(group, kind).name_format
+    if form == "path-segment":
         ok = name not in (".", "..") and "/" not in name and "%" not in name
         return None if ok and name else "must not be empty, '.', '..' or contain '/' or '%'"
-    if (group, kind) == ("", "Namespace"):
+    if form == "label":
         return None if len(name) <= 63 and DNS_LABEL.match(name) else "must be a DNS label (a-z, 0-9, '-', <= 63)"
-    if (group, kind) == ("", "Service"):
+    if form == "dns-1035":
         return None if len(name) <= 63 and DNS_1035.match(name) else "must be a DNS-1035 label (start with a-z, <= 63)"
     return None if len(name) <= 253 and DNS_SUBDOMAIN.match(name) else "must be a DNS subdomain (a-z, 0-9, '-', '.')"
 
@@ -149,11 +145,6 @@ def canonical(obj: Obj) -> Obj:
     return out
 
 
-def sort_key(obj: Obj) -> tuple[int, str, str]:
-    meta = obj["metadata"]
-    return rule_for(api_group(obj["apiVersion"]), obj["kind"]).rank, meta.get("namespace", ""), meta["name"]
-
-
 def process(value: Any, ctx: Context) -> list[Obj]:
     """The whole chain for one application; raises RenderError listing every bad object."""
     objects = extract(value)
@@ -193,7 +184,8 @@ def with_secret_checksums(objects: list[Obj], key: bytes) -> list[Obj]:
     so changing a credential rolls out the pods that read it (never the value itself)."""
     if not key:
         return objects
-    by_name = {(o["metadata"].get("namespace", ""), o["metadata"]["name"]): o for o in objects if o["kind"] == "Secret"}
+    by_name = {(o["metadata"].get("namespace", ""), o["metadata"]["name"]): o for o in objects
+               if group_kind(o) == SECRET}
     out = []
     for obj in objects:
         template = pod_template(obj)
@@ -216,20 +208,13 @@ def with_template_annotation(obj: Obj, name: str, value: str) -> Obj:
     return out
 
 
-def identity(obj: Obj) -> tuple[str, str, str, str]:
-    """(group, kind, namespace, name): what the API server treats as the same object."""
-    group = obj["apiVersion"].rpartition("/")[0]
-    meta = obj["metadata"]
-    return group, obj["kind"], meta.get("namespace", ""), meta["name"]
-
-
 def check_duplicates(by_app: Mapping[str, list[Obj]]) -> None:
     """Raise if two rendered objects are the same API object, naming both applications."""
-    seen: dict[tuple[str, str, str, str], str] = {}
+    seen: dict[ObjectKey, str] = {}
     problems: list[str] = []
     for app, objects in by_app.items():
         for obj in objects:
-            key = identity(obj)
+            key = object_key(obj)
             if key in seen:
                 where = f"in application '{app}'" if seen[key] == app else \
                     f"in applications '{seen[key]}' and '{app}'"
@@ -246,7 +231,7 @@ def cluster_scoped_kinds(objects: Iterable[Obj]) -> frozenset[tuple[str, str]]:
     """(group, kind) of the built-in cluster-scoped kinds (``kfdeploy.kinds``) plus those of
     rendered CRDs with ``scope: Cluster``."""
     extra = {(str(o["spec"].get("group") or ""), o["spec"]["names"]["kind"]) for o in objects
-             if group_kind(o) == ("apiextensions.k8s.io", "CustomResourceDefinition")
+             if group_kind(o) == CRD
              and isinstance(o.get("spec"), dict) and o["spec"].get("scope") == "Cluster"
              and isinstance(o["spec"].get("names"), dict) and "kind" in o["spec"]["names"]}
     return CLUSTER_SCOPED | extra

@@ -3,10 +3,15 @@
 A folder is used in place. An archive (local, or downloaded over https) is extracted once into a
 content-addressed cache, ``<cache>/sha256/<digest of the archive>/``, so the same bytes are never
 extracted twice and a pinned ``sha256`` names the cache entry before anything is fetched: a
-pinned repo that is cached is never downloaded again. An unpinned URL remembers the digest it
-downloaded (``<cache>/urls/<sha256 of the URL>``). Archives holding a single top-level folder (as
-GitHub's do) are read from inside it. Extraction refuses absolute paths, ``..``, links and
-device files, so an archive can never write outside its cache entry.
+pinned repo that is cached is never downloaded again. Every URL fetched (repos and the remote
+bases their kustomizations name, see ``render.remote``) is pinned in the spec's lock file
+(``render.lock``), verified on every later download; an unlocked URL also remembers the digest it
+downloaded (``<cache>/urls/<sha256 of the URL>``). Downloads go through ``render.fetch``
+(https only, bounded). Archives holding a single top-level folder (as GitHub's do) are read from
+inside it. Extraction refuses absolute paths, ``..``, device files and links leading out of the
+archive (a link to a file inside it becomes a copy; no link is ever made), so an archive can
+never write outside its cache entry, and archives past the bounds (``fetch.LIMITS``: size,
+ratio, entries) before anything is written.
 """
 
 from __future__ import annotations
@@ -14,28 +19,27 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import sys
 import tarfile
 import tempfile
 import threading
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-import requests
-
 from kfdeploy.errors import RenderError
+from kfdeploy.render.fetch import LIMITS, Report, download, stderr_report, sweep, temp_prefix
+from kfdeploy.render.lock import Lock
+from kfdeploy.render.lock import for_spec as lock_for_spec
+from kfdeploy.render.lock import mismatch as lock_mismatch
 from kfdeploy.tools import cache_folder
 
 if TYPE_CHECKING:
-    from kfdeploy.spec import Repo
+    from kfdeploy.spec import KfDef, Repo
 
 ENV_CACHE = "KFDEPLOY_REPO_CACHE"
-TIMEOUT = (15.0, 60.0)  # connect, read (between bytes): a stalled server fails, a big archive does not
 CHUNK = 1 << 20
 DONE_MARK = ".kfdeploy-complete"
-Report = Callable[[str], None]
 
 
 def cache_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -43,68 +47,117 @@ def cache_dir(env: Mapping[str, str] | None = None) -> Path:
     return cache_folder("repos", ENV_CACHE, env)
 
 
-def stderr_report(text: str) -> None:
-    print(f"kfdeploy: {text}", file=sys.stderr, flush=True)
-
-
 class RepoResolver:
-    """Resolves each repo once per render; ``root(repo)`` is the folder its paths start from.
-    Safe to share between the threads that render applications: a repo is fetched once."""
+    """Resolves each repo once per render; ``root(repo)`` is the folder its paths start from, and
+    ``fetch(url)`` the cache entry of any URL a render needs (a remote base). Every URL fetched is
+    pinned in ``lock``. Safe to share between the threads that render applications: a repo is
+    resolved once, and downloads run one at a time."""
 
-    def __init__(self, base_dir: Path, cache: Path | None = None, report: Report = stderr_report) -> None:
+    def __init__(self, base_dir: Path, cache: Path | None = None, report: Report = stderr_report,
+                 lock: Lock | None = None) -> None:
         self.base_dir = base_dir
         self.cache = cache or cache_dir()
         self.report = report
-        self._roots: dict[str, tuple[Path, str | None]] = {}
-        self._lock = threading.Lock()
+        self.lock = lock if lock is not None else Lock()
+        self.fetched: set[str] = set()  # every URL this resolver was asked for (what a bundle carries)
+        self.recalled: dict[str, str] = {}  # URL -> the remembered key it answers (a chart)
+        self._roots: dict[str, Path] = {}
+        self._guard = threading.Lock()
+        self._fetching = threading.Lock()
+
+    @classmethod
+    def for_spec(cls, spec: KfDef, report: Report = stderr_report) -> RepoResolver:
+        """The resolver of a spec's render, its lock beside the spec file."""
+        return cls(spec.base_dir, report=report, lock=lock_for_spec(spec.source, spec.base_dir))
 
     def root(self, repo: Repo) -> Path:
-        return self._resolved(repo)[0]
-
-    def digest(self, repo: Repo) -> str | None:
-        """The sha256 of the archive the repo was extracted from; None for a folder."""
-        return self._resolved(repo)[1]
-
-    def _resolved(self, repo: Repo) -> tuple[Path, str | None]:
-        with self._lock:
+        with self._guard:
             if repo.name not in self._roots:
                 self._roots[repo.name] = self._resolve(repo)
             return self._roots[repo.name]
 
-    def _resolve(self, repo: Repo) -> tuple[Path, str | None]:
+    def _resolve(self, repo: Repo) -> Path:
         if repo.is_url:
-            return self._from_url(repo)
+            return tree_root(self.fetch(repo.uri, f"repo '{repo.name}'", offline_hint(repo), pinned=repo.sha256))
         local = Path(repo.uri).expanduser()
         local = local if local.is_absolute() else (self.base_dir / local).resolve()
         if local.is_dir():
             if repo.sha256:
                 raise RenderError(f"repo '{repo.name}': sha256 pins an archive, but {local} is a folder",
                                   hint="remove sha256, or point uri at the archive")
-            return local, None
+            return local
         if not local.is_file():
             raise RenderError(f"repo '{repo.name}': {local} does not exist",
                               hint="fix spec.repos uri (local paths are relative to the spec file)")
         digest = file_digest(local)
-        check_digest(repo, digest)
-        return self._extracted(repo, digest, local), digest
+        check_digest(repo.sha256, digest, f"repo '{repo.name}'", repo.uri)
+        return tree_root(self._stored(f"repo '{repo.name}'", repo.uri, digest, local, None))
 
-    def _from_url(self, repo: Repo) -> tuple[Path, str]:
-        if repo.sha256 and self._entry(repo.sha256).is_dir():
-            return tree_root(self._entry(repo.sha256)), repo.sha256
-        remembered = self._url_record(repo.uri)
-        if not repo.sha256 and remembered.is_file():
-            digest = remembered.read_text().strip()
-            if self._entry(digest).is_dir():
-                return tree_root(self._entry(digest)), digest
-        self.cache.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=self.cache, prefix=".download-") as tmp:
-            archive = Path(tmp) / archive_name(repo.uri)
-            digest = download(repo, archive, self.report)
-            check_digest(repo, digest)
-            root = self._extracted(repo, digest, archive)
-        remembered.parent.mkdir(parents=True, exist_ok=True)
-        remembered.write_text(digest + "\n")
-        return root, digest
+    def fetch(self, url: str, who: str, hint: str, pinned: str | None = None, file_name: str | None = None) -> Path:
+        """The complete cache entry of ``url``: its extracted archive, or a folder holding the
+        file ``file_name``. What the lock (or ``pinned``) names and the cache holds is never
+        downloaded again; a download is verified against both, then pinned in the lock."""
+        with self._fetching:
+            self.fetched.add(url)
+            expected = pinned or self.lock.digest(url) or self._remembered(url)
+            if expected and self.complete(expected):
+                self.lock.record(url, expected)
+                return self._entry(expected)
+            self.cache.mkdir(parents=True, exist_ok=True)
+            sweep(self.cache)
+            with tempfile.TemporaryDirectory(dir=self.cache, prefix=temp_prefix("download")) as tmp:
+                target = Path(tmp) / (file_name or archive_name(url))
+                digest = download(url, target, who, self.report, hint)
+                check_digest(pinned, digest, who, url)
+                locked = self.lock.digest(url)
+                if not pinned and locked and locked != digest:
+                    raise lock_mismatch(url, locked, digest, self.lock.path)
+                return self.add(url, who, digest, target, file_name)
+
+    def add(self, url: str, who: str, digest: str, source: Path, file_name: str | None) -> Path:
+        """Put verified bytes in the cache: the entry, the bytes themselves (``blob``, what a
+        vendor bundle carries), the URL's record and its lock pin."""
+        entry = self._stored(who, url, digest, source, file_name)
+        blob = self.blob(digest)
+        if not blob.is_file():
+            blob.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(source, blob)
+        record = self._url_record(url)
+        record.parent.mkdir(parents=True, exist_ok=True)
+        record.write_text(digest + "\n")
+        self.lock.record(url, digest)
+        return entry
+
+    def blob(self, digest: str) -> Path:
+        """The downloaded bytes of ``digest``, as fetched."""
+        return self.cache / "blobs" / digest
+
+    def file_name(self, digest: str) -> str | None:
+        """The file a file entry holds (None for an extracted archive)."""
+        lines = (self._entry(digest) / DONE_MARK).read_text().splitlines()
+        return next((line.removeprefix("file: ") for line in lines if line.startswith("file: ")), None)
+
+    def remember(self, key: str, value: str) -> None:
+        """Keep an answer learnt online (a chart's archive URL) for offline renders."""
+        record = self.cache / "names" / hashlib.sha256(key.encode()).hexdigest()
+        record.parent.mkdir(parents=True, exist_ok=True)
+        record.write_text(value + "\n")
+        self.recalled[value] = key
+
+    def recall(self, key: str) -> str | None:
+        record = self.cache / "names" / hashlib.sha256(key.encode()).hexdigest()
+        if not record.is_file():
+            return None
+        value = record.read_text().strip()
+        self.recalled[value] = key
+        return value
+
+    def complete(self, digest: str) -> bool:
+        return (self._entry(digest) / DONE_MARK).is_file()
+
+    def _remembered(self, url: str) -> str | None:
+        record = self._url_record(url)
+        return record.read_text().strip() if record.is_file() else None
 
     def _entry(self, digest: str) -> Path:
         return self.cache / "sha256" / digest
@@ -112,17 +165,24 @@ class RepoResolver:
     def _url_record(self, uri: str) -> Path:
         return self.cache / "urls" / hashlib.sha256(uri.encode()).hexdigest()
 
-    def _extracted(self, repo: Repo, digest: str, archive: Path) -> Path:
+    def _stored(self, who: str, uri: str, digest: str, source: Path, file_name: str | None) -> Path:
+        """The cache entry of ``digest``, made from ``source``: extracted, or copied as ``file_name``."""
         entry = self._entry(digest)
-        if not (entry / DONE_MARK).is_file():
+        if not self.complete(digest):
             entry.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.TemporaryDirectory(dir=entry.parent, prefix=".extract-") as tmp:
-                extract(archive, Path(tmp) / "tree", repo)
-                (Path(tmp) / "tree" / DONE_MARK).write_text(f"{repo.uri}\n")
-                if not (entry / DONE_MARK).is_file():  # another run may have finished meanwhile
+            sweep(entry.parent)
+            with tempfile.TemporaryDirectory(dir=entry.parent, prefix=temp_prefix("extract")) as tmp:
+                tree = Path(tmp) / "tree"
+                if file_name is None:
+                    extract(source, tree, who, uri)
+                else:
+                    tree.mkdir()
+                    shutil.copyfile(source, tree / file_name)
+                (tree / DONE_MARK).write_text(f"{uri}\n" + (f"file: {file_name}\n" if file_name else ""))
+                if not self.complete(digest):  # another run may have finished meanwhile
                     shutil.rmtree(entry, ignore_errors=True)  # a half-written entry from a killed run
-                    os.replace(Path(tmp) / "tree", entry)
-        return tree_root(entry)
+                    os.replace(tree, entry)
+        return entry
 
 
 def archive_name(uri: str) -> str:
@@ -138,57 +198,21 @@ def file_digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def check_digest(repo: Repo, actual: str) -> None:
-    if repo.sha256 and repo.sha256 != actual:
-        raise RenderError(f"repo '{repo.name}': sha256 mismatch for {repo.uri}: expected {repo.sha256},"
-                          f" got {actual}", hint="the archive is not the one pinned; if the new one is"
-                          " trusted, set spec.repos sha256 to the digest it got")
+def check_digest(expected: str | None, actual: str, who: str, uri: str) -> None:
+    if expected and expected != actual:
+        raise RenderError(f"{who}: sha256 mismatch for {uri}: expected {expected}, got {actual}",
+                          hint="the archive is not the one pinned; if the new one is trusted, set"
+                               " spec.repos sha256 to the digest it got")
 
 
 def offline_hint(repo: Repo) -> str:
     return (f"download {repo.uri} by other means and set spec.repos uri of '{repo.name}' to the "
-            "local archive or its extracted folder")
+            "local archive or its extracted folder, or import a bundle with `kfdeploy vendor --import`")
 
 
-def download(repo: Repo, dest: Path, report: Report) -> str:
-    """Stream ``repo.uri`` into ``dest``; return its sha256. Progress every 10% (or 10 MB)."""
-    h = hashlib.sha256()
-    try:
-        with requests.get(repo.uri, stream=True, timeout=TIMEOUT) as resp:
-            if resp.status_code != 200:
-                raise RenderError(f"repo '{repo.name}': downloading {repo.uri} failed: HTTP "
-                                  f"{resp.status_code} {resp.reason}", hint=offline_hint(repo))
-            total = int(resp.headers.get("Content-Length") or 0)
-            report(f"repo '{repo.name}': downloading {repo.uri}" + (f" ({mb(total)})" if total else ""))
-            done, shown = 0, 0
-            with dest.open("wb") as out:
-                for block in resp.iter_content(CHUNK):
-                    out.write(block)
-                    h.update(block)
-                    done += len(block)
-                    step = total // 10 if total else 10 * CHUNK
-                    if done - shown >= max(step, CHUNK):
-                        shown = done
-                        report(f"repo '{repo.name}': {mb(done)}" + (f" of {mb(total)}" if total else ""))
-    except requests.RequestException as e:
-        raise RenderError(f"repo '{repo.name}': cannot download {repo.uri}: {reason(e)}",
-                          hint=offline_hint(repo)) from e
-    return h.hexdigest()
-
-
-def reason(e: requests.RequestException) -> str:
-    if isinstance(e, requests.exceptions.SSLError):
-        return "TLS verification failed (set REQUESTS_CA_BUNDLE to your CA bundle if a proxy or " \
-               "private CA signs it)"
-    if isinstance(e, requests.Timeout):
-        return f"no answer within {TIMEOUT[1]:.0f} s"
-    if isinstance(e, requests.ConnectionError):
-        return "cannot connect (offline, DNS or proxy problem)"
-    return type(e).__name__
-
-
-def mb(n: int) -> str:
-    return f"{n / 1e6:.1f} MB"
+def entry_of(path: Path) -> Path | None:
+    """The repo cache entry holding ``path``, if it lies in one."""
+    return next((p for p in path.resolve().parents if (p / DONE_MARK).is_file()), None)
 
 
 def tree_root(entry: Path) -> Path:
@@ -198,17 +222,49 @@ def tree_root(entry: Path) -> Path:
         else entry
 
 
-def extract(archive: Path, dest: Path, repo: Repo) -> None:
-    """Extract a .tar.gz/.tgz/.zip into ``dest``, refusing members that could escape it."""
+def extract(archive: Path, dest: Path, who: str, uri: str) -> None:
+    """Extract a .tar.gz/.tgz/.zip into ``dest``, refusing members that could escape it and
+    archives over the bounds (``fetch.LIMITS``: total size, ratio to the archive, entries)."""
     dest.mkdir(parents=True)
     try:
+        bounds = Bounds(who, uri, archive.stat().st_size)
         if archive.name.endswith(".zip"):
-            extract_zip(archive, dest, repo)
+            extract_zip(archive, dest, bounds)
         else:
-            extract_tar(archive, dest, repo)
+            extract_tar(archive, dest, bounds)
     except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as e:
-        raise RenderError(f"repo '{repo.name}': {repo.uri} is not a readable archive: {e}",
+        raise RenderError(f"{who}: {uri} is not a readable archive: {e}",
                           hint="use a .tar.gz, .tgz or .zip archive, or a folder") from e
+
+
+class Bounds:
+    """Counts an archive's entries and bytes as they are listed; refuses past the limits."""
+
+    def __init__(self, who: str, uri: str, packed: int) -> None:
+        self.who, self.uri = who, uri
+        self.max_entries = LIMITS["extract_entries"].value()
+        self.max_bytes = min(LIMITS["extract_mb"].value() * 1_000_000,
+                             max(packed, 1_000_000) * LIMITS["extract_ratio"].value())
+        self.entries = self.size = 0
+
+    def add(self, name: str, size: int) -> None:
+        if unsafe_member(name):
+            raise self.refuse(name, "path outside the archive")
+        self.entries += 1
+        self.size += max(size, 0)
+        if self.entries > self.max_entries:
+            raise self.over(LIMITS["extract_entries"].exceeded("its entry count"))
+        if self.size > self.max_bytes:
+            limit = "extract_mb" if self.max_bytes == LIMITS["extract_mb"].value() * 1_000_000 else "extract_ratio"
+            raise self.over(LIMITS[limit].exceeded("its extracted size"))
+
+    def over(self, why: str) -> RenderError:
+        return RenderError(f"{self.who}: archive {self.uri} is too large to extract: {why}; nothing was"
+                           " extracted from it", hint="use an archive from a trusted source, or raise the limit")
+
+    def refuse(self, member: str, why: str) -> RenderError:
+        return RenderError(f"{self.who}: archive {self.uri} has an unsafe member {member!r} ({why});"
+                           " nothing was extracted from it", hint="use an archive from a trusted source")
 
 
 def unsafe_member(name: str) -> bool:
@@ -216,31 +272,41 @@ def unsafe_member(name: str) -> bool:
     return path.is_absolute() or ".." in path.parts or (bool(path.parts) and ":" in path.parts[0])
 
 
-def refuse(repo: Repo, member: str, why: str) -> RenderError:
-    return RenderError(f"repo '{repo.name}': archive {repo.uri} has an unsafe member {member!r} ({why});"
-                       " nothing was extracted from it", hint="use an archive from a trusted source")
-
-
-def extract_tar(archive: Path, dest: Path, repo: Repo) -> None:
+def extract_tar(archive: Path, dest: Path, bounds: Bounds) -> None:
+    """Regular files and folders only. A link is never made: one to a file inside the archive
+    (source repositories have them) becomes a copy of that file; one leading out is refused."""
     with tarfile.open(archive, "r:*") as tar:
-        members = tar.getmembers()
-        for m in members:
-            if unsafe_member(m.name):
-                raise refuse(repo, m.name, "path outside the archive")
+        members, links = [], []
+        for m in tar:  # listed one by one, so a bomb is refused before it is all read
+            bounds.add(m.name, m.size if m.isfile() else 0)
             if m.issym() or m.islnk():
-                raise refuse(repo, m.name, "link")
-            if not (m.isfile() or m.isdir()):
-                raise refuse(repo, m.name, "special file")
-        tar.extractall(dest, members=[m for m in members if m.isfile() or m.isdir()], filter="data")
+                links.append((m.name, link_target(m, bounds)))
+            elif m.isfile() or m.isdir():
+                members.append(m)
+            elif m.type not in (tarfile.XHDTYPE, tarfile.XGLTYPE):
+                raise bounds.refuse(m.name, "special file")
+        tar.extractall(dest, members=members, filter="data")
+    for name, target in links:
+        source = dest / target
+        if source.is_file() and not source.is_symlink() and not (dest / name).exists():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, dest / name)
 
 
-def extract_zip(archive: Path, dest: Path, repo: Repo) -> None:
+def link_target(m: tarfile.TarInfo, bounds: Bounds) -> str:
+    """The archive path a link names; refused when it leads outside the archive."""
+    base = PurePosixPath(m.name).parent if m.issym() else PurePosixPath()
+    target = os.path.normpath(str(base / m.linkname)) if not m.linkname.startswith("/") else m.linkname
+    if unsafe_member(target) or target.startswith(".."):
+        raise bounds.refuse(m.name, f"link to {m.linkname}, outside the archive")
+    return target
+
+
+def extract_zip(archive: Path, dest: Path, bounds: Bounds) -> None:
     with zipfile.ZipFile(archive) as zf:
         infos = zf.infolist()
         for info in infos:
-            mode = info.external_attr >> 16
-            if unsafe_member(info.filename):
-                raise refuse(repo, info.filename, "path outside the archive")
-            if (mode & 0o170000) == 0o120000:
-                raise refuse(repo, info.filename, "link")
+            bounds.add(info.filename, info.file_size)
+            if ((info.external_attr >> 16) & 0o170000) == 0o120000:
+                raise bounds.refuse(info.filename, "link")
         zf.extractall(dest)

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import Field, PrivateAttr, SecretStr, model_validator
 
 from kfdeploy.errors import SpecError
+from kfdeploy.kinds import BUILTIN_KINDS, KindRule, extension_rule
 from kfdeploy.spec.base import ENV_NAME, REGISTRY, DnsLabel, SpecModel, rule_error
 from kfdeploy.spec.platform import BLOCK_NAMES, Platform
 from kfdeploy.spec.sources import ImageOverride, KustomizeSource, Patch, ReplicaOverride, Repo
@@ -133,6 +134,35 @@ class SecretSpec(SpecModel):
                             hint=f"export {var}=... before running kfdeploy")
         return env[var]
 
+class KindSpec(SpecModel):
+    """How kfdeploy treats a custom resource of yours: a row of its kind table (docs/spec.md)."""
+
+    group: str = Field(min_length=1, pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
+                       description="API group of the custom resource (its CRD's spec.group).")
+    kind: str = Field(min_length=1, pattern=r"^[A-Z][A-Za-z0-9]*$", description="Kind, as in its CRD.")
+    wait: Literal["health", "exists"] = Field(
+        "health", description="health: apply waits until its health rule says ready; exists: ready once it exists.")
+    health: Literal["generic", "ready"] = Field(
+        "generic", description="generic: the generic chain (observedGeneration, Stalled, a Ready condition "
+        "when there is one); ready: not ready until a Ready condition exists and is True.")
+    protection: Literal["none", "data"] = Field(
+        "none", description="data: prune and delete keep it, like a PersistentVolumeClaim, unless "
+        "--prune-pvcs / --delete-pvcs is given.")
+
+    @model_validator(mode="after")
+    def _custom(self) -> KindSpec:
+        if (self.group, self.kind) in BUILTIN_KINDS:
+            raise rule_error("kind", f"{self.kind}.{self.group} is a built-in Kubernetes kind; spec.kinds "
+                             "describes custom resources only")
+        return self
+
+    def rule(self) -> KindRule:
+        """This kind as a row of ``kfdeploy.kinds``."""
+        return extension_rule(self.group, self.kind, wait=self.wait,
+                              health="" if self.health == "generic" else self.health,
+                              protection="" if self.protection == "none" else self.protection)
+
+
 class KfDefSpec(SpecModel):
     """The deployment: platform, params and the applications to run."""
 
@@ -150,6 +180,9 @@ class KfDefSpec(SpecModel):
     applications: list[Application] = Field(
         [], description="What to deploy, in any order (dependsOn decides the order); "
         "empty = the library's default components.")
+    kinds: list[KindSpec] = Field(
+        [], description="Waits, health rules and prune protections for your own custom resources "
+        "(rows added to kfdeploy's kind table).")
 
 class KfDef(SpecModel):
     """A Kubeflow deployment: which cluster, which applications, with which params."""

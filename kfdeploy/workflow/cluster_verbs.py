@@ -10,16 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import click
 import yaml
 
 from kfdeploy.errors import PlatformError
+from kfdeploy.kube.client import Cluster
+from kfdeploy.kube.nodes import node_summary
 from kfdeploy.options import Options
 from kfdeploy.platforms import ClusterInfo, Progress, get_platform
-
-
-def stderr_progress(line: str) -> None:
-    click.echo(line, err=True)
+from kfdeploy.workflow.session import load_spec, printer
 
 
 def plural(n: int, word: str) -> str:
@@ -77,33 +75,32 @@ class KubeconfigResult:
         return self.content
 
 
-def create(opts: Options, progress: Progress = stderr_progress) -> CreateResult:
+def create(opts: Options, progress: Progress | None = None) -> CreateResult:
     """Create or reuse the spec's cluster and report its nodes."""
-    from kfdeploy.platforms import _kube as kube
-    spec = _load(opts)
-    info = get_platform(spec.spec.platform.kind).ensure_cluster(spec, progress)
-    api = kube.connect(info.kubeconfig, info.context)
+    spec = load_spec(opts.file)
+    info = get_platform(spec.spec.platform.kind).ensure_cluster(spec, progress or printer(opts).line)
+    api = Cluster.connect(info.kubeconfig, info.context)
     try:
-        summary = kube.node_summary(api)
+        summary = node_summary(api)
     finally:
         api.close()
     return CreateResult(info=info, summary=summary)
 
 
-def delete(opts: Options, progress: Progress = stderr_progress) -> DeleteResult:
+def delete(opts: Options, progress: Progress | None = None) -> DeleteResult:
     """Delete the spec's cluster (a missing one is reported, not an error)."""
-    spec = _load(opts)
+    spec = load_spec(opts.file)
     platform = get_platform(spec.spec.platform.kind)
     existed = bool(platform.describe(spec).get("exists", True))
     if existed:
-        platform.delete_cluster(spec, progress)
+        platform.delete_cluster(spec, progress or printer(opts).line)
     return DeleteResult(name=spec.metadata.name, platform=spec.spec.platform.kind,
                         existed=existed)
 
 
 def kubeconfig(opts: Options) -> KubeconfigResult:
     """The kubeconfig of the spec's cluster, as text."""
-    spec = _load(opts)
+    spec = load_spec(opts.file)
     path = get_platform(spec.spec.platform.kind).kubeconfig(spec)
     try:
         return KubeconfigResult(path=path, content=path.read_text())
@@ -112,7 +109,3 @@ def kubeconfig(opts: Options) -> KubeconfigResult:
                             f"{spec.metadata.name}: {e.strerror}",
                             hint="create the cluster first: `kfdeploy cluster create`") from e
 
-
-def _load(opts: Options) -> Any:
-    from kfdeploy.spec import load_spec
-    return load_spec(opts.file)

@@ -18,7 +18,8 @@ from kfdeploy.kube.client import Cluster
 from kfdeploy.library import Library
 from kfdeploy.options import Options
 from kfdeploy.render.params import AppPlan, plan_applications, resolve_secrets
-from kfdeploy.spec import KfDef, load_spec
+from kfdeploy.spec import KfDef
+from kfdeploy.workflow.session import connect, load_spec, printer
 
 
 @dataclass(frozen=True)
@@ -48,14 +49,12 @@ def login_plan(spec: KfDef, library: Library) -> AppPlan:
     return found[0]
 
 
-def credentials(opts: Options, **kw: Any) -> Login:
-    from kfdeploy.workflow.deploy_verbs import _connect, _printer
-
+def credentials(opts: Options) -> Login:
     spec = load_spec(opts.file)
     plan = login_plan(spec, Library.load())
     assert plan.component is not None
     login = plan.component.login
-    cluster = _connect(opts, spec, _printer(opts), create=False)
+    cluster = connect(opts, spec, printer(opts), create=False)
     stored = credential_store.read(cluster, spec.metadata.name)
     params = resolve_secrets({k: plan.params.get(v) for k, v in login.items() if v in plan.params}, spec)
     password = params.get("password") or stored.get(store_key(plan.name, login["password"]))

@@ -18,18 +18,21 @@ from kfdeploy.kube.client import Cluster
 from kfdeploy.kube.delete import delete_owned
 from kfdeploy.kube.diff import render_diff
 from kfdeploy.kube.engine import ApplyOptions, AppResult, Engine, SpecPlan
+from kfdeploy.kube.health import application_health
 from kfdeploy.kube.inventory import Inventory, stamp
 from kfdeploy.kube.live import LiveIndex, kinds_to_list
-from kfdeploy.kube.order import describe_key
 from kfdeploy.kube.prune import PruneRules
 from kfdeploy.kube.wait import assess_all, list_pods
 from kfdeploy.library import Library
+from kfdeploy.objects import describe_key
 from kfdeploy.options import ApplyFlags, DeleteFlags, Options, PlanFlags
 from kfdeploy.progress import Printer
 from kfdeploy.render import Rendered
 from kfdeploy.render.adjust import Adjustment, report_data, report_lines
-from kfdeploy.spec import KfDef, load_spec
-from kfdeploy.workflow.session import render_session
+from kfdeploy.spec import KfDef
+from kfdeploy.workflow.render_verbs import report_tools
+from kfdeploy.workflow.session import connect, load_spec, render_session
+from kfdeploy.workflow.session import printer as printer_for
 
 Confirm = Callable[[str, str], bool]
 """(question, what it is about) -> yes? The CLI asks on the terminal; library callers decide."""
@@ -40,27 +43,6 @@ _SYMBOL = {"create": "+", "update": "~", "recreate": "±", "delete": "-", "keep"
 
 
 # -- shared steps ---------------------------------------------------------------------------------
-
-def _printer(opts: Options) -> Printer:
-    return Printer(live=None if opts.output == "text" else False)
-
-
-def _connect(opts: Options, spec: KfDef, printer: Printer, create: bool) -> Cluster:
-    """The cluster: flags win; else the platform's (created first when ``create``)."""
-    if opts.kubeconfig or opts.context:
-        cluster = Cluster.connect(opts.kubeconfig, opts.context)
-    else:
-        from kfdeploy.platforms import get_platform
-        platform = get_platform(spec.spec.platform.kind)
-        context = getattr(spec.spec.platform.settings, "context", None)
-        if create:
-            info = platform.ensure_cluster(spec, printer.line)
-            cluster = Cluster.connect(info.kubeconfig, info.context or context)
-        else:
-            cluster = Cluster.connect(platform.kubeconfig(spec), context)
-    cluster.version()
-    return cluster
-
 
 def _credentials(cluster: Cluster, spec: KfDef) -> Credentials:
     """Generated credentials as the cluster holds them (new ones are chosen, not yet stored)."""
@@ -125,11 +107,11 @@ class PlanResult:
 
 def plan(opts: Options, flags: PlanFlags = _ALL_APPLICATIONS) -> PlanResult:
     spec = load_spec(opts.file)
-    printer = _printer(opts)
+    printer = printer_for(opts)
     session = render_session(opts, spec, printer, only=flags.applications)
     session.prepare()  # render errors surface before the cluster is reached
-    cluster = _connect(opts, spec, printer, create=False)
-    rendered = session.render(_credentials(cluster, spec))
+    cluster = connect(opts, spec, printer, create=False)
+    rendered = report_tools(session.render(_credentials(cluster, spec)), opts.verbose, printer.line)
     engine = _engine(spec, cluster, printer)
     spec_plan = engine.plan(_desired(rendered))
     if flags.applications:  # a partial plan never prunes other applications
@@ -167,9 +149,9 @@ class ApplyResult:
                          + f"  {r.seconds:5.1f}s" + (f"  {r.error}" if r.error else ""))
             for obj, reason in r.kept:
                 lines.append(f"    kept {obj}: {reason}")
-            for obj, reason in r.unhealthy:
-                lines.append(f"    unhealthy {obj}: {reason}")
-                lines.extend(f"      event: {e}" for e in r.events.get(obj, []))
+            for u in r.unhealthy:
+                lines.append(f"    unhealthy {u.object}: {u.reason}")
+                lines.extend(f"      event: {e}" for e in u.events)
         lines.extend(report_lines(self.adjustments))
         ok = self.exit_code == 0
         lines.append(("Applied" if ok else "Apply FAILED") + f" in {self.seconds:.1f}s "
@@ -185,15 +167,15 @@ def apply(opts: Options, flags: ApplyFlags, confirm: Confirm) -> ApplyResult | P
     from kfdeploy.workflow import preflight_verbs as preflight
     start = time.monotonic()
     spec = load_spec(opts.file)
-    printer = _printer(opts)
+    printer = printer_for(opts)
     session = render_session(opts, spec, printer)
     session.prepare()  # render errors surface before the cluster is touched
     create = not flags.skip_cluster and not opts.dry_run and not (opts.kubeconfig or opts.context)
     if create:
         preflight.before_cluster(spec, printer, flags.skip_preflight)
-    cluster = _connect(opts, spec, printer, create=not flags.skip_cluster and not opts.dry_run)
+    cluster = connect(opts, spec, printer, create=not flags.skip_cluster and not opts.dry_run)
     credentials = _credentials(cluster, spec)
-    rendered = session.render(credentials)
+    rendered = report_tools(session.render(credentials), opts.verbose, printer.line)
     engine = _engine(spec, cluster, printer, flags)
     spec_plan = engine.plan(_desired(rendered))
     engine.dry_run_diffs(spec_plan, render_diff)  # also the server's word on immutable fields
@@ -247,7 +229,7 @@ class StatusResult:
 def status(opts: Options) -> StatusResult:
     spec = load_spec(opts.file)
     rendered = render_session(opts, spec).render()
-    cluster = _connect(opts, spec, _printer(opts), create=False)
+    cluster = connect(opts, spec, printer_for(opts), create=False)
     inventory = Inventory(cluster, spec.metadata.name)
     apps = [(a.name, [stamp(o, inventory.id) for o in a.objects]) for a in rendered.applications]
     index = LiveIndex.fetch(cluster, inventory.id,
@@ -260,16 +242,7 @@ def _component_status(name: str, objs: list[dict[str, Any]], index: LiveIndex,
                       pods: list[dict[str, Any]]) -> dict[str, Any]:
     health = assess_all(objs, index.by_key, pods)
     statuses = [h.status for h in health.values()]
-    missing = statuses.count("NotFound")
-    if missing == len(statuses):
-        verdict = "Missing"
-    elif "Failed" in statuses or missing:
-        verdict = "Degraded"
-    elif any(s != "Current" for s in statuses):
-        verdict = "Progressing"
-    else:
-        verdict = "Healthy"
-    return {"name": name, "health": verdict, "objects": len(objs),
+    return {"name": name, "health": application_health(statuses), "objects": len(objs),
             "ready": statuses.count("Current"),
             "unhealthy": [{"object": describe_key(k), "status": h.status, "reason": h.message}
                           for k, h in health.items() if h.status != "Current"]}
@@ -300,7 +273,7 @@ def delete(opts: Options, flags: DeleteFlags, confirm: Confirm) -> DeleteResult:
     """Remove what kfdeploy owns (see ``kfdeploy.kube.delete``); with ``--cluster``, the cluster."""
     start = time.monotonic()
     spec = load_spec(opts.file)
-    printer = _printer(opts)
+    printer = printer_for(opts)
     if flags.delete_cluster and spec.spec.platform.kind == "existing":  # refuse before deleting anything
         raise UsageError("--cluster: platform existing is someone else's cluster; kfdeploy never deletes it",
                          hint="drop --cluster to remove only what kfdeploy installed")
@@ -309,7 +282,7 @@ def delete(opts: Options, flags: DeleteFlags, confirm: Confirm) -> DeleteResult:
         raise KfdeployError("delete cancelled; nothing was changed")
     result = DeleteResult()
     try:
-        cluster: Cluster | None = _connect(opts, spec, printer, create=False)
+        cluster: Cluster | None = connect(opts, spec, printer, create=False)
     except KfdeployError:
         if not flags.delete_cluster:
             raise

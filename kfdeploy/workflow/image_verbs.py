@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from kfdeploy.errors import UsageError
-from kfdeploy.kube.order import describe
+from kfdeploy.objects import describe
 from kfdeploy.options import Options
 from kfdeploy.render import images
-from kfdeploy.spec import load_spec
 from kfdeploy.spec.base import PATTERN_HINTS, REGISTRY
-from kfdeploy.workflow.session import render_session
+from kfdeploy.workflow.session import load_spec, render_session
 
 
 @dataclass(frozen=True)
@@ -55,7 +54,7 @@ class ImagesResult:
         return "\n".join(lines)
 
 
-def list_images(opts: Options, registry: str | None = None, **kw: Any) -> ImagesResult:
+def list_images(opts: Options, registry: str | None = None) -> ImagesResult:
     """The images of every application, from every source, sorted by reference."""
     if registry is not None and not re.match(REGISTRY, registry):
         raise UsageError(f"--registry {registry!r} is not {PATTERN_HINTS[REGISTRY]}")

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from kfdeploy import fidelity
 from kfdeploy.options import Options
 from kfdeploy.render import render
 from kfdeploy.render.params import applied_refs
 
 
-def compare(opts: Options, against: str, **kw: Any) -> fidelity.Comparison:
+def compare(opts: Options, against: str) -> fidelity.Comparison:
     """The spec's library applications compared with an upstream build (see kfdeploy.fidelity)."""
     from kfdeploy.library import Library
-    from kfdeploy.spec import load_spec
+    from kfdeploy.workflow.session import load_spec
 
     spec = load_spec(opts.file)
     library = Library.load()

@@ -7,37 +7,44 @@ it with nothing changed, unless ``--skip-preflight``, which it says.
 
 from __future__ import annotations
 
-from typing import Any
-
 from kfdeploy.errors import KfdeployError
+from kfdeploy.findings import Finding, fail, warn
 from kfdeploy.kube.client import Cluster
 from kfdeploy.library import Library
 from kfdeploy.options import Options
-from kfdeploy.preflight import PreflightError, Report, cloud_findings, cluster_findings
-from kfdeploy.preflight.findings import Finding, fail, warn
+from kfdeploy.platforms import get_platform
+from kfdeploy.preflight import PreflightError, Report, cluster_findings
 from kfdeploy.progress import Printer
 from kfdeploy.render import Rendered
-from kfdeploy.spec import KfDef, load_spec
-from kfdeploy.workflow.deploy_verbs import _connect, _printer
-from kfdeploy.workflow.session import render_session
+from kfdeploy.spec import KfDef
+from kfdeploy.workflow.session import connect, load_spec, printer, render_session
 
 CREATED_BY_APPLY = frozenset({"gke", "eks", "kind", "minikube", "kwok"})
 
 
-def preflight(opts: Options, force_conflicts: bool = False, **kw: Any) -> Report:
+def preflight(opts: Options, force_conflicts: bool = False) -> Report:
     """Every check, without changing anything; exit code 1 when one FAILs."""
     spec = load_spec(opts.file)
     session = render_session(opts, spec)
     rendered = session.render()
     result = Report(cloud_findings(spec))
     try:
-        cluster = _connect(opts, spec, _printer(opts), create=False)
+        cluster = connect(opts, spec, printer(opts), create=False)
     except KfdeployError as e:
         result.findings.append(_unreachable(spec, opts, e))
         return result
     result.findings += cluster_findings(spec, rendered, cluster, force_conflicts=force_conflicts,
                                         library=session.library)
     return result
+
+
+def cloud_findings(spec: KfDef) -> list[Finding]:
+    """The platform's own checks of what it would create (gke, eks); none for other platforms."""
+    try:
+        return get_platform(spec.spec.platform.kind).preflight(spec)
+    except KfdeployError as e:
+        return [fail("cloud", spec.spec.platform.kind, f"cannot check the offerings: {e.message}",
+                     e.hint or "check the cloud credentials, or pass --skip-preflight")]
 
 
 def _unreachable(spec: KfDef, opts: Options, e: KfdeployError) -> Finding:

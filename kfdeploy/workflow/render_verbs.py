@@ -9,7 +9,7 @@ Credentials never reach the output: generated ones and ``spec.secrets`` values a
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,7 +49,7 @@ def yaml_stream(objects: Iterable[dict[str, Any]]) -> str:
 
 
 def load(opts: Options, only: Iterable[str] = ()) -> Rendered:
-    from kfdeploy.spec import load_spec
+    from kfdeploy.workflow.session import load_spec
 
     return render_session(opts, load_spec(opts.file), only=only, masked=True).render()
 
@@ -60,16 +60,21 @@ class BuildResult:
     files: list[tuple[str, str, int]]  # (application, file name, objects)
     removed: list[str]
     adjustments: list[Adjustment] = field(default_factory=list)
+    tools: dict[str, str] = field(default_factory=dict)  # application -> the kustomize that rendered it
+    verbose: int = 0
 
     def to_data(self) -> dict[str, Any]:
         return {"directory": self.directory,
-                "applications": [{"name": a, "file": f, "objects": n} for a, f, n in self.files],
+                "applications": [{"name": a, "file": f, "objects": n,
+                                  **({"renderedWith": self.tools[a]} if a in self.tools else {})}
+                                 for a, f, n in self.files],
                 "objects": sum(n for _, _, n in self.files), "removed": self.removed,
                 "adjustments": report_data(self.adjustments)}
 
     def text(self) -> str:
         total = sum(n for _, _, n in self.files)
-        lines = [f"{f}  {n} object(s)" for _, f, n in self.files]
+        lines = [f"{f}  {n} object(s)" + (f"  [{self.tools[a]}]" if self.verbose and a in self.tools else "")
+                 for a, f, n in self.files]
         lines += [f"removed stale {f}" for f in self.removed]
         lines += report_lines(self.adjustments)
         lines.append(f"built {len(self.files)} application(s), {total} object(s) into {self.directory}/")
@@ -88,7 +93,7 @@ def stale_files(directory: Path, keep: set[str]) -> list[Path]:
                   and p.read_text(errors="replace").startswith(HEADER))
 
 
-def build(opts: Options, out_dir: str = "build", **kw: Any) -> BuildResult:
+def build(opts: Options, out_dir: str = "build") -> BuildResult:
     """Render every application into DIR/NN-<app>.yaml and remove files of earlier builds."""
     rendered = load(opts)
     directory = Path(out_dir)
@@ -103,7 +108,20 @@ def build(opts: Options, out_dir: str = "build", **kw: Any) -> BuildResult:
     for path in removed:
         path.unlink()
     files = [(a.name, n, len(a.objects)) for n, a in zip(names, rendered.applications, strict=True)]
-    return BuildResult(str(directory), files, [p.name for p in removed], rendered.adjustments)
+    return BuildResult(str(directory), files, [p.name for p in removed], rendered.adjustments,
+                       tool_names(rendered), opts.verbose)
+
+
+def tool_names(rendered: Rendered) -> dict[str, str]:
+    """Application -> which kustomize rendered it (kustomize applications only)."""
+    return {a.name: a.tool for a in rendered.applications if a.tool}
+
+
+def report_tools(rendered: Rendered, verbose: int, line: Callable[[str], None]) -> Rendered:
+    """With -v, one progress line per kustomize application naming the kustomize that rendered it."""
+    for name, tool in tool_names(rendered).items() if verbose else ():
+        line(f"{name}: rendered with {tool}")
+    return rendered
 
 
 @dataclass(frozen=True)
@@ -120,7 +138,7 @@ class ShowResult:
         return yaml_stream(self.objects)
 
 
-def show(opts: Options, applications: tuple[str, ...] = (), **kw: Any) -> ShowResult:
+def show(opts: Options, applications: tuple[str, ...] = ()) -> ShowResult:
     """The rendered objects of all (or the named) applications, in apply order."""
     return ShowResult(load(opts, applications).objects)
 

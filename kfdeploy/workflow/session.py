@@ -1,23 +1,58 @@
-"""What one run of a verb shares: the component catalog, loaded once, and a render ``Session``
-that renders each application once, from the render cache unless ``--no-cache``, saying on
-stderr how each source was had (``(cached)``, or the seconds it took)."""
+"""What every verb does first: read the spec (and make its own kinds part of the kind table),
+choose how progress is printed, open the run's render session (the component catalog loaded
+once, each application rendered once, from the render cache unless ``--no-cache``) and connect
+to the cluster. One place, so that no verb module reaches into another for these steps."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
+from kfdeploy import kinds
+from kfdeploy.kube.client import Cluster
 from kfdeploy.library import Library
 from kfdeploy.options import Options
 from kfdeploy.progress import Printer
 from kfdeploy.render import Session
 from kfdeploy.render.cache import RenderCache
 from kfdeploy.spec import KfDef
+from kfdeploy.spec import load_spec as read_spec
 
 
-def render_session(opts: Options, spec: KfDef, printer: Printer | None = None, *, only: Iterable[str] = (),
+def load_spec(path: str | Path) -> KfDef:
+    """The spec at ``path``; its ``spec.kinds`` rows join the kind table for this run."""
+    spec = read_spec(path)
+    kinds.extend(k.rule() for k in spec.spec.kinds)
+    return spec
+
+
+def printer(opts: Options) -> Printer:
+    """Progress on stderr: live lines for text output, plain lines when the result is data."""
+    return Printer(live=None if opts.output == "text" else False)
+
+
+def connect(opts: Options, spec: KfDef, progress: Printer, create: bool) -> Cluster:
+    """The cluster: flags win; else the platform's (created first when ``create``)."""
+    if opts.kubeconfig or opts.context:
+        cluster = Cluster.connect(opts.kubeconfig, opts.context)
+    else:
+        from kfdeploy.platforms import get_platform
+        platform = get_platform(spec.spec.platform.kind)
+        context = getattr(spec.spec.platform.settings, "context", None)
+        if create:
+            info = platform.ensure_cluster(spec, progress.line)
+            cluster = Cluster.connect(info.kubeconfig, info.context or context)
+        else:
+            cluster = Cluster.connect(platform.kubeconfig(spec), context)
+    cluster.version()
+    return cluster
+
+
+def render_session(opts: Options, spec: KfDef, progress: Printer | None = None, *, only: Iterable[str] = (),
                    masked: bool = False, mirror: bool = True) -> Session:
-    """The run's render session; without a ``printer``, progress is shown only with ``-v``."""
-    printer = printer or Printer(live=False, quiet=not opts.verbose)
+    """The run's render session, saying on stderr how each source was had (``(cached)`` or the
+    seconds it took); without ``progress``, only with ``-v``."""
+    shown = progress or Printer(live=False, quiet=not opts.verbose)
     return Session(spec, Library.load(), only=only, mirror=mirror, masked=masked,
                    cache=RenderCache.open(enabled=not opts.no_cache),
-                   report=lambda name, how: printer.app(name, "rendered", how))
+                   report=lambda name, how: shown.app(name, "rendered", how))

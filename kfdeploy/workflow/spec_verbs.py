@@ -12,10 +12,11 @@ from typing import Any
 
 from kfdeploy.errors import EXIT_BAD_INPUT, SpecError, UsageError
 from kfdeploy.options import Options
-from kfdeploy.spec import KfDef, load_spec, parse_text
+from kfdeploy.spec import KfDef, parse_text
 from kfdeploy.spec.base import DNS_LABEL
 from kfdeploy.spec.schema import schema_text
 from kfdeploy.templates.starter import StarterOptions, starter_spec
+from kfdeploy.workflow.session import load_spec
 
 REQUIRED_FLAGS: dict[str, tuple[tuple[str, str], ...]] = {
     "gke": (("project", "--project MY_GCP_PROJECT"), ("location", "--location us-central1-a")),
@@ -73,15 +74,19 @@ class ValidateResult:
 def init(opts: Options, platform_kind: str = "kwok", name: str = "kubeflow",
          project: str | None = None, location: str | None = None, region: str | None = None,
          gpus: int = 0, kube_context: str | None = None, output_file: str = "-",
-         force: bool = False, manifests: str | None = None, verify: bool = True) -> TextResult:
+         force: bool = False, manifests: str | None = None, verify: bool = True,
+         with_options: tuple[str, ...] = ()) -> TextResult:
     """Write a commented starter spec; it is validated first, so it always loads."""
     starter = StarterOptions(platform=platform_kind, name=name, project=project,
                              location=location, region=region, gpus=gpus, context=kube_context)
     _check_init_flags(starter)
     file = "kfdef.yaml" if output_file == "-" else output_file
     note = ""
+    if with_options and not manifests:
+        raise UsageError("--with adds optional pieces of an official manifests release",
+                         hint="use it with --manifests URI")
     if manifests:
-        text, note = _manifests_spec(manifests, starter, file, verify)
+        text, note = _manifests_spec(manifests, starter, file, verify, with_options)
     else:
         text = starter_spec(starter, file=file)
     parse_text(text, "starter spec", Path.cwd())
@@ -100,19 +105,25 @@ def init(opts: Options, platform_kind: str = "kwok", name: str = "kubeflow",
                       {"file": output_file, "platform": platform_kind})
 
 
-def _manifests_spec(uri: str, starter: StarterOptions, file: str, verify: bool) -> tuple[str, str]:
+def _manifests_spec(uri: str, starter: StarterOptions, file: str, verify: bool,
+                    options: tuple[str, ...] = ()) -> tuple[str, str]:
     """The spec for an official manifests release (render.release splits and checks it)."""
+    from kfdeploy.render.fetch import stderr_report
+    from kfdeploy.render.kustomize_pin import choose, release_tag
     from kfdeploy.render.release import split_release
-    from kfdeploy.render.repos import RepoResolver, stderr_report
+    from kfdeploy.render.repos import RepoResolver
     from kfdeploy.spec import Repo
-    from kfdeploy.templates.manifests import manifests_spec
+    from kfdeploy.templates.manifests import annotate, manifests_spec
 
     spec_dir = Path(file).resolve().parent
     local = not uri.startswith("https://")
     if local and not Path(uri).expanduser().is_absolute():  # the spec reads it relative to itself
         uri = os.path.relpath(Path(uri).expanduser().resolve(), spec_dir)
-    root = RepoResolver(spec_dir).root(Repo(name="manifests", uri=uri))
-    split = split_release(root, stderr_report, verify)
+    repo = Repo(name="manifests", uri=uri)
+    root = RepoResolver(spec_dir).root(repo)
+    tool = choose(repo, root)
+    stderr_report(f"rendering with {tool.describe()}")
+    split = split_release(root, stderr_report, verify, tool.version, starter.platform, options)
     if split.check is not None and not split.check.ok:
         raise UsageError(f"the applications would not render what {uri}'s example renders:\n  - "
                          + "\n  - ".join(split.check.problems()[:20]),
@@ -120,7 +131,9 @@ def _manifests_spec(uri: str, starter: StarterOptions, file: str, verify: bool) 
                               " and fix the applications by hand")
     checked = ", the same objects as kustomize build example" if split.check else ""
     note = f", {len(split.applications)} applications, {split.objects} objects{checked}"
-    return manifests_spec(split.applications, uri, starter, file), note
+    annotate(split.applications, split.chosen, starter.region)
+    return manifests_spec(split.applications, uri, starter, file, tag=release_tag(uri, root),
+                          offered=list(split.offered)), note
 
 
 def _check_init_flags(o: StarterOptions) -> None:
@@ -171,8 +184,10 @@ def schema(opts: Options, output_file: str | None = None) -> TextResult:
     return TextResult(f"wrote {output_file}", {"file": output_file})
 
 
-def version(opts: Options) -> Any:
+def version(opts: Options) -> TextResult:
     """kfdeploy's version, the local control-plane tool versions, and where those live."""
+    import yaml
+
     from kfdeploy import __version__
     from kfdeploy.errors import ToolMissingError
     from kfdeploy.tools import tool_versions, tools_dir
@@ -181,5 +196,6 @@ def version(opts: Options) -> Any:
         tools["dir"] = str(tools_dir())
     except ToolMissingError:
         tools = {}
-    return {"kfdeploy": __version__, **({"tools": tools} if tools else {})}
+    data = {"kfdeploy": __version__, **({"tools": tools} if tools else {})}
+    return TextResult(yaml.safe_dump(data, sort_keys=False), data)
 

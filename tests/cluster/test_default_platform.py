@@ -92,7 +92,7 @@ def test_default_platform_lifecycle(cluster: Any, tmp_path: Path):
     assert code == 2
     katib = next(a for a in plan["applications"] if a["name"] == "katib")
     actions = {c["object"]: c["action"] for c in katib["changes"]}
-    assert actions["Deployment.apps/kubeflow/katib-controller"] == "delete"
+    assert actions["Deployment/kubeflow/katib-controller"] == "delete"
     assert actions["PersistentVolumeClaim/kubeflow/katib-mysql"] == "keep"
     code, out, _ = kfdeploy(cluster, "apply", "-f", str(without), "--yes")
     assert code == 0

@@ -167,7 +167,7 @@ def test_prune_keeps_data_and_deletes_the_rest(kube: Cluster):
     actions = {c.label: c.action for p in plan.removed for c in p.changes}
     assert actions[f"ConfigMap/{ns}/settings"] == "delete"
     assert actions[f"PersistentVolumeClaim/{ns}/data"] == "keep"
-    assert actions[f"CustomResourceDefinition.apiextensions.k8s.io/sprockets.{GROUP}"] == "keep"
+    assert actions[f"CustomResourceDefinition/sprockets.{GROUP}"] == "keep"
     assert actions[f"Namespace/{ns}"] == "keep"
     result = {r.name: r for r in engine.apply(plan)}[app]
     assert result.outcome == "pruned" and result.deleted == 1
@@ -194,7 +194,7 @@ def test_a_failed_application_stops_its_dependents_only(kube: Cluster, namespace
     ]
     results = converge(kube, unique("fail"), apps, timeout=3)
     assert results[stuck].outcome == "failed"
-    assert any("never" in obj for obj, _ in results[stuck].unhealthy)
+    assert any("never" in u.object for u in results[stuck].unhealthy)
     assert results[child].outcome == "skipped" and stuck in results[child].error
     assert results[other].outcome == "applied"
     assert kube.get(configmap("child", namespace, child)) is None
@@ -219,9 +219,9 @@ def test_a_crash_looping_pod_fails_its_application_fast(kube: Cluster, namespace
     changed["metadata"]["annotations"] = {"example.com/revision": "2"}
     result = converge(kube, app, [(app, [changed], [])], timeout=300)[app]
     assert result.outcome == "failed"
-    [(obj, reason)] = result.unhealthy
-    assert obj == f"Deployment/{namespace}/crashy"
-    assert "CrashLoopBackOff" in reason and "main" in reason
+    [bad] = result.unhealthy
+    assert bad.object == f"Deployment/{namespace}/crashy"
+    assert "CrashLoopBackOff" in bad.reason and "main" in bad.reason
     assert "before the timeout" not in result.error  # it failed on the crash, not by waiting out
 
 
@@ -231,9 +231,9 @@ def test_pods_refused_by_pod_security_fail_their_application_fast(kube: Cluster,
               body={"metadata": {"labels": {"pod-security.kubernetes.io/enforce": "restricted"}}})
     result = converge(kube, app, [(app, [deployment("unhardened", namespace, app)], [])], timeout=300)[app]
     assert result.outcome == "failed"
-    [(obj, reason)] = result.unhealthy
-    assert obj == f"Deployment/{namespace}/unhardened"
-    assert "violates PodSecurity" in reason
+    [bad] = result.unhealthy
+    assert bad.object == f"Deployment/{namespace}/unhardened"
+    assert "violates PodSecurity" in bad.reason
     assert "before the timeout" not in result.error  # refused pods never come: said at once
 
 

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from kfdeploy.cli import cli
 from kfdeploy.kube.client import Cluster
 from kfdeploy.kube.engine import ApplyOptions, Engine
-from kfdeploy.kube.order import describe
+from kfdeploy.objects import describe
 from kfdeploy.render import render
 from kfdeploy.spec import parse_spec
 
@@ -93,7 +93,7 @@ def test_chart_into_a_new_namespace_with_crd_cr_hooks_and_deployment(cluster: An
     spec_file.write_text(yaml.safe_dump(spec_data(ns, "2")))
     plan = runner.invoke(cli, ["plan", "-a", "hooked", *args])
     assert plan.exit_code == 2
-    assert f"recreate Job.batch/{ns}/hooked-migrate" in plan.stdout and "before-hook-creation" in plan.stdout
+    assert f"recreate Job/{ns}/hooked-migrate" in plan.stdout and "before-hook-creation" in plan.stdout
     result = converge(kube, ns, "2")  # no --recreate: the hook replaces itself
     assert result.outcome == "applied" and result.recreated == 1, result.error
     second_job = get(kube, "batch/v1", "Job", ns, "hooked-migrate")

@@ -66,7 +66,8 @@ def _waited_on_by_ready(kube: Cluster, namespace: str, app: str, objs: list[dict
     # Nothing sets Ready: the apply waits for it and fails at the deadline, naming the condition.
     failed = converge(kube, app, [(app, objs, [])], timeout=6)[app]
     assert failed.outcome == "failed"
-    assert any(obj == f"Service/{namespace}/hello" and "not Ready" in why for obj, why in failed.unhealthy), \
+    assert any(u.object == f"Service.serving.knative.dev/{namespace}/hello" and "not Ready" in u.reason
+               for u in failed.unhealthy), \
         failed.unhealthy
     set_ready(kube, namespace, "hello", "False")  # still not Ready: still waited on
     assert converge(kube, app, [(app, objs, [])], timeout=4)[app].outcome == "failed"

@@ -132,14 +132,14 @@ def test_release_install_then_upgrade_by_spec_edit(cluster: Any, tmp_path: Path,
     assert code == 2, err
     changes = actions(plan)
     pipeline = changes["pipeline"]
-    assert ("create", f"Deployment.apps/{ns}/metadata-writer") in pipeline
-    assert ("update", f"Deployment.apps/{ns}/ml-pipeline") in pipeline
-    assert ("delete", f"Deployment.apps/{ns}/ml-pipeline-ui") in pipeline
-    assert ("delete", f"Deployment.apps/{ns}/minio") in pipeline
+    assert ("create", f"Deployment/{ns}/metadata-writer") in pipeline
+    assert ("update", f"Deployment/{ns}/ml-pipeline") in pipeline
+    assert ("delete", f"Deployment/{ns}/ml-pipeline-ui") in pipeline
+    assert ("delete", f"Deployment/{ns}/minio") in pipeline
     assert any(a == "keep" and o == f"PersistentVolumeClaim/{ns}/minio-pvc" for a, o in pipeline)
-    assert ("update", "CustomResourceDefinition.apiextensions.k8s.io/trainingruntimes.trainer.example.io") \
+    assert ("update", "CustomResourceDefinition/trainingruntimes.trainer.example.io") \
         in changes["trainer"]
-    assert ("update", "Deployment.apps/certs/certs-controller") in changes["certs"]
+    assert ("update", "Deployment/certs/certs-controller") in changes["certs"]
     assert not changes["issuer"] and not changes["platform-namespace"]
 
     code, data, err = run(cluster, "apply", "-f", str(spec), "--yes")

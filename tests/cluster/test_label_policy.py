@@ -18,9 +18,9 @@ from click.testing import CliRunner
 from kfdeploy.cli import cli
 from kfdeploy.kube.client import Cluster, KubeApiError
 from kfdeploy.kube.engine import ApplyOptions, Engine
-from kfdeploy.kube.inventory import Inventory, Record, group_kind, stamp
-from kfdeploy.kube.order import object_key
+from kfdeploy.kube.inventory import Inventory, Record, kep_group_kind, stamp
 from kfdeploy.labels import APPLICATION, LEGACY_APPLICATION, bookkeeping
+from kfdeploy.objects import object_key
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -127,7 +127,7 @@ def install_like_earlier_versions(kube: Cluster, kfdef: str, app: str, objs: lis
     manager, the ApplySet label and hash, and the application's inventory record."""
     inventory = Inventory(kube, kfdef)
     stamped = [stamp(old_labelled(o, app), inventory.id) for o in objs]
-    inventory.ensure_parent(sorted({group_kind(o) for o in stamped}))
+    inventory.ensure_parent(sorted({kep_group_kind(o) for o in stamped}))
     for obj in stamped:
         kube.apply(obj)
     inventory.write(Record(app, [object_key(o) for o in stamped], hash="earlier", spec_hash="earlier",

@@ -50,7 +50,7 @@ def test_selector_change_is_planned_refused_then_recreated_keeping_the_claim(clu
     code, out, _ = run(cluster, "plan", "-f", str(spec))
     assert code == 2
     line = next(line for line in out.splitlines() if "Deployment" in line)
-    assert "recreate" in line and f"Deployment.apps/{ns}/web" in line
+    assert "recreate" in line and f"Deployment/{ns}/web" in line
     assert "spec.selector changes from" in line and "selector is immutable" in line
     assert "PersistentVolumeClaim" not in out  # unchanged objects are not listed
 

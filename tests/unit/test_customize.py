@@ -88,7 +88,7 @@ def test_targeted_strategic_merge_ignores_the_patch_name_and_matches_name_regex(
 @pytest.mark.parametrize("body, target, words", [
     ({"kind": "Deployment", "apiVersion": "apps/v1", "metadata": {"name": "nope"}}, None, "matches no rendered object"),
     ([{"op": "add", "path": "/spec/x", "value": 1}], None, "needs a target"),
-    ([{"op": "replace", "path": "/spec/missing/deep", "value": 1}], PatchTarget(name="api"), "cannot patch Deployment api"),
+    ([{"op": "replace", "path": "/spec/missing/deep", "value": 1}], PatchTarget(name="api"), "cannot patch Deployment/kubeflow/api"),
     ({}, PatchTarget(namespace="other"), "matches no rendered object"),
 ], ids=["no-match", "6902-no-target", "6902-bad-path", "namespace-mismatch"])
 def test_patch_errors(body: Any, target: PatchTarget | None, words: str) -> None:
@@ -129,7 +129,7 @@ def test_images_reach_init_containers_and_custom_resource_pod_specs(tmp_path: Pa
 def test_unknown_image_and_replica_names_are_errors_listing_what_exists(tmp_path: Path) -> None:
     with pytest.raises(RenderError, match=r"images\[0\]: no container uses image 'reg.example/apps'.*reg.example/app,"):
         run([deployment("api")], app(images=[{"name": "reg.example/apps", "newTag": "2"}]), tmp_path)
-    with pytest.raises(RenderError, match=r"replicas\[0\]: no Deployment.* named 'apx'; workloads: api"):
+    with pytest.raises(RenderError, match=r"replicas\[0\]: no workload with replicas .* named 'apx'; workloads: api"):
         run([deployment("api")], app(replicas=[{"name": "apx", "count": 2}]), tmp_path)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kfdeploy.kube.engine import AppResult, SpecPlan
+from kfdeploy.kube.engine import AppResult, SpecPlan, Unhealthy
 from kfdeploy.kube.live import LiveIndex
 from kfdeploy.kube.plan import AppPlan, Change
 from kfdeploy.render.adjust import Adjustment
@@ -24,7 +24,7 @@ def test_plan_text_lists_changes_counts_creates_and_sets_exit_code():
     result = PlanResult(plan)
     text = result.text()
     assert "pipelines: 1 create, 1 update" in text
-    assert "~ update Deployment.apps/kubeflow/ui" in text and "+  image: b" in text
+    assert "~ update Deployment/kubeflow/ui" in text and "+  image: b" in text
     assert "ConfigMap/kubeflow/settings" not in text.split("katib:")[0]  # creates are counted, -v lists them
     assert "! keep   PersistentVolumeClaim/kubeflow/data  (holds data)" in text
     assert "Service/kubeflow/ui" not in text
@@ -43,8 +43,9 @@ def test_plan_without_changes_exits_zero_and_says_so():
 
 
 def test_apply_text_reports_failures_with_events_and_the_way_forward():
-    failed = AppResult("katib", "failed", created=3, unhealthy=[("Deployment/kubeflow/katib-ui", "Ready 0/1")],
-                       events={"Deployment/kubeflow/katib-ui": ["Warning FailedScheduling: 0/4 nodes"]},
+    failed = AppResult("katib", "failed", created=3,
+                       unhealthy=[Unhealthy(("apps", "Deployment", "kubeflow", "katib-ui"), "Ready 0/1",
+                                            ("Warning FailedScheduling: 0/4 nodes",))],
                        error="1 object(s) not healthy before the timeout", seconds=12.5)
     result = ApplyResult([AppResult("istio", "unchanged"), failed], requests=120, seconds=14.0)
     text = result.text()

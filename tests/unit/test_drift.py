@@ -42,6 +42,25 @@ def test_object_drift(live_obj, expected):
     assert object_drift(live_obj, DEPLOY) == expected
 
 
+@pytest.mark.parametrize("field,desired,by_hand", [
+    ("replicas", 0, 3),
+    ("paused", False, True),
+    ("revisionHistoryLimit", 0, 10),
+], ids=["scaled-to-zero-then-up-by-hand", "unpaused-then-paused", "no-history-then-some"])
+def test_a_falsy_desired_value_changed_by_hand_is_drift(field, desired, by_hand):
+    wanted = {**DEPLOY, "spec": {**DEPLOY["spec"], field: desired}}
+    edited = live()
+    edited["spec"][field] = by_hand
+    assert object_drift(edited, wanted) == [f"spec.{field}"]
+    edited["spec"][field] = desired
+    assert object_drift(edited, wanted) == []
+
+
+def test_a_falsy_value_the_server_omits_is_not_drift():
+    wanted = {**DEPLOY, "spec": {**DEPLOY["spec"], "paused": False, "minReadySeconds": 0}}
+    assert object_drift(live(), wanted) == []
+
+
 def test_secret_string_data_compares_with_base64_data():
     desired = {"kind": "Secret", "metadata": {"name": "s"}, "stringData": {"password": "hunter2"}}
     same = {"kind": "Secret", "metadata": {"name": "s"}, "data": {"password": base64.b64encode(b"hunter2").decode()}}

@@ -1,7 +1,8 @@
 """Health rules, one named YAML fixture per case (tests/fixtures/health/<case>.yaml).
 
-Each fixture holds ``expect: {status, message}`` (message is a substring) and ``object`` (the live
-object, or null for one that does not exist).
+Each fixture holds ``expect: {status, message}`` (a substring of the message) and ``object`` (the live
+object, or null for one that does not exist). A message never names its own object: the caller
+does, once (``kfdeploy.objects.describe``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from kfdeploy.kube.health import Health, assess, pod_failure
+from kfdeploy.kube.health import Health, application_health, assess, pod_failure
+from kfdeploy.objects import describe
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "health"
 CASES = sorted(FIXTURES.glob("*.yaml"))
@@ -47,6 +49,8 @@ def test_assess(path: Path) -> None:
     health = assess(case["object"])
     assert health.status == case["expect"]["status"], health.message
     assert case["expect"]["message"] in health.message
+    if case["object"] is not None:
+        assert not health.message.startswith((case["object"]["kind"], describe(case["object"]))), health.message
 
 
 def _pod(name: str, *containers: tuple[str, str]) -> dict[str, Any]:
@@ -72,10 +76,24 @@ def _pod(name: str, *containers: tuple[str, str]) -> dict[str, Any]:
                 _pod("b", ("proxy", ""), ("app", "CrashLoopBackOff")),
                 _pod("c", ("app", "ErrImagePull")),
             ],
-            Health("Failed", "Pod kubeflow/b: container app: CrashLoopBackOff (restarts 0)"),
+            Health("Failed", "Pod/kubeflow/b: container app: CrashLoopBackOff (restarts 0)"),
         ),
     ],
     ids=["no-pods", "healthy-or-starting", "first-crashing-pod"],
 )
 def test_pod_failure(pods: list[dict[str, Any]], expected: Health | None) -> None:
     assert pod_failure(pods) == expected
+
+
+@pytest.mark.parametrize("statuses,verdict", [
+    (["Current", "Current"], "Healthy"),
+    (["Current", "InProgress"], "Progressing"),
+    (["Current", "Terminating"], "Progressing"),
+    (["Current", "Failed"], "Degraded"),
+    (["Current", "NotFound"], "Degraded"),
+    (["InProgress", "Failed"], "Degraded"),
+    (["NotFound", "NotFound"], "Missing"),
+], ids=["all-current", "one-in-progress", "one-terminating", "one-failed", "one-missing",
+        "failed-wins-over-progressing", "none-there"])
+def test_an_applications_verdict(statuses: list[Any], verdict: str) -> None:
+    assert application_health(statuses) == verdict

@@ -12,7 +12,7 @@ from kfdeploy.kube.inventory import (
     PART_OF,
     Record,
     applyset_id,
-    group_kind,
+    kep_group_kind,
     key_parse,
     key_str,
     object_hash,
@@ -72,7 +72,7 @@ def test_key_text_round_trip(key):
     ({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}}, "Deployment.apps"),
 ], ids=["core", "apps"])
 def test_group_kind_spelling(obj, expected):
-    assert group_kind(obj) == expected
+    assert kep_group_kind(obj) == expected
 
 
 def test_desired_changes_classifies_create_update_unchanged():

@@ -3,7 +3,6 @@ tests/fixtures/repos, spec.repos references, paths, and the errors a user meets.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import tarfile
 from pathlib import Path
@@ -16,7 +15,7 @@ from test_render import make_spec, write_library
 from kfdeploy.errors import RenderError, SpecError, ToolMissingError
 from kfdeploy.library import Library
 from kfdeploy.render import render
-from kfdeploy.render.kustomize import build_failure
+from kfdeploy.render.kustomize import build_failure, network_guard_env
 from kfdeploy.spec import parse_spec
 from kfdeploy.tools import find_tool, tool_env
 
@@ -121,33 +120,15 @@ def test_tarball_with_a_top_level_folder_renders_like_the_folder(lib: Library, t
 
 
 @needs_kubectl
-def test_remote_base_is_refused_before_kustomize_runs(lib: Library, tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("KFDEPLOY_KUBECTL_BINARY", "/nonexistent/kubectl")  # would fail if it ran
-    tree = tmp_path / "tree"
-    shutil.copytree(REPOS / "remote-base", tree / "overlay" / "remote")
-    (tree / "top").mkdir()
-    (tree / "top" / "kustomization.yaml").write_text("resources:\n- ../overlay/remote\n")
-    spec = make_spec({"repos": [{"name": "r", "uri": str(tree)}],
-                      "applications": [{"name": "web", "kustomize": {"repo": "r", "path": "top"}}]})
-    with pytest.raises(RenderError) as err:
-        render(spec, lib)
-    text = str(err.value)
-    assert "application 'web'" in text
-    assert str(tree / "overlay" / "remote" / "kustomization.yaml") in text
-    assert "https://github.com/example-org/platform-manifests//apps/base?ref=v9.9.9" in text
-    assert "local copy" in text
-
-
-@needs_kubectl
-def test_kustomize_own_remote_fetch_error_maps_to_the_remote_base_message() -> None:
+def test_kustomize_runs_with_the_network_closed_and_its_fetch_error_maps_to_the_remote_message() -> None:
+    env = network_guard_env(tool_env())
     done = subprocess.run([find_tool("kubectl"), "kustomize", str(REPOS / "remote-base")],
-                          capture_output=True, text=True, check=False, env=tool_env(), timeout=120)
-    assert done.returncode != 0  # offline, or online with a repository that does not exist
+                          capture_output=True, text=True, check=False, env=env, timeout=120)
+    assert done.returncode != 0  # the guard refuses the connection, online or not
     err = build_failure("web", "remote-base", done.stderr)
     assert "application 'web'" in err.message and "remote-base" in err.message
     assert "https://github.com/example-org/platform-manifests" in err.message
-    assert err.hint and "local copy" in err.hint
+    assert "kfdeploy did not fetch" in err.message and err.hint
 
 
 @needs_kubectl

@@ -13,7 +13,8 @@ from kfdeploy.labels import APPLICATION as COMPONENT
 
 
 def live(kind: str, name: str) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": kind, "data": {"a": "1"},
+    api_version = "apiextensions.k8s.io/v1" if kind == "CustomResourceDefinition" else "v1"
+    return {"apiVersion": api_version, "kind": kind, "data": {"a": "1"},
             "metadata": {"name": name, "namespace": "ns", "resourceVersion": "7",
                          "managedFields": [{"manager": "kfdeploy", "operation": "Apply",
                                             "fieldsV1": {"f:data": {"f:a": {}}}}]}}

@@ -97,8 +97,8 @@ def test_compare_names_lost_changed_and_doubled_objects() -> None:
     a, b, c = obj("ConfigMap", "a", "n"), obj("ConfigMap", "b", "n"), obj("ConfigMap", "c", "n")
     changed = {**b, "data": {"x": "1"}}
     check = compare([a, b, c], [a, a, changed])
-    assert check.lost == ["ConfigMap n/b", "ConfigMap n/c"]
-    assert check.extra == ["ConfigMap n/a", "ConfigMap n/b"] and check.twice == ["ConfigMap n/a"]
+    assert check.lost == ["ConfigMap/n/b", "ConfigMap/n/c"]
+    assert check.extra == ["ConfigMap/n/a", "ConfigMap/n/b"] and check.twice == ["ConfigMap/n/a"]
     assert not check.ok and compare([a, b], [b, a]).ok
 
 
@@ -152,7 +152,7 @@ def test_a_value_the_example_sets_across_folders_becomes_a_patch(tmp_path: Path,
     assert split.check is not None and split.check.ok, split.check.problems()
     [app] = [a for a in split.applications if a.name == "app"]
     assert [p["target"]["kind"] for p in app.patches] == ["Deployment"]
-    assert any("Deployment web/web differs from the example build" in n for n in notes)
+    assert any("Deployment/web/web differs from the example build" in n for n in notes)
     # The written spec renders the example's object: the reference carries the generated name.
     monkeypatch.setenv("KFDEPLOY_REPO_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "kfdef.yaml"

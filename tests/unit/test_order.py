@@ -10,14 +10,13 @@ from kfdeploy.kube.order import (
     CUSTOM_RESOURCE_RANK,
     apply_waves,
     delete_order,
-    describe,
     kind_rank,
-    object_key,
     resource_for,
     sort_objects,
     webhook_gates,
     webhook_services,
 )
+from kfdeploy.objects import describe
 
 
 def obj(kind: str, name: str, namespace: str = "", api_version: str = "v1", **extra: Any) -> dict[str, Any]:
@@ -152,7 +151,7 @@ def test_sort_objects_is_stable_by_rank_namespace_name() -> None:
     assert [describe(o) for o in sort_objects(objs)] == [
         "Namespace/ns2",
         "Service/ns2/svc",
-        "Notebook/ns1/nb",
+        "Notebook.kubeflow.org/ns1/nb",
         "Deployment/ns1/z",
         "Deployment/ns2/a",
         "Deployment/ns2/b",
@@ -180,20 +179,6 @@ def test_delete_order_puts_admission_first_then_reverse() -> None:
         "CustomResourceDefinition",
         "Namespace",
     ]
-
-
-@pytest.mark.parametrize(
-    "o,key,text",
-    [
-        (obj("Deployment", "api", "kf", "apps/v1"), ("apps", "Deployment", "kf", "api"), "Deployment/kf/api"),
-        (obj("Namespace", "kf"), ("", "Namespace", "", "kf"), "Namespace/kf"),
-        ({"kind": "ConfigMap"}, ("", "ConfigMap", "", ""), "ConfigMap/"),
-    ],
-    ids=["namespaced", "cluster-scoped", "missing-fields"],
-)
-def test_object_key_and_describe(o: dict[str, Any], key: tuple[str, ...], text: str) -> None:
-    assert object_key(o) == key
-    assert describe(o) == text
 
 
 # --- resource plurals ------------------------------------------------------------------------
@@ -261,9 +246,9 @@ def _wave_summary(objs: list[dict[str, Any]], in_cluster: set[tuple[str, str]]) 
                 (
                     "resources",
                     "ready_endpoints",
-                    ["ServiceAccount/kf/ctl", "Service/kf/ctl", "Certificate/kf/cert", "Deployment/kf/ctl"],
+                    ["ServiceAccount/kf/ctl", "Service/kf/ctl", "Certificate.cert-manager.io/kf/cert", "Deployment/kf/ctl"],
                 ),
-                ("custom-resources", "none", ["Notebook/kf/nb"]),
+                ("custom-resources", "none", ["Notebook.kubeflow.org/kf/nb"]),
                 ("admission", "none", ["ValidatingWebhookConfiguration/hooks"]),
             ],
         ),
@@ -282,8 +267,8 @@ def _wave_summary(objs: list[dict[str, Any]], in_cluster: set[tuple[str, str]]) 
                     [
                         "ServiceAccount/kf/ctl",
                         "Service/kf/ctl",
-                        "Certificate/kf/cert",
-                        "Notebook/kf/nb",
+                        "Certificate.cert-manager.io/kf/cert",
+                        "Notebook.kubeflow.org/kf/nb",
                         "Deployment/kf/ctl",
                     ],
                 ),

@@ -109,7 +109,7 @@ def change(obj: dict[str, Any], reason: str = "recreate required: spec.selector 
 def test_a_recreate_is_refused_without_the_flag_and_named() -> None:
     with pytest.raises(RecreateRequired) as info:
         gate([change(DEPLOYMENT)], allowed=False)
-    assert "Deployment.apps/demo/server: recreate required: spec.selector" in str(info.value)
+    assert "Deployment/demo/server: recreate required: spec.selector" in str(info.value)
     assert "--recreate" in str(info.value)
     gate([change(DEPLOYMENT)], allowed=True)
 

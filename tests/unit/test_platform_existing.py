@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from kfdeploy.errors import NotImplementedYet, PlatformError
+from kfdeploy.errors import PlatformError, UsageError
 from kfdeploy.platforms import PLATFORMS, get_platform, no_progress
 from kfdeploy.platforms.existing import ExistingPlatform, resolve_kubeconfig
 from kfdeploy.spec import PLATFORM_KINDS, KfDef, parse_spec
@@ -111,13 +111,16 @@ def test_existing_platform_never_deletes_the_cluster(tmp_path: Path) -> None:
 def test_every_registered_platform_has_the_interface(kind: str) -> None:
     platform = get_platform(kind)
     assert all(callable(getattr(platform, m, None))
-               for m in ("ensure_cluster", "kubeconfig", "delete_cluster", "describe"))
+               for m in ("ensure_cluster", "kubeconfig", "delete_cluster", "describe", "preflight"))
 
 
-@pytest.mark.parametrize("kind", sorted({*PLATFORM_KINDS, "nomad"} - PLATFORMS.keys()))
-def test_unregistered_platforms_say_so(kind: str) -> None:
-    with pytest.raises(NotImplementedYet, match=f"platform '{kind}' is not implemented yet"):
-        get_platform(kind)
+def test_every_platform_kind_of_the_spec_is_registered() -> None:
+    assert set(PLATFORM_KINDS) == set(PLATFORMS)
+
+
+def test_an_unknown_platform_names_the_known_ones() -> None:
+    with pytest.raises(UsageError, match="unknown platform 'nomad'; one of eks, existing, gke"):
+        get_platform("nomad")
 
 
 @pytest.mark.parametrize(("summary", "text"), [

@@ -13,9 +13,9 @@ from fakes.kube_api import FakeCluster, Kind, refused, status_error, timed_out
 from kfdeploy.kube.delete import delete_owned
 from kfdeploy.kube.engine import ApplyOptions, Engine
 from kfdeploy.kube.inventory import PART_OF, Inventory, Record, applyset_id
-from kfdeploy.kube.order import describe_key, object_key
 from kfdeploy.kube.prune import PruneRules, protection
 from kfdeploy.labels import APPLICATION
+from kfdeploy.objects import describe, describe_key, object_key
 
 SET = applyset_id("demo")
 NOTEBOOK = Kind("kubeflow.org", "v1", "Notebook", "notebooks")
@@ -72,7 +72,7 @@ def test_a_pvc_is_kept_without_a_request_and_the_flag_is_named():
 def test_a_crd_with_custom_resources_is_kept_naming_how_many_and_one_of_them():
     reason = protection(cluster_with_notebooks("a", "b", "c"), crd(), SET, PruneRules())
     assert reason is not None
-    assert "3 custom resource(s)" in reason and "Notebook/alice/a" in reason and "--prune-crds" in reason
+    assert "3 custom resource(s)" in reason and "Notebook.kubeflow.org/alice/a" in reason and "--prune-crds" in reason
 
 
 def test_a_crd_without_custom_resources_may_go():
@@ -129,7 +129,7 @@ def test_a_namespace_holding_someone_elses_object_is_kept_naming_it(foreign: dic
     fake.add_kind(NOTEBOOK)
     fake.add(namespace(), foreign)
     reason = protection(fake, namespace(), SET, PruneRules())
-    assert reason is not None and f"{foreign['kind']}/{foreign['metadata']['name']}" in reason
+    assert reason is not None and describe(foreign) in reason
     assert "--prune-namespaces" in reason
 
 

@@ -134,7 +134,7 @@ def test_problems_reported_before_evaluating(lib: Library) -> None:
 
 def test_duplicate_across_applications(lib: Library) -> None:
     spec = make_spec({"applications": [{"name": "base"}, {"name": "mid", "params": {"prefix": "base"}}]})
-    message = "ConfigMap kubeflow/base-config is rendered twice in applications 'base' and 'mid'"
+    message = "ConfigMap/kubeflow/base-config is rendered twice in applications 'base' and 'mid'"
     with pytest.raises(RenderError, match=message):
         render(spec, lib)
 

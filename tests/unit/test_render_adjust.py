@@ -30,7 +30,7 @@ def test_failure_policy_set_on_every_webhook_and_each_change_reported(kind: str)
     assert [h["failurePolicy"] for h in out[0]["webhooks"]] == ["Ignore"] * 3
     assert [n.change for n in notes] == ["webhook h0.example failurePolicy Fail -> Ignore",
                                          "webhook h1.example failurePolicy Fail -> Ignore"]
-    assert {(n.platform, n.application, n.object) for n in notes} == {("kwok", "app", f"{kind} w")}
+    assert {(n.platform, n.application, n.object) for n in notes} == {("kwok", "app", f"{kind}/w")}
     assert source == hooks(kind, "Fail", None, "Ignore")  # input not mutated
 
 
@@ -69,7 +69,7 @@ def test_only_kwok_adjusts_and_the_render_says_so() -> None:
     hook = next(o for o in kwok.objects if o["kind"] == "ValidatingWebhookConfiguration")
     assert [h["failurePolicy"] for h in hook["webhooks"]] == ["Ignore"]
     assert [a.text() for a in kwok.adjustments] == [
-        "ValidatingWebhookConfiguration demo-webhook (demo): webhook webhook.demo.example failurePolicy Fail -> Ignore"]
+        "ValidatingWebhookConfiguration/demo-webhook (demo): webhook webhook.demo.example failurePolicy Fail -> Ignore"]
     other = render(spec_on({"kind": "existing", "existing": {"context": "unused"}}), library)
     hook = next(o for o in other.objects if o["kind"] == "ValidatingWebhookConfiguration")
     assert [h["failurePolicy"] for h in hook["webhooks"]] == ["Fail"] and other.adjustments == []

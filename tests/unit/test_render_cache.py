@@ -191,7 +191,8 @@ def other_binary(env: str, tool: Callable[[], str]) -> Change:
 
 
 def lock_file(p: Project, mp: pytest.MonkeyPatch) -> None:
-    write(p.root / "kfdef.lock", yaml.safe_dump([{"url": "https://example.com/base.tar.gz", "sha256": "0" * 64}]))
+    write(p.root / "kfdef.lock", yaml.safe_dump({"apiVersion": "kfdeploy.io/v1", "kind": "Lock", "sources": [
+        {"url": "https://example.com/base.tar.gz", "sha256": "0" * 64}]}))
 
 
 def new_version(p: Project, mp: pytest.MonkeyPatch) -> None:

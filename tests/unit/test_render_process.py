@@ -142,7 +142,7 @@ SELECTOR_MISMATCH = [
 def test_selector_that_misses_its_template_is_a_render_error(selector: dict[str, Any]) -> None:
     o = workload("Deployment")
     o["spec"]["selector"] = selector
-    with pytest.raises(RenderError, match=r"Deployment w: spec.selector .* does not select its pod template"):
+    with pytest.raises(RenderError, match=r"Deployment/w: spec.selector .* does not select its pod template"):
         process.process([o], CTX)
 
 
@@ -178,7 +178,7 @@ def test_canonical_key_order() -> None:
 
 
 def test_duplicates_within_application() -> None:
-    with pytest.raises(RenderError, match="ConfigMap kubeflow/a is rendered twice in application 'pipelines'"):
+    with pytest.raises(RenderError, match="ConfigMap/kubeflow/a is rendered twice in application 'pipelines'"):
         process.process([obj("ConfigMap", "a"), obj("ConfigMap", "a", ns="kubeflow")], CTX)
 
 

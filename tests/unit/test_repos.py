@@ -1,26 +1,18 @@
-"""spec.repos resolution: folders, archives, downloads from a real local HTTPS server (a
-self-signed certificate made here, trusted through REQUESTS_CA_BUNDLE), the cache, digests,
+"""spec.repos resolution: folders, archives, downloads from a real local HTTPS server (its
+certificate from a CA made here, trusted through REQUESTS_CA_BUNDLE), the cache, digests,
 offline errors and unsafe archives."""
 
 from __future__ import annotations
 
-import datetime
 import hashlib
-import http.server
 import io
-import ipaddress
-import ssl
 import tarfile
-import threading
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from fakes.https_proxy import LocalCA, Origin
 
 from kfdeploy.errors import RenderError
 from kfdeploy.render.repos import RepoResolver
@@ -44,60 +36,14 @@ def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-class Server:
-    """An HTTPS file server on 127.0.0.1 that counts the requests it answers."""
-
-    def __init__(self, root: Path, cert: Path, key: Path) -> None:
-        root_dir = str(root)
-        counts = self.counts = {"GET": 0}
-
-        class Handler(http.server.SimpleHTTPRequestHandler):
-            def __init__(self, *a: object, **kw: object) -> None:
-                super().__init__(*a, directory=root_dir, **kw)  # type: ignore[arg-type]
-
-            def do_GET(self) -> None:
-                counts["GET"] += 1
-                super().do_GET()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert, key)
-        self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
-        self.url = f"https://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-def self_signed(tmp: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-            .sign(key, hashes.SHA256()))
-    cert_file, key_file = tmp / "cert.pem", tmp / "key.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_file, key_file
-
-
 @pytest.fixture
-def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
+def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Origin]:
+    """A file server at https://127.0.0.1:PORT (no proxy), its certificate from a test CA."""
     (tmp_path / "www").mkdir()
-    cert, key = self_signed(tmp_path)
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))
-    srv = Server(tmp_path / "www", cert, key)
+    (tmp_path / "ca").mkdir()
+    ca = LocalCA(tmp_path / "ca")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(ca.pem))
+    srv = Origin(ca, tmp_path / "www")
     yield srv
     srv.stop()
 
@@ -112,7 +58,7 @@ def resolver(cache: Path, base: Path, lines: list[str] | None = None) -> RepoRes
 
 
 def test_download_is_extracted_with_top_folder_stripped_and_never_fetched_again(
-        server: Server, tmp_path: Path, cache: Path) -> None:
+        server: Origin, tmp_path: Path, cache: Path) -> None:
     archive = make_tar(tmp_path / "www" / "v1.tar.gz", FILES)
     repo = Repo(name="m", uri=f"{server.url}/v1.tar.gz")
     lines: list[str] = []
@@ -120,14 +66,14 @@ def test_download_is_extracted_with_top_folder_stripped_and_never_fetched_again(
     assert (root / "base" / "kustomization.yaml").read_text() == FILES["base/kustomization.yaml"]
     assert root.parent == cache / "sha256" / sha(archive)  # content-addressed
     assert any("downloading" in line and repo.uri in line for line in lines)
-    assert server.counts["GET"] == 1
+    assert len(server.requests) == 1
     pinned = Repo(name="m", uri=repo.uri, sha256=sha(archive))
     assert resolver(cache, tmp_path).root(repo) == root  # unpinned: the URL record
     assert resolver(cache, tmp_path).root(pinned) == root  # pinned: the digest names the entry
-    assert server.counts["GET"] == 1
+    assert len(server.requests) == 1
 
 
-def test_pinned_cache_entry_is_used_offline(server: Server, tmp_path: Path, cache: Path) -> None:
+def test_pinned_cache_entry_is_used_offline(server: Origin, tmp_path: Path, cache: Path) -> None:
     archive = make_tar(tmp_path / "www" / "v1.tar.gz", FILES)
     repo = Repo(name="m", uri=f"{server.url}/v1.tar.gz", sha256=sha(archive))
     first = resolver(cache, tmp_path).root(repo)
@@ -135,7 +81,7 @@ def test_pinned_cache_entry_is_used_offline(server: Server, tmp_path: Path, cach
     assert resolver(cache, tmp_path).root(repo) == first
 
 
-def test_sha256_mismatch_names_repo_expected_and_actual(server: Server, tmp_path: Path, cache: Path) -> None:
+def test_sha256_mismatch_names_repo_expected_and_actual(server: Origin, tmp_path: Path, cache: Path) -> None:
     archive = make_tar(tmp_path / "www" / "v1.tar.gz", FILES)
     wrong = "0" * 64
     with pytest.raises(RenderError) as err:
@@ -147,7 +93,7 @@ def test_sha256_mismatch_names_repo_expected_and_actual(server: Server, tmp_path
 
 @pytest.mark.parametrize("path, words", [("missing.tar.gz", "HTTP 404"), (None, "cannot connect")],
                          ids=["not-found", "offline"])
-def test_failed_download_names_uri_and_says_use_a_local_copy(server: Server, tmp_path: Path, cache: Path,
+def test_failed_download_names_uri_and_says_use_a_local_copy(server: Origin, tmp_path: Path, cache: Path,
                                                              path: str | None, words: str) -> None:
     uri = f"{server.url}/{path}"
     if path is None:
@@ -159,7 +105,7 @@ def test_failed_download_names_uri_and_says_use_a_local_copy(server: Server, tmp
     assert err.value.hint and "local archive" in err.value.hint
 
 
-def test_untrusted_certificate_is_refused(server: Server, tmp_path: Path, cache: Path,
+def test_untrusted_certificate_is_refused(server: Origin, tmp_path: Path, cache: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     make_tar(tmp_path / "www" / "v1.tar.gz", FILES)
     monkeypatch.delenv("REQUESTS_CA_BUNDLE")
@@ -226,3 +172,23 @@ def test_unsafe_zip_member_is_refused(tmp_path: Path, cache: Path) -> None:
         zf.writestr("../escape.yaml", "x")
     with pytest.raises(RenderError, match="unsafe member"):
         resolver(cache, tmp_path).root(Repo(name="m", uri="evil.zip"))
+
+
+def test_links_inside_the_archive_become_copies_and_no_link_is_made(tmp_path: Path, cache: Path) -> None:
+    """Source repositories have them (argo-workflows' test folders link to its examples)."""
+    path = tmp_path / "linked.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        info = tarfile.TarInfo("top/examples/a.yaml")
+        info.size = 2
+        tar.addfile(info, io.BytesIO(b"a\n"))
+        for name, kind, target in [("top/test/a.yaml", tarfile.SYMTYPE, "../examples/a.yaml"),
+                                   ("top/test/hard.yaml", tarfile.LNKTYPE, "top/examples/a.yaml"),
+                                   ("top/test/dir", tarfile.SYMTYPE, "../examples")]:
+            link = tarfile.TarInfo(name)
+            link.type, link.linkname = kind, target
+            tar.addfile(link)
+    root = resolver(cache, tmp_path).root(Repo(name="m", uri=str(path)))
+    assert (root / "test" / "a.yaml").read_text() == "a\n" and not (root / "test" / "a.yaml").is_symlink()
+    assert (root / "test" / "hard.yaml").read_text() == "a\n"
+    assert not (root / "test" / "dir").exists()  # a link to a folder is left out
+    assert not any(p.is_symlink() for p in root.rglob("*"))
