@@ -1,4 +1,5 @@
-"""Progress on long work, on stderr so stdout stays clean for -o json|yaml.
+"""Progress on long work, on stderr so stdout stays clean for -o json|yaml; every line is
+scrubbed of the secret values the run knows (``kfdeploy.scrub``).
 
 On a terminal, a live block with one line per active application (state, detail, elapsed);
 elsewhere (CI logs, pipes, -o json) plain timestamped lines, one per state change.
@@ -11,6 +12,8 @@ import sys
 import threading
 import time
 from typing import TextIO
+
+from kfdeploy.scrub import scrub
 
 _FINAL = {"rendered", "applied", "unchanged", "failed", "skipped", "pruned"}
 _MARK = {"rendered": "·", "applied": "✓", "unchanged": "=", "failed": "✗", "skipped": "-", "pruned": "✓"}
@@ -31,6 +34,7 @@ class Printer:
         """One status line (platform steps, notes)."""
         if self.quiet:
             return
+        text = scrub(text)
         with self._lock:
             self._clear()
             print(f"{self._elapsed()} {text}", file=self.stream, flush=True)
@@ -40,6 +44,7 @@ class Printer:
         """An application changed state or made progress."""
         if self.quiet:
             return
+        detail = scrub(detail)
         with self._lock:
             started = self._active.get(name, ("", "", time.monotonic()))[2]
             if state in _FINAL:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from kfdeploy import scrub
+
 
 def pytest_report_header(config: pytest.Config) -> str:
     return "cluster tests: tests/cluster (kwok control plane; KFDEPLOY_KEEP_TEST_CLUSTER=1 keeps it)"
@@ -22,3 +24,11 @@ def render_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         mp.setenv("KFDEPLOY_RENDER_CACHE", str(path))
         mp.delenv("KFDEPLOY_NO_CACHE", raising=False)
         yield path
+
+
+@pytest.fixture(autouse=True)
+def _forget_secret_values() -> Iterator[None]:
+    """kfdeploy.scrub remembers the secret values of a run for the whole process; in tests each
+    test is a run of its own, so one test's values never hide another's output."""
+    yield
+    scrub.forget_all()

@@ -118,7 +118,7 @@ def evaluate(plan: AppPlan, spec: KfDef, library: Library, env: Mapping[str, str
         return helm.template(ref.name, ref.app.helm, plan.namespace, spec.base_dir, values, kube_version, repos)
     params = credentials.fill(ref.name, plan.component.credentials, spec_values(plan.params, spec, env, credentials))
     try:
-        return jsonnet.evaluate(plan.component.main, params, library.jpath)
+        return jsonnet.evaluate(plan.component.main, params, library.jpath, trusted=ref.source_kind == "library")
     except RenderError as e:
         raise RenderError(f"application '{ref.name}' (component {plan.component.path.name}):"
                           f" {e.message}", hint=e.hint) from e

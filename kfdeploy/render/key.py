@@ -13,7 +13,7 @@ same inputs (``render.cache``):
 - the tools: which kustomize (kubectl's binary: path, size, modification time; and the version
   chosen for the repo) and helm binary, which jsonnet evaluator and its version, the Kubernetes
   version helm renders for;
-- the lock file beside the spec, byte for byte (it pins every remote base a build fetches).
+- the lock the render starts from (it pins every remote base a build fetches).
 
 What runs after the source (the process chain, platform adjustments, the image registry) is
 not cached, so its inputs need no key. Not cached at all: applications whose render reads a
@@ -86,14 +86,6 @@ def _engine_version(name: str) -> str:
         return name
 
 
-def lock_identity(spec: KfDef) -> str:
-    """The lock file beside the spec (``kfdef.lock`` beside ``kfdef.yaml``), byte for byte; ""
-    when there is none."""
-    lock = spec.base_dir / Path(spec.source).with_suffix(".lock").name
-    try:
-        return digest(lock.read_bytes())
-    except OSError:
-        return ""
 
 
 def jsonnet_files(main: Path, jpath: list[Path]) -> list[Path]:
@@ -137,6 +129,9 @@ class Inputs:
         self.library = library
         self.repos = repos
         self._memo: dict[tuple[str, Path], Any] = {}
+        # The lock the render starts from (it pins every remote base); taken before any render
+        # records what it fetches.
+        self.pins = digest(json.dumps(repos.lock.to_data(), sort_keys=True).encode())
         self._lock = threading.Lock()
 
     def key(self, plan: AppPlan) -> str | None:
@@ -174,7 +169,7 @@ class Inputs:
         folders = [(root / p).resolve() for p in [*source.paths, *source.components]]
         reached = [f.path for folder in folders for f in remote.walk(folder, None, who)]
         return {"files": self.joined([self.tree(f) for f in covering(reached)]),
-                "kustomize": [kustomize.renderer(), choice.describe()], "lock": lock_identity(self.spec)}
+                "kustomize": [kustomize.renderer(), choice.describe()], "lock": self.pins}
 
     def helm(self, source: HelmSource) -> dict[str, Any] | None:
         chart = Path(helm.chart_ref(source.chart, self.spec.base_dir))

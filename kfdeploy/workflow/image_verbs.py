@@ -61,7 +61,8 @@ def list_images(opts: Options, registry: str | None = None) -> ImagesResult:
     spec = load_spec(opts.file)
     registry = registry or spec.spec.image_registry
     found: dict[str, list[tuple[str, str, str]]] = {}
-    for app in render_session(opts, spec, mirror=False).render().applications:
+    # Secret values never reach an image list: spec.secrets render as placeholders, as in build.
+    for app in render_session(opts, spec, masked=True, mirror=False).render().applications:
         for obj in app.objects:
             for use in images.find(obj):
                 found.setdefault(use.image, []).append((app.name, describe(obj), use.field))

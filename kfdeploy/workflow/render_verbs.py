@@ -9,6 +9,7 @@ Credentials never reach the output: generated ones and ``spec.secrets`` values a
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from kfdeploy.errors import UsageError
 from kfdeploy.library import Library
 from kfdeploy.options import Options
 from kfdeploy.render import Rendered
@@ -88,25 +90,50 @@ def file_names(names: list[str]) -> list[str]:
 
 
 def stale_files(directory: Path, keep: set[str]) -> list[Path]:
-    """Files an earlier build wrote (they start with HEADER) that this build does not."""
-    return sorted(p for p in directory.glob("*.yaml") if p.name not in keep
-                  and p.read_text(errors="replace").startswith(HEADER))
+    """Files an earlier build wrote (they start with HEADER) that this build does not; links
+    are never followed, so nothing outside the directory is read or removed."""
+    return sorted(p for p in directory.glob("*.yaml") if p.name not in keep and not p.is_symlink()
+                  and p.is_file() and p.read_text(errors="replace").startswith(HEADER))
+
+
+def _output_dir(directory: Path) -> None:
+    """Create the output directory, or say plainly why it cannot be one."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as e:
+        raise UsageError(f"-d {directory}: is a file, not a directory",
+                         hint="choose another directory with -d (build writes one file per application)") from e
+    except OSError as e:
+        raise UsageError(f"-d {directory}: cannot create the directory: {e.strerror or e}") from e
+
+
+def write_inside(directory: Path, name: str, content: str) -> None:
+    """Write ``directory/name`` as a regular file: a symbolic link there is replaced, never
+    followed, so a build never writes outside its directory. Unchanged files are left alone."""
+    target = directory / name
+    if target.is_symlink():
+        target.unlink()
+    elif target.is_file() and target.read_text(errors="replace") == content:
+        return
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(content)
 
 
 def build(opts: Options, out_dir: str = "build") -> BuildResult:
     """Render every application into DIR/NN-<app>.yaml and remove files of earlier builds."""
-    rendered = load(opts)
     directory = Path(out_dir)
-    directory.mkdir(parents=True, exist_ok=True)
+    _output_dir(directory)
+    rendered = load(opts)
     names = file_names(rendered.names())
-    for name, app in zip(names, rendered.applications, strict=True):
-        content = HEADER + yaml_stream(app.objects)
-        target = directory / name
-        if not target.exists() or target.read_text() != content:
-            target.write_text(content)
-    removed = stale_files(directory, set(names))
-    for path in removed:
-        path.unlink()
+    try:
+        for name, app in zip(names, rendered.applications, strict=True):
+            write_inside(directory, name, HEADER + yaml_stream(app.objects))
+        removed = stale_files(directory, set(names))
+        for path in removed:
+            path.unlink()
+    except OSError as e:
+        raise UsageError(f"-d {out_dir}: cannot write the build: {e.strerror or e}") from e
     files = [(a.name, n, len(a.objects)) for n, a in zip(names, rendered.applications, strict=True)]
     return BuildResult(str(directory), files, [p.name for p in removed], rendered.adjustments,
                        tool_names(rendered), opts.verbose)

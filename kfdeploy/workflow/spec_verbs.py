@@ -149,11 +149,15 @@ def _check_init_flags(o: StarterOptions) -> None:
                          hint=f"kfdeploy init --platform {o.platform} {' '.join(missing)} -o kfdef.yaml")
 
 
-def validate(opts: Options) -> ValidateResult:
-    """Check the spec and, when the renderer is present, its applications and params."""
+def validate(opts: Options, render: bool = False) -> ValidateResult:
+    """Check the spec and, when the renderer is present, its applications and params; with
+    ``render``, also render everything offline (what build would reject: objects two
+    applications render, objects of the wrong shape, jsonnet errors)."""
     try:
         spec = load_spec(opts.file)
         problems = _application_problems(spec)
+        if render and not problems:
+            problems = _render_problems(spec)
     except SpecError as e:
         if opts.output == "text":
             raise
@@ -170,6 +174,18 @@ def _application_problems(spec: KfDef) -> list[str]:
     render = importlib.import_module("kfdeploy.render")
     check = getattr(render, "check_applications", None)
     return list(check(spec)) if callable(check) else []
+
+
+def _render_problems(spec: KfDef) -> list[str]:
+    from kfdeploy.credentials import Credentials
+    from kfdeploy.errors import RenderError
+    from kfdeploy.render import render
+
+    try:
+        render(spec, credentials=Credentials.offline(masked=True))
+    except RenderError as e:
+        return [str(e)]
+    return []
 
 
 def schema(opts: Options, output_file: str | None = None) -> TextResult:
