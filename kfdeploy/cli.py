@@ -53,8 +53,15 @@ def common(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+def renders(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The render cache flag of the commands that render the spec."""
+    return click.option("--no-cache", is_flag=True,
+                        help="Render every application again, neither reading nor writing the render "
+                             "cache (also: KFDEPLOY_NO_CACHE=1; docs/render.md).")(fn)
+
+
 def make_options(kw: dict[str, Any]) -> Options:
-    keys = ("file", "kubeconfig", "context", "output", "verbose", "yes", "dry_run")
+    keys = ("file", "kubeconfig", "context", "output", "verbose", "yes", "dry_run", "no_cache")
     return Options(**{k: kw.pop(k) for k in keys if k in kw})
 
 
@@ -237,6 +244,7 @@ def schema(output_file: str | None) -> None:
 
 @cli.command()
 @common
+@renders
 @click.option("-d", "--dir", "out_dir", default="build", show_default=True,
               help="Directory to write one YAML file per application into.")
 def build(**kw: Any) -> None:
@@ -247,6 +255,7 @@ def build(**kw: Any) -> None:
 
 @cli.command()
 @common
+@renders
 @click.option("-a", "--application", "applications", multiple=True,
               help="Only this application (repeatable).")
 def show(**kw: Any) -> None:
@@ -257,6 +266,7 @@ def show(**kw: Any) -> None:
 
 @cli.command()
 @common
+@renders
 @click.option("--registry", metavar="HOST[/PATH]", default=None,
               help="Pair each image with its copy in this mirror, as `crane copy SRC DST` lines "
                    "(default: spec.imageRegistry, when set).")
@@ -283,6 +293,7 @@ def components(output: str) -> None:
 
 @cli.command()
 @common
+@renders
 @click.option("-a", "--application", "applications", multiple=True,
               help="Only this application (repeatable).")
 def plan(**kw: Any) -> None:
@@ -297,6 +308,7 @@ cli.add_command(plan, name="diff")
 
 @cli.command()
 @common
+@renders
 @click.option("--dry-run", is_flag=True, help="Plan only; change nothing.")
 @click.option("--force-conflicts", is_flag=True,
               help="Take over fields owned by another field manager.")
@@ -326,6 +338,7 @@ def apply(**kw: Any) -> None:
 
 @cli.command()
 @common
+@renders
 @click.option("--force-conflicts", is_flag=True,
               help="Report CRDs owned by another tool as taken over (WARN) instead of FAIL.")
 def preflight(**kw: Any) -> None:
@@ -400,6 +413,7 @@ def rollback(**kw: Any) -> None:
 
 @cli.command()
 @common
+@renders
 def status(**kw: Any) -> None:
     """Health of each application (Healthy, Progressing, Degraded or Missing), and the live revision."""
     from kfdeploy.workflow import deploy_verbs
@@ -408,6 +422,7 @@ def status(**kw: Any) -> None:
 
 @cli.command()
 @common
+@renders
 @click.option("--cluster", "delete_cluster", is_flag=True, help="Also delete the cluster.")
 @click.option("--keep-pvcs/--delete-pvcs", default=True, show_default=True,
               help="Keep PersistentVolumeClaims (data).")

@@ -18,6 +18,7 @@ class Options:
     verbose: int = 0
     yes: bool = False
     dry_run: bool = False
+    no_cache: bool = False  # render every source again; the render cache is neither read nor written
 
 
 class Result(Protocol):

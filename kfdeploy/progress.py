@@ -26,8 +26,8 @@ def no_progress(line: str) -> None:
     """A Progress that drops every line."""
 
 
-_FINAL = {"applied", "unchanged", "failed", "skipped", "pruned"}
-_MARK = {"applied": "✓", "unchanged": "=", "failed": "✗", "skipped": "-", "pruned": "✓"}
+_FINAL = {"rendered", "applied", "unchanged", "failed", "skipped", "pruned"}
+_MARK = {"rendered": "·", "applied": "✓", "unchanged": "=", "failed": "✗", "skipped": "-", "pruned": "✓"}
 
 
 class Printer:

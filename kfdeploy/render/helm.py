@@ -34,7 +34,7 @@ from kfdeploy.render.charts import fetch_chart
 from kfdeploy.render.fetch import rewrite
 from kfdeploy.render.kustomize import network_guard_env
 from kfdeploy.render.manifests import load_documents
-from kfdeploy.tools import find_tool
+from kfdeploy.tools import find_tool, tool_identity
 
 if TYPE_CHECKING:
     from kfdeploy.render.repos import RepoResolver
@@ -49,6 +49,11 @@ LOOKUP = re.compile(r"(?<![\w.$])lookup\s+[\"$(]")  # the template function: `lo
 def find_helm() -> Path:
     """helm as ``kfdeploy.tools`` finds it: $KFDEPLOY_HELM_BINARY, the tools directory, PATH."""
     return Path(find_tool("helm"))
+
+
+def renderer() -> str:
+    """Which helm renders (the render cache keys on it): its file (path, size, modification time)."""
+    return "helm " + tool_identity(find_helm())
 
 
 def chart_ref(chart: str, base_dir: Path) -> str:

@@ -23,6 +23,7 @@ from kfdeploy.kube.inventory import Inventory, stamp
 from kfdeploy.kube.live import LiveIndex, kinds_to_list
 from kfdeploy.kube.prune import PruneRules
 from kfdeploy.kube.wait import assess_all, list_pods
+from kfdeploy.library import Library
 from kfdeploy.objects import describe_key
 from kfdeploy.options import ApplyFlags, DeleteFlags, Options, PlanFlags
 from kfdeploy.progress import Printer
@@ -31,7 +32,7 @@ from kfdeploy.render.adjust import Adjustment, report_data, report_lines
 from kfdeploy.spec import KfDef
 from kfdeploy.workflow import revision_verbs
 from kfdeploy.workflow.render_verbs import report_tools
-from kfdeploy.workflow.session import connect, load_spec
+from kfdeploy.workflow.session import connect, load_spec, render_session
 from kfdeploy.workflow.session import printer as printer_for
 
 Confirm = Callable[[str, str], bool]
@@ -108,10 +109,10 @@ class PlanResult:
 def plan(opts: Options, flags: PlanFlags = _ALL_APPLICATIONS) -> PlanResult:
     spec = load_spec(opts.file)
     printer = printer_for(opts)
-    # render errors surface before the cluster is reached
-    report_tools(render(spec, only=flags.applications), opts.verbose, printer.line)
+    session = render_session(opts, spec, printer, only=flags.applications)
+    session.prepare()  # render errors surface before the cluster is reached
     cluster = connect(opts, spec, printer, create=False)
-    rendered = render(spec, only=flags.applications, credentials=_credentials(cluster, spec))
+    rendered = report_tools(session.render(_credentials(cluster, spec)), opts.verbose, printer.line)
     if credential_store.reconciled_by_gitops(cluster, spec.metadata.name):  # compare with the export
         from kfdeploy.gitops.tree import as_exported
         offline = render(spec, only=flags.applications, credentials=Credentials.offline(masked=True))
@@ -177,13 +178,14 @@ def apply(opts: Options, flags: ApplyFlags, confirm: Confirm,
     start = time.monotonic()
     spec = rollback.spec if rollback else load_spec(opts.file)
     printer = printer_for(opts)
-    report_tools(render(spec), opts.verbose, printer.line)  # render errors surface before the cluster is touched
+    session = render_session(opts, spec, printer)
+    session.prepare()  # render errors surface before the cluster is touched
     create = not flags.skip_cluster and not opts.dry_run and not (opts.kubeconfig or opts.context)
     if create:
         preflight.before_cluster(spec, printer, flags.skip_preflight)
     cluster = connect(opts, spec, printer, create=not flags.skip_cluster and not opts.dry_run)
     credentials = _credentials(cluster, spec)
-    rendered = render(spec, credentials=credentials)
+    rendered = report_tools(session.render(credentials), opts.verbose, printer.line)
     engine = _engine(spec, cluster, printer, flags)
     spec_plan = engine.plan(_desired(rendered))
     engine.dry_run_diffs(spec_plan, render_diff)  # also the server's word on immutable fields
@@ -191,7 +193,8 @@ def apply(opts: Options, flags: ApplyFlags, confirm: Confirm,
         return PlanResult(spec_plan, opts.verbose, rendered.adjustments)
     recreate.gate((c for p in spec_plan.apps for c in p.changes), engine.options.recreate)
     if spec_plan.has_changes:
-        preflight.before_changes(spec, rendered, cluster, printer, flags.skip_preflight, flags.force_conflicts)
+        preflight.before_changes(spec, rendered, cluster, printer, flags.skip_preflight, flags.force_conflicts,
+                                 session.library)
     if spec_plan.has_changes and not opts.yes:
         if not confirm("Apply these changes?", PlanResult(spec_plan, opts.verbose, rendered.adjustments).text()):
             raise KfdeployError("apply cancelled; nothing was changed")
@@ -204,15 +207,14 @@ def apply(opts: Options, flags: ApplyFlags, confirm: Confirm,
             credential_store.write(cluster, spec.metadata.name, credentials.merged())
         results = engine.apply(spec_plan)
         revision.finish(results)
-    login = f"kfdeploy credentials -f {opts.file}" if _has_login(rendered) else ""
+    login = f"kfdeploy credentials -f {opts.file}" if _has_login(rendered, session.library) else ""
     return ApplyResult(results, cluster.requests, time.monotonic() - start,
                        adjustments=rendered.adjustments, login=login, retries=cluster.retries,
                        verbose=opts.verbose)
 
 
-def _has_login(rendered: Rendered) -> bool:
-    from kfdeploy.library import Library
-    components = Library.load().components
+def _has_login(rendered: Rendered, library: Library) -> bool:
+    components = library.components
     return any(components[a.name].login for a in rendered.applications if a.name in components)
 
 
@@ -240,7 +242,7 @@ class StatusResult:
 
 def status(opts: Options) -> StatusResult:
     spec = load_spec(opts.file)
-    rendered = render(spec)
+    rendered = render_session(opts, spec).render()
     cluster = connect(opts, spec, printer_for(opts), create=False)
     inventory = Inventory(cluster, spec.metadata.name)
     apps = [(a.name, [stamp(o, inventory.id) for o in a.objects]) for a in rendered.applications]
@@ -303,7 +305,7 @@ def delete(opts: Options, flags: DeleteFlags, confirm: Confirm) -> DeleteResult:
     if cluster is not None:
         rules = PruneRules(prune_pvcs=not flags.keep_pvcs, prune_crds=flags.delete_crds,
                            prune_namespaces=flags.delete_namespaces, verb="delete")
-        done = delete_owned(cluster, spec.metadata.name, spec.spec_hash(), _rendered_for_delete(spec),
+        done = delete_owned(cluster, spec.metadata.name, spec.spec_hash(), _rendered_for_delete(opts, spec),
                             rules, printer.app, printer.line)
         result.deleted, result.kept = done.deleted, done.kept
     if flags.delete_cluster:
@@ -315,10 +317,10 @@ def delete(opts: Options, flags: DeleteFlags, confirm: Confirm) -> DeleteResult:
     return result
 
 
-def _rendered_for_delete(spec: KfDef) -> list[tuple[str, list[dict[str, Any]]]]:
+def _rendered_for_delete(opts: Options, spec: KfDef) -> list[tuple[str, list[dict[str, Any]]]]:
     """The applications in apply order, for the reverse delete order. A spec that no longer
     renders must not stop a delete: the cluster's labels still say what is ours."""
     try:
-        return [(a.name, a.objects) for a in render(spec).applications]
+        return [(a.name, a.objects) for a in render_session(opts, spec).render().applications]
     except KfdeployError:
         return []

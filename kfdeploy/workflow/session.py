@@ -1,15 +1,20 @@
 """What every verb does first: read the spec (and make its own kinds part of the kind table),
-choose how progress is printed, and connect to the cluster. One place, so that no verb module
-reaches into another for these steps."""
+choose how progress is printed, open the run's render session (the component catalog loaded
+once, each application rendered once, from the render cache unless ``--no-cache``) and connect
+to the cluster. One place, so that no verb module reaches into another for these steps."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from kfdeploy import kinds
 from kfdeploy.kube.client import Cluster
+from kfdeploy.library import Library
 from kfdeploy.options import Options
 from kfdeploy.progress import Printer
+from kfdeploy.render import Session
+from kfdeploy.render.cache import RenderCache
 from kfdeploy.spec import KfDef
 from kfdeploy.spec import load_spec as read_spec
 
@@ -41,3 +46,13 @@ def connect(opts: Options, spec: KfDef, progress: Printer, create: bool) -> Clus
             cluster = Cluster.connect(platform.kubeconfig(spec), context)
     cluster.version()
     return cluster
+
+
+def render_session(opts: Options, spec: KfDef, progress: Printer | None = None, *, only: Iterable[str] = (),
+                   masked: bool = False, mirror: bool = True) -> Session:
+    """The run's render session, saying on stderr how each source was had (``(cached)`` or the
+    seconds it took); without ``progress``, only with ``-v``."""
+    shown = progress or Printer(live=False, quiet=not opts.verbose)
+    return Session(spec, Library.load(), only=only, mirror=mirror, masked=masked,
+                   cache=RenderCache.open(enabled=not opts.no_cache),
+                   report=lambda name, how: shown.app(name, "rendered", how))
