@@ -32,7 +32,7 @@ from kfdeploy.render.adjust import Adjustment, report_data, report_lines
 from kfdeploy.spec import KfDef
 from kfdeploy.workflow import revision_verbs
 from kfdeploy.workflow.render_verbs import report_tools
-from kfdeploy.workflow.session import connect, load_spec, render_session
+from kfdeploy.workflow.session import cluster_credentials, connect, load_spec, render_session
 from kfdeploy.workflow.session import printer as printer_for
 
 Confirm = Callable[[str, str], bool]
@@ -44,12 +44,6 @@ _SYMBOL = {"create": "+", "update": "~", "recreate": "±", "delete": "-", "keep"
 
 
 # -- shared steps ---------------------------------------------------------------------------------
-
-def _credentials(cluster: Cluster, spec: KfDef) -> Credentials:
-    """Generated credentials as the cluster holds them (new ones are chosen, not yet stored)."""
-    return Credentials(credential_store.read(cluster, spec.metadata.name),
-                       live=credential_store.secret_reader(cluster))
-
 
 def _desired(rendered: Rendered) -> list[tuple[str, list[dict[str, Any]], list[str]]]:
     return [(a.name, a.objects, a.depends_on) for a in rendered.applications]
@@ -112,7 +106,7 @@ def plan(opts: Options, flags: PlanFlags = _ALL_APPLICATIONS) -> PlanResult:
     session = render_session(opts, spec, printer, only=flags.applications)
     session.prepare()  # render errors surface before the cluster is reached
     cluster = connect(opts, spec, printer, create=False)
-    rendered = report_tools(session.render(_credentials(cluster, spec)), opts.verbose, printer.line)
+    rendered = report_tools(session.render(cluster_credentials(cluster, spec)), opts.verbose, printer.line)
     if credential_store.reconciled_by_gitops(cluster, spec.metadata.name):  # compare with the export
         from kfdeploy.gitops.tree import as_exported
         offline = render(spec, only=flags.applications, credentials=Credentials.offline(masked=True))
@@ -184,7 +178,7 @@ def apply(opts: Options, flags: ApplyFlags, confirm: Confirm,
     if create:
         preflight.before_cluster(spec, printer, flags.skip_preflight)
     cluster = connect(opts, spec, printer, create=not flags.skip_cluster and not opts.dry_run)
-    credentials = _credentials(cluster, spec)
+    credentials = cluster_credentials(cluster, spec)
     rendered = report_tools(session.render(credentials), opts.verbose, printer.line)
     engine = _engine(spec, cluster, printer, flags)
     spec_plan = engine.plan(_desired(rendered))

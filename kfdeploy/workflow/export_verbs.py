@@ -138,12 +138,12 @@ class SeedResult:
 def seed(opts: Options) -> SeedResult:
     """Apply the Secrets an export leaves out, with the credentials the cluster holds (new
     ones generated and stored first, as apply does); nothing else is applied."""
-    from kfdeploy.workflow.deploy_verbs import _credentials
+    from kfdeploy.workflow.session import cluster_credentials
 
     spec = load_spec(opts.file)
     left_out = {object_key(s) for a in cluster_export(spec.metadata.name, load(opts)).apps for s in a.seeded}
     cluster = connect(opts, spec, printer(opts), create=False)
-    credentials = _credentials(cluster, spec)
+    credentials = cluster_credentials(cluster, spec)
     secrets = [o for o in render(spec, credentials=credentials).objects if object_key(o) in left_out]
     stored = credentials.changed()
     if stored or not credential_store.reconciled_by_gitops(cluster, spec.metadata.name):

@@ -9,6 +9,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from kfdeploy import kinds
+from kfdeploy.credentials import Credentials
+from kfdeploy.kube import credential_store
 from kfdeploy.kube.client import Cluster
 from kfdeploy.library import Library
 from kfdeploy.options import Options
@@ -46,6 +48,12 @@ def connect(opts: Options, spec: KfDef, progress: Printer, create: bool) -> Clus
             cluster = Cluster.connect(platform.kubeconfig(spec), context)
     cluster.version()
     return cluster
+
+
+def cluster_credentials(cluster: Cluster, spec: KfDef) -> Credentials:
+    """Generated credentials as the cluster holds them (new ones are chosen, not yet stored)."""
+    return Credentials(credential_store.read(cluster, spec.metadata.name),
+                       live=credential_store.secret_reader(cluster))
 
 
 def render_session(opts: Options, spec: KfDef, progress: Printer | None = None, *, only: Iterable[str] = (),
