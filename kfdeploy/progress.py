@@ -10,15 +10,22 @@ import shutil
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import TextIO
+
+Observer = Callable[[str, str, str, str], None]
+"""(kind "line" | "app", the printed text, application, state): a second reader of the same lines
+(``kfdeploy ui`` streams them to its page)."""
 
 _FINAL = {"applied", "unchanged", "failed", "skipped", "pruned"}
 _MARK = {"applied": "✓", "unchanged": "=", "failed": "✗", "skipped": "-", "pruned": "✓"}
 
 
 class Printer:
-    def __init__(self, stream: TextIO | None = None, live: bool | None = None, quiet: bool = False) -> None:
+    def __init__(self, stream: TextIO | None = None, live: bool | None = None, quiet: bool = False,
+                 observer: Observer | None = None) -> None:
         self.stream = stream or sys.stderr
+        self.observer = observer
         self.live = self.stream.isatty() if live is None else live
         self.quiet = quiet
         self.start = time.monotonic()
@@ -29,6 +36,8 @@ class Printer:
 
     def line(self, text: str) -> None:
         """One status line (platform steps, notes)."""
+        if self.observer:
+            self.observer("line", text, "", "")
         if self.quiet:
             return
         with self._lock:
@@ -38,6 +47,9 @@ class Printer:
 
     def app(self, name: str, state: str, detail: str = "") -> None:
         """An application changed state or made progress."""
+        if self.observer:
+            mark = f"{_MARK[state]} " if state in _FINAL else ""
+            self.observer("app", f"{mark}{name}: {state}" + (f" ({detail})" if detail else ""), name, state)
         if self.quiet:
             return
         with self._lock:

@@ -4,12 +4,13 @@ reaches into another for these steps."""
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from pathlib import Path
 
 from kfdeploy import kinds
 from kfdeploy.kube.client import Cluster
 from kfdeploy.options import Options
-from kfdeploy.progress import Printer
+from kfdeploy.progress import Observer, Printer
 from kfdeploy.spec import KfDef
 from kfdeploy.spec import load_spec as read_spec
 
@@ -21,9 +22,15 @@ def load_spec(path: str | Path) -> KfDef:
     return spec
 
 
+OBSERVER: ContextVar[Observer | None] = ContextVar("progress_observer", default=None)
+"""Who else reads the progress lines in this context (``kfdeploy ui`` sets it for its runs)."""
+
+
 def printer(opts: Options) -> Printer:
-    """Progress on stderr: live lines for text output, plain lines when the result is data."""
-    return Printer(live=None if opts.output == "text" else False)
+    """Progress on stderr: live lines for text output, plain lines when the result is data
+    or when an observer reads them too."""
+    observer = OBSERVER.get()
+    return Printer(live=None if opts.output == "text" and observer is None else False, observer=observer)
 
 
 def connect(opts: Options, spec: KfDef, progress: Printer, create: bool) -> Cluster:

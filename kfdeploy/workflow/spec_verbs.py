@@ -152,6 +152,17 @@ def validate(opts: Options) -> ValidateResult:
     return ValidateResult(opts.file, tuple(problems), spec)
 
 
+def validate_text(file: str, text: str) -> ValidateResult:
+    """``validate`` of text not yet saved to ``file`` (the ui's editor): the same problems,
+    named by the same file, with relative paths read from its folder."""
+    try:
+        spec = parse_text(text, file, Path(file).resolve().parent)
+        problems = _application_problems(spec)
+    except SpecError as e:
+        return ValidateResult(file, tuple(e.problems))
+    return ValidateResult(file, tuple(problems), spec)
+
+
 def _application_problems(spec: KfDef) -> list[str]:
     """Problems the renderer finds (unknown components or params); none if it is absent."""
     if importlib.util.find_spec("kfdeploy.render") is None:
