@@ -33,8 +33,11 @@ function scheduleValidate() {
   validateTimer = setTimeout(validate, 300);
 }
 
+let validations = 0;
 async function validate() {
+  const check = ++validations;
   const result = await api("/api/validate", { text: $("yaml").value });
+  if (check !== validations) return result;  // the text changed since
   const box = $("problems");
   box.replaceChildren();
   if (result.valid) {
@@ -81,8 +84,11 @@ function readForm() {
   return { name: $("f-name").value, platform: $("f-platform").value, applications };
 }
 
+let formEdits = 0;
 async function formChanged() {
+  const edit = ++formEdits;
   const result = await api("/api/form", { text: $("yaml").value, form: readForm() });
+  if (edit !== formEdits) return;  // a later edit is on its way
   $("yaml").value = result.text;
   await validate();
 }
@@ -125,7 +131,7 @@ function drawGraph(graph, states = {}) {
   const svg = $("graph");
   svg.replaceChildren();
   const ns = "http://www.w3.org/2000/svg";
-  const w = 170, h = 28, gap = 12;
+  const w = 210, h = 28, gap = 12;
   const level = {};
   for (const n of graph.nodes) {
     const deps = graph.edges.filter((e) => e[0] === n).map((e) => level[e[1]] ?? 0);
@@ -180,11 +186,14 @@ async function plan() {
         changes.append(el("li", { text: `${c.action} ${c.object || c.label || ""}${c.reason ? ` (${c.reason})` : ""}` },
           ...(c.diff ? [el("pre", { text: c.diff })] : [])));
       }
+      const listed = app.changes.length ? el("details", {}, el("summary", { text: `${app.changes.length} object(s)` }),
+        changes) : el("span", { text: "nothing to change" });
       body.append(el("tr", { id: `plan-${app.name}` }, el("td", { text: app.name }),
-        el("td", { text: app.summary }), el("td", {}, changes)));
+        el("td", { text: app.summary }), el("td", {}, listed)));
     }
     table.append(body);
-    out.append(table, el("pre", { id: "plan-text", text: result.text }));
+    out.append(table, el("details", {}, el("summary", { text: "the plan as the CLI prints it" }),
+      el("pre", { id: "plan-text", text: result.text })));
   } catch (e) {
     $("plan-out").replaceChildren(el("p", { class: "bad", text: e.message }));
   }
