@@ -16,7 +16,19 @@ import yaml
 
 from kfdeploy import __version__
 from kfdeploy.errors import EXIT_BAD_INPUT, KfdeployError, UsageError
-from kfdeploy.options import ApplyFlags, DeleteFlags, HasExitCode, Options, PlanFlags, Result, StreamResult
+from kfdeploy.options import (
+    ApplyFlags,
+    DeleteFlags,
+    HasExitCode,
+    HistoryFlags,
+    Options,
+    PlanFlags,
+    Result,
+    RollbackFlags,
+    StreamResult,
+)
+from kfdeploy.scrub import scrub
+from kfdeploy.templates.manifests import OPTION_NAMES
 
 PLATFORMS = ["gke", "eks", "kind", "minikube", "kwok", "existing"]
 
@@ -25,7 +37,8 @@ def common(fn: Callable[..., Any]) -> Callable[..., Any]:
     """kubectl-style flags shared by every command."""
     decorators = [
         click.option("-f", "--file", "file", default="kfdef.yaml", show_default=True,
-                     help="The KfDef spec to read."),
+                     help="The KfDef spec to read; '-' reads it from stdin (its relative paths "
+                          "then resolve against the current directory)."),
         click.option("--kubeconfig", default=None,
                      help="Use this kubeconfig instead of the platform's (skips creating the cluster)."),
         click.option("--context", default=None, help="Kubeconfig context to use (with --kubeconfig, or "
@@ -45,17 +58,17 @@ def make_options(kw: dict[str, Any]) -> Options:
     return Options(**{k: kw.pop(k) for k in keys if k in kw})
 
 
-def emit(result: Result, output: str) -> None:
-    """Print a workflow result as text, JSON or YAML."""
+def emit(result: Result, output: str, clean: Callable[[str], str] = scrub) -> None:
+    """Print a workflow result as text, JSON or YAML, every known secret value scrubbed."""
     if output == "json":
-        click.echo(json.dumps(result.to_data(), indent=2, sort_keys=False, default=str))
+        text = json.dumps(result.to_data(), indent=2, sort_keys=False, default=str) + "\n"
     elif output == "yaml":
         text = result.yaml_text() if isinstance(result, StreamResult) else \
             yaml.safe_dump(result.to_data(), sort_keys=False)
-        click.echo(text, nl=False)
     else:
         text = result.text()
-        click.echo(text, nl=not text.endswith("\n"))
+        text = text if text.endswith("\n") else text + "\n"
+    click.echo(clean(text), nl=False)
 
 
 def ask(question: str, details: str = "") -> bool:
@@ -67,24 +80,33 @@ def ask(question: str, details: str = "") -> bool:
     return click.confirm(question, default=False, err=True)
 
 
-def run(fn: Callable[..., Result], opts: Options, **kw: Any) -> None:
-    """Call a workflow function; user errors print cleanly and set the exit code."""
+def run(fn: Callable[..., Result], opts: Options, *, reveal: bool = False, **kw: Any) -> None:
+    """Call a workflow function; user errors print cleanly and set the exit code. Errors and
+    results never show a secret value the run knows (``kfdeploy.scrub``), except a result a
+    command exists to reveal (``reveal``: the dashboard login of ``credentials``)."""
     try:
         result = fn(opts, **kw)
     except KfdeployError as e:
-        click.secho(f"error: {e}", fg="red", err=True)
+        click.secho(f"error: {scrub(str(e))}", fg="red", err=True)
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
         click.echo("interrupted; re-run the same command to converge", err=True)
         sys.exit(130)
-    emit(result, opts.output)
+    emit(result, opts.output, (lambda text: text) if reveal else scrub)
     if isinstance(result, HasExitCode) and result.exit_code:
         sys.exit(result.exit_code)
 
 
 class Group(click.Group):
     """Usage errors (an unknown flag or command, a bad value) exit EXIT_BAD_INPUT like every
-    other bad input, so that plan's exit code 2 can only mean "changes"."""
+    other bad input, so that plan's exit code 2 can only mean "changes". With no arguments at
+    all, the help is the answer: printed on stdout, exit 0."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args and self.no_args_is_help:
+            click.echo(ctx.get_help(), color=ctx.color)
+            ctx.exit(0)
+        return super().parse_args(ctx, args)
 
     def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
         try:
@@ -145,6 +167,9 @@ def cli(offline: bool) -> None:
 @click.option("--verify/--no-verify", default=True, show_default=True,
               help="With --manifests: check that the applications render exactly what "
                    "`kustomize build example` renders (builds the release twice).")
+@click.option("--with", "with_options", multiple=True, type=click.Choice(OPTION_NAMES), metavar="NAME",
+              help="With --manifests: add an optional piece the release ships (repeatable): "
+                   + ", ".join(OPTION_NAMES) + ".")
 def init(**kw: Any) -> None:
     """Write a commented, valid starter spec for a platform.
 
@@ -153,6 +178,10 @@ def init(**kw: Any) -> None:
     the built-in library:
       kfdeploy init --manifests https://github.com/kubeflow/manifests/archive/refs/tags/v1.10.2.tar.gz \\
           --platform kwok -o kfdef.yaml
+    The platform picks upstream's overlays for it where the release has them (gke: Istio's
+    gke overlay; kind: oauth2-proxy m2m-dex-and-kind; eks: m2m-dex-and-eks and its issuer);
+    --with adds optional pieces (ambient, knative-eventing, pipelines-k8s-native,
+    model-registry, ray); the spec lists those the release ships.
     """
     from kfdeploy.workflow import spec_verbs
     run(spec_verbs.init, Options(), **kw)
@@ -160,10 +189,41 @@ def init(**kw: Any) -> None:
 
 @cli.command()
 @common
+@click.option("--to", required=True, metavar="URI",
+              help="The new manifests release: a folder, a .tar.gz/.zip, or an https:// archive URL.")
+@click.option("--sha256", default=None, metavar="HEX", help="Pin the new archive's sha256.")
+@click.option("--repo", default=None, metavar="NAME",
+              help="The spec.repos entry to upgrade (default: the spec's only repo).")
+@click.option("--verify/--no-verify", default=True, show_default=True,
+              help="Check that the new split renders exactly what the new release's example renders.")
+def upgrade(**kw: Any) -> None:
+    """Rewrite a manifests spec for a new release; show the diff, write it when asked.
+
+    \b
+    Splits the new release as `init --manifests` does (platform overlays and options kept),
+    updates repos[].uri (and sha256), spec.version and each application's folders and
+    dependsOn; keeps every patch, image, replica count, postRender, param, comment and
+    application you added. What no longer applies is named with its fix and left out.
+    Writes the file with --yes or after you confirm on a terminal; then plan and apply:
+      kfdeploy upgrade -f kfdef.yaml --to https://github.com/kubeflow/manifests/archive/refs/tags/26.03.tar.gz
+      kfdeploy plan -f kfdef.yaml && kfdeploy apply -f kfdef.yaml
+    """
+    from kfdeploy.workflow import upgrade_verbs
+    run(upgrade_verbs.upgrade, make_options(kw), to=kw["to"], sha256=kw["sha256"], repo=kw["repo"],
+        verify=kw["verify"], confirm=ask)
+
+
+@cli.command()
+@common
+@click.option("--render", is_flag=True,
+              help="Also render every application offline and report what build would reject "
+                   "(an object two applications render, objects of the wrong shape, jsonnet errors).")
 def validate(**kw: Any) -> None:
-    """Check the spec: fields, types, applications and their params."""
+    """Check the spec: fields, types, applications and their params, dependsOn (unknown,
+    disabled, cycles through components' defaults), all problems at once. Exit 3 on any."""
     from kfdeploy.workflow import spec_verbs
-    run(spec_verbs.validate, make_options(kw))
+    opts = make_options(kw)
+    run(spec_verbs.validate, opts, **kw)
 
 
 @cli.command()
@@ -254,6 +314,8 @@ cli.add_command(plan, name="diff")
 @click.option("--skip-cluster", is_flag=True, help="Do not create or check the cluster first.")
 @click.option("--skip-preflight", is_flag=True,
               help="Do not run the pre-flight checks (`kfdeploy preflight`) before changing anything.")
+@click.option("--revision-history-limit", type=click.IntRange(1, 100), default=None,
+              help="Revisions to keep in the cluster (default: spec.revisionHistoryLimit, 10).")
 def apply(**kw: Any) -> None:
     """Create the cluster if needed, apply every application in order and wait until healthy."""
     from kfdeploy.workflow import deploy_verbs
@@ -287,8 +349,58 @@ def preflight(**kw: Any) -> None:
 
 @cli.command()
 @common
+@click.option("--revision", type=int, default=None, metavar="N",
+              help="Print revision N's spec (YAML), e.g. to write it back: > kfdef.yaml")
+def history(**kw: Any) -> None:
+    """List the revisions kept in the cluster: when, who, outcome and what changed.
+
+    \b
+    Every apply that changes the cluster records a revision (its spec with secret
+    references only, the lock, kfdeploy's version, a render digest per application);
+    outcomes: healthy, failed, interrupted (the apply never finished).
+      kfdeploy history -f kfdef.yaml
+      kfdeploy history -f kfdef.yaml --revision 3 > kfdef.yaml   # bring the file back to 3
+    """
+    from kfdeploy.workflow import revision_verbs
+    opts = make_options(kw)
+    run(revision_verbs.history, opts, flags=HistoryFlags(**kw))
+
+
+@cli.command()
+@common
+@click.option("--to", type=int, default=None, metavar="N",
+              help="The revision to return to (default: the last healthy one before the live one).")
+@click.option("--dry-run", is_flag=True, help="Plan only; change nothing.")
+@click.option("--force-conflicts", is_flag=True, help="Take over fields owned by another field manager.")
+@click.option("--recreate", is_flag=True,
+              help="Delete and recreate objects whose changes touch immutable fields; never PVCs or CRDs.")
+@click.option("--timeout", default=600, show_default=True, type=int,
+              help="Seconds each application may take to become healthy.")
+@click.option("--skip-preflight", is_flag=True, help="Do not run the pre-flight checks first.")
+@click.option("--revision-history-limit", type=click.IntRange(1, 100), default=None,
+              help="Revisions to keep in the cluster (default: spec.revisionHistoryLimit, 10).")
+def rollback(**kw: Any) -> None:
+    """Re-apply a recorded revision: its spec and lock, rendered again, through the same plan,
+    pre-flight checks, confirmation and prune protections as apply (PVCs and CRDs with data
+    are kept). The rollback is itself a revision.
+
+    \b
+    It changes the cluster, never the spec file; the next apply of the file upgrades again.
+    Generated credentials are kept. It warns when it crosses a release of a component that
+    migrates its database (Pipelines, Katib, Model Registry): a rollback cannot undo a
+    schema migration or data written since.
+      kfdeploy rollback -f kfdef.yaml            # to the last healthy revision before the live one
+      kfdeploy rollback -f kfdef.yaml --to 3 --yes
+    """
+    from kfdeploy.workflow import revision_verbs
+    opts = make_options(kw)
+    run(revision_verbs.rollback, opts, flags=RollbackFlags(**kw), confirm=ask)
+
+
+@cli.command()
+@common
 def status(**kw: Any) -> None:
-    """Health of each application: Healthy, Progressing, Degraded or Missing."""
+    """Health of each application (Healthy, Progressing, Degraded or Missing), and the live revision."""
     from kfdeploy.workflow import deploy_verbs
     run(deploy_verbs.status, make_options(kw))
 
@@ -309,7 +421,7 @@ def delete(**kw: Any) -> None:
     run(deploy_verbs.delete, opts, flags=DeleteFlags(**kw), confirm=ask)
 
 
-@cli.group()
+@cli.group(cls=Group)
 def cluster() -> None:
     """Create, delete or get the kubeconfig of the spec's cluster."""
 
@@ -385,10 +497,10 @@ def credentials_cmd(**kw: Any) -> None:
       kfdeploy credentials -f kfdef.yaml -o json   # {"url": ..., "user": ..., "password": ...}
     """
     from kfdeploy.workflow import credentials_verbs
-    run(credentials_verbs.credentials, make_options(kw))
+    run(credentials_verbs.credentials, make_options(kw), reveal=True)
 
 
-@cli.group("library")
+@cli.group("library", cls=Group)
 def library_group() -> None:
     """Inspect the built-in component library."""
 

@@ -29,6 +29,8 @@ from typing import Any
 
 import bcrypt
 
+from kfdeploy import scrub
+
 ALPHABET = string.ascii_letters + string.digits
 BCRYPT_ROUNDS = 12  # upstream's demo hash uses cost 12
 CHECKSUM_KEY = "kfdeploy.checksum-key"  # the store entry that keys the restart annotations
@@ -102,6 +104,7 @@ class Credentials:
             out[decl.param] = value
             if not self.placeholders:
                 self.values[key] = value
+                scrub.remember(value, PLACEHOLDER.format(key))
         return out
 
     def _chosen(self, key: str, decl: CredentialDecl, params: Mapping[str, Any], namespace: str) -> str:

@@ -22,6 +22,7 @@ from kfdeploy.errors import UsageError
 from kfdeploy.kinds import CRD, NAMESPACE, group_kind, rule_for
 from kfdeploy.objects import ObjectKey, describe_key, object_key
 from kfdeploy.render import images as image_refs
+from kfdeploy.render import shape
 
 Obj = dict[str, Any]
 UNASSIGNED = "(unassigned)"
@@ -279,12 +280,27 @@ def _described(keys: Iterable[ObjectKey]) -> list[str]:
 # --- reading an upstream build -----------------------------------------------------------------
 
 
-def _documents(text: str, source: Path) -> Iterator[Obj]:
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_UPSTREAM_HINT = "pass the output of `kustomize build` (or `kubectl kustomize`)"
+
+
+def _documents(text: str, source: Path) -> list[Obj]:
+    """The objects of one upstream file; an object of the wrong shape is an error naming it."""
+    objects = list(_objects(text, source))
+    problems = [f"{shape.label(i, o)}: {p}" for i, o in enumerate(objects) for p in shape.problems(o)]
+    if problems:
+        raise UsageError(f"{source}: {len(problems)} field(s) of the wrong shape:\n  - "
+                         + "\n  - ".join(problems[:20]), hint=_UPSTREAM_HINT)
+    return objects
+
+
+def _objects(text: str, source: Path) -> Iterator[Obj]:
     try:
-        docs = list(yaml.safe_load_all(text))
-    except yaml.YAMLError as e:
-        raise UsageError(f"{source}: not valid YAML: {e}",
-                         hint="pass the output of `kustomize build` (or `kubectl kustomize`)") from e
+        docs = list(yaml.load_all(text, Loader=_Loader))
+    except (yaml.YAMLError, ValueError) as e:
+        raise UsageError(f"{source}: not valid YAML: {e}", hint=_UPSTREAM_HINT) from e
+    except RecursionError as e:
+        raise UsageError(f"{source}: not valid YAML: nested too deeply", hint=_UPSTREAM_HINT) from e
     for doc in docs:
         if isinstance(doc, dict) and doc.get("kind") == "List" and isinstance(doc.get("items"), list):
             yield from (i for i in doc["items"] if isinstance(i, dict))

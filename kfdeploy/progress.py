@@ -1,4 +1,5 @@
-"""Progress on long work, on stderr so stdout stays clean for -o json|yaml.
+"""Progress on long work, on stderr so stdout stays clean for -o json|yaml; every line is
+scrubbed of the secret values the run knows (``kfdeploy.scrub``).
 
 On a terminal, a live block with one line per active application (state, detail, elapsed);
 elsewhere (CI logs, pipes, -o json) plain timestamped lines, one per state change.
@@ -12,6 +13,8 @@ import threading
 import time
 from collections.abc import Callable
 from typing import TextIO
+
+from kfdeploy.scrub import scrub
 
 Observer = Callable[[str, str, str, str], None]
 """(kind "line" | "app", the printed text, application, state): a second reader of the same lines
@@ -36,6 +39,7 @@ class Printer:
 
     def line(self, text: str) -> None:
         """One status line (platform steps, notes)."""
+        text = scrub(text)
         if self.observer:
             self.observer("line", text, "", "")
         if self.quiet:
@@ -47,6 +51,7 @@ class Printer:
 
     def app(self, name: str, state: str, detail: str = "") -> None:
         """An application changed state or made progress."""
+        detail = scrub(detail)
         if self.observer:
             mark = f"{_MARK[state]} " if state in _FINAL else ""
             self.observer("app", f"{mark}{name}: {state}" + (f" ({detail})" if detail else ""), name, state)

@@ -4,18 +4,32 @@
 kwok, kwokctl and helm into a directory keyed by their versions (``tools/versions.env``), so
 changing a version never mixes binaries. Every lookup can be overridden from the environment,
 which is how users point kfdeploy at binaries they already have.
+
+Standalone kustomize binaries live beside them as ``bin/kustomize-<version>``: a manifests
+release renders with the kustomize its own CI pins (``tools/kustomize.env`` lists the versions of
+the supported releases, which ``make tools`` builds); any other version is built on demand with
+``go install`` from the Go module proxy, with progress on stderr.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Mapping
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from kfdeploy.errors import ToolMissingError
 
 VERSIONS_FILE = Path(__file__).resolve().parent.parent / "tools" / "versions.env"
+KUSTOMIZE_FILE = VERSIONS_FILE.with_name("kustomize.env")
+KUSTOMIZE_MODULE = "sigs.k8s.io/kustomize/kustomize/v5"
+_building: dict[str, threading.Lock] = {}
+_building_lock = threading.Lock()
 # Only these are commonly installed system-wide in a compatible version; the control-plane
 # binaries must match each other, so they never come from PATH.
 PATH_TOOLS = frozenset({"kubectl", "helm"})
@@ -100,3 +114,72 @@ def tool_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
 
 def _is_executable(path: Path) -> bool:
     return path.is_file() and os.access(path, os.X_OK)
+
+
+def kustomize_releases(path: Path = KUSTOMIZE_FILE) -> dict[str, str]:
+    """Release tag -> the kustomize version its CI pins, from tools/kustomize.env (empty if absent)."""
+    try:
+        return parse_versions(path.read_text())
+    except OSError:
+        return {}
+
+
+def kustomize_path(version: str, env: Mapping[str, str] | None = None) -> Path:
+    """Where the standalone kustomize ``version`` lives (built or not)."""
+    return tools_dir(env) / "bin" / f"kustomize-{version}"
+
+
+def kustomize_install_command(version: str) -> str:
+    return f"go install {KUSTOMIZE_MODULE}@{version}"
+
+
+def kustomize_binary(version: str, report: Callable[[str], None] | None = None,
+                     env: Mapping[str, str] | None = None) -> str:
+    """Path of the standalone kustomize ``version``, built into the tools dir first if missing.
+
+    Builds once per version, also when several renders ask at the same time. Without Go, with
+    ``GOPROXY=off`` or when the build fails, raises ToolMissingError naming the version, where
+    the binary belongs and how to get it.
+    """
+    env = os.environ if env is None else env
+    target = kustomize_path(version, env)
+    if _is_executable(target):
+        return str(target)
+    with _building_lock:
+        lock = _building.setdefault(str(target), threading.Lock())
+    with lock:
+        if not _is_executable(target):
+            _build_kustomize(version, target, report or _stderr, env)
+    return str(target)
+
+
+def _kustomize_missing(version: str, target: Path, why: str) -> ToolMissingError:
+    return ToolMissingError(
+        f"kustomize {version} is needed and not built ({target}): {why}",
+        hint=f"run `make tools` (it builds the versions of tools/kustomize.env), or on a machine with"
+             f" Go and network: GOBIN=DIR {kustomize_install_command(version)} and copy DIR/kustomize"
+             f" to {target}")
+
+
+def _build_kustomize(version: str, target: Path, report: Callable[[str], None], env: Mapping[str, str]) -> None:
+    go = shutil.which("go", path=env.get("PATH"))
+    if go is None:
+        raise _kustomize_missing(version, target, "the Go toolchain is not on PATH to build it")
+    if env.get("GOPROXY", "").strip() == "off":
+        raise _kustomize_missing(version, target, "GOPROXY=off (offline), so it cannot be downloaded")
+    report(f"building kustomize {version} ({kustomize_install_command(version)}; about 30 s, once)")
+    started = time.monotonic()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="kustomize-", dir=target.parent) as gobin:
+        build_env = {**env, "GOBIN": gobin, "CGO_ENABLED": "0"}
+        done = subprocess.run([go, "install", "-trimpath", f"{KUSTOMIZE_MODULE}@{version}"],
+                              capture_output=True, text=True, check=False, env=build_env)
+        if done.returncode != 0:
+            tail = " ".join((done.stderr or done.stdout).strip().splitlines()[-3:])
+            raise _kustomize_missing(version, target, f"go install failed: {tail}")
+        os.replace(Path(gobin) / "kustomize", target)
+    report(f"built kustomize {version} in {time.monotonic() - started:.0f} s: {target}")
+
+
+def _stderr(text: str) -> None:
+    print(f"kfdeploy: {text}", file=sys.stderr, flush=True)

@@ -4,8 +4,20 @@ the local control plane lives in tests/cluster/conftest.py and is marked ``clust
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+
+from kfdeploy import scrub
 
 
 def pytest_report_header(config: pytest.Config) -> str:
     return "cluster tests: tests/cluster (kwok control plane; KFDEPLOY_KEEP_TEST_CLUSTER=1 keeps it)"
+
+
+@pytest.fixture(autouse=True)
+def _forget_secret_values() -> Iterator[None]:
+    """kfdeploy.scrub remembers the secret values of a run for the whole process; in tests each
+    test is a run of its own, so one test's values never hide another's output."""
+    yield
+    scrub.forget_all()

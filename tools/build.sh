@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds the local control plane (kube-apiserver, kube-controller-manager, kube-scheduler,
-# kubectl, etcd, kwok, kwokctl) and helm from Go modules into a versioned, cached directory.
+# kubectl, etcd, kwok, kwokctl), helm, and the kustomize versions the supported Kubeflow manifests
+# releases pin (tools/kustomize.env, as bin/kustomize-<version>) from Go modules into a
+# versioned, cached directory.
 # A binary already present is kept, so a second run is a quick no-op.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -56,6 +58,15 @@ install_mod() { # install_mod NAME MODULE_PACKAGE@VERSION
   echo "  $name: built in $(( $(date +%s) - t0 ))s"
 }
 
+install_as() { # install_as NAME MODULE_PACKAGE@VERSION: go install, binary renamed to NAME
+  local name=$1 spec=$2
+  if [ -x "$bin/$name" ]; then echo "  $name: cached"; return; fi
+  local tmp; tmp=$(mktemp -d "$bin/.$name.XXXXXX")
+  bin="$tmp" install_mod "$name" "$spec"
+  mv "$tmp"/* "$bin/$name"  # the one binary go installed (named after the module's command)
+  rmdir "$tmp"
+}
+
 stamp="-X k8s.io/component-base/version.gitVersion=${KUBE_VERSION} -X k8s.io/component-base/version.gitMajor=1"
 stamp="$stamp -X k8s.io/component-base/version.gitMinor=$(echo "$KUBE_VERSION" | cut -d. -f2)"
 stamp="$stamp -X k8s.io/client-go/pkg/version.gitVersion=${KUBE_VERSION} -s -w"
@@ -68,4 +79,7 @@ build etcd "$here/etcd" . -ldflags "-s -w"
 install_mod kwok "sigs.k8s.io/kwok/cmd/kwok@${KWOK_VERSION}"
 install_mod kwokctl "sigs.k8s.io/kwok/cmd/kwokctl@${KWOK_VERSION}"
 install_mod helm "helm.sh/helm/v3/cmd/helm@${HELM_VERSION}"
+for v in $(grep -Ev '^[[:space:]]*(#|$)' "$here/kustomize.env" | cut -d= -f2 | sort -u); do
+  install_as "kustomize-$v" "sigs.k8s.io/kustomize/kustomize/v5@$v"
+done
 echo "kfdeploy tools ready in $(( $(date +%s) - start_all ))s: $bin"

@@ -36,6 +36,7 @@ DRIVER_VERSIONS: Mapping[str, int] = {
     "disabled": gke.GPUDriverInstallationConfig.GPUDriverVersion.INSTALLATION_DISABLED,
 }
 AUTH_PLUGIN = "gke-gcloud-auth-plugin"
+ADC_FLAG = "--use_application_default_credentials"
 AUTH_PLUGIN_HINT = (
     "Install gke-gcloud-auth-plugin for use with kubectl and kfdeploy: "
     "`gcloud components install gke-gcloud-auth-plugin` (or the google-cloud-cli-gke-gcloud-auth-plugin "
@@ -201,7 +202,11 @@ def _accel_text(accels: Sequence[tuple[str, int]]) -> str:
 
 def kubeconfig_dict(target: Target, endpoint: str, ca_data: str) -> dict[str, Any]:
     """A kubeconfig reaching the cluster; credentials come from gke-gcloud-auth-plugin, so
-    nothing secret is written and tokens are refreshed by the plugin."""
+    nothing secret is written and tokens are refreshed by the plugin. The plugin is told to use
+    Application Default Credentials (``--use_application_default_credentials``): the very
+    credentials kfdeploy created the cluster with. Without the flag it asks gcloud for its
+    active account, which a CI job authenticated by GOOGLE_APPLICATION_CREDENTIALS (or a
+    workload identity) does not have."""
     name = target.context
     return {
         "apiVersion": "v1", "kind": "Config", "preferences": {}, "current-context": name,
@@ -210,6 +215,6 @@ def kubeconfig_dict(target: Target, endpoint: str, ca_data: str) -> dict[str, An
         "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
         "users": [{"name": name, "user": {"exec": {
             "apiVersion": "client.authentication.k8s.io/v1beta1", "command": AUTH_PLUGIN,
-            "args": [], "installHint": AUTH_PLUGIN_HINT, "provideClusterInfo": True,
+            "args": [ADC_FLAG], "installHint": AUTH_PLUGIN_HINT, "provideClusterInfo": True,
             "interactiveMode": "IfAvailable"}}}],
     }

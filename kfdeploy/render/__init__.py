@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kfdeploy.credentials import Credentials
@@ -20,7 +21,7 @@ from kfdeploy.errors import RenderError
 from kfdeploy.graph import stable_order
 from kfdeploy.kinds import NAMESPACE, group_kind
 from kfdeploy.library import Library, choices_text, suggest
-from kfdeploy.render import adjust, helm, images, jsonnet, kustomize, process
+from kfdeploy.render import adjust, helm, images, jsonnet, kustomize, kustomize_pin, process
 from kfdeploy.render.customize import customize
 from kfdeploy.render.params import AppPlan, check_applications, mask_secrets, plan_applications, resolve_secrets
 from kfdeploy.render.repos import RepoResolver
@@ -40,6 +41,7 @@ class RenderedApp:
     namespace: str
     params_hash: str
     adjustments: list[adjust.Adjustment] = field(default_factory=list)
+    tool: str = ""  # kustomize applications: which kustomize rendered them, and why
 
 
 @dataclass(frozen=True)
@@ -100,23 +102,31 @@ def evaluate(plan: AppPlan, spec: KfDef, library: Library, env: Mapping[str, str
         return helm.template(ref.name, ref.app.helm, plan.namespace, spec.base_dir, values, kube_version, repos)
     params = credentials.fill(ref.name, plan.component.credentials, spec_values(plan.params, spec, env, credentials))
     try:
-        return jsonnet.evaluate(plan.component.main, params, library.jpath)
+        return jsonnet.evaluate(plan.component.main, params, library.jpath, trusted=ref.source_kind == "library")
     except RenderError as e:
         raise RenderError(f"application '{ref.name}' (component {plan.component.path.name}):"
                           f" {e.message}", hint=e.hint) from e
 
 
+def kustomize_source(source: KustomizeSource, spec: KfDef,
+                     repos: RepoResolver) -> tuple[Path, str, kustomize_pin.KustomizeChoice]:
+    """The folder a kustomize application's paths start from, its label in messages, and the
+    kustomize that renders it."""
+    if source.repo is None:
+        return spec.base_dir, "", kustomize_pin.DEFAULT
+    repo = next(r for r in spec.spec.repos if r.name == source.repo)  # the spec checked it exists
+    root = repos.root(repo)
+    return root, f"{source.repo}:", kustomize_pin.choose(repo, root)
+
+
 def kustomize_documents(name: str, source: KustomizeSource, spec: KfDef, repos: RepoResolver) -> list[Any]:
     """Each kustomize path built on its own, in the order listed."""
-    if source.repo is None:
-        root, label = spec.base_dir, ""
-    else:
-        repo = next(r for r in spec.spec.repos if r.name == source.repo)  # the spec checked it exists
-        root, label = repos.root(repo), f"{source.repo}:"
+    root, label, tool = kustomize_source(source, spec, repos)
     components = [(root / c).resolve() for c in source.components]
     confined = root if source.repo is not None else None  # a repo's references stay inside it
     return [d for p in source.paths
-            for d in kustomize.build(name, (root / p).resolve(), label + p, components, repos, confined)]
+            for d in kustomize.build(name, (root / p).resolve(), label + p, components, repos, confined,
+                                     version=tool.version)]
 
 
 def source_objects(plan: AppPlan, spec: KfDef, library: Library, env: Mapping[str, str] | None,
@@ -180,7 +190,9 @@ def render(spec: KfDef, library: Library | None = None, only: Iterable[str] = ()
         ctx = process.Context(name, plan.namespace, cluster_kinds, key)
         objects, notes = adjust.adjust(process.process(raw[name], ctx), platform.adjust, platform.kind, name)
         objects = to_registry(objects, spec.spec.image_registry if mirror else None)
+        source = plan.ref.app.kustomize if plan.ref.app is not None else None
+        tool = kustomize_source(source, spec, repos)[2].describe() if source is not None else ""
         apps.append(RenderedApp(name, objects, list(plan.depends_on), plan.namespace,
-                                plan.params_hash(), notes))
+                                plan.params_hash(), notes, tool))
     process.check_duplicates({a.name: a.objects for a in apps})
     return Rendered(apps)

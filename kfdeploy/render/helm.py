@@ -14,7 +14,9 @@ replaced rather than updated, so a hook Job runs again.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
+import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -42,6 +44,7 @@ PRE_HOOKS = frozenset({"pre-install", "pre-upgrade"})
 POST_HOOKS = frozenset({"post-install", "post-upgrade"})
 # Namespaces a cluster always has: never made (or owned, or pruned) by an application.
 SYSTEM_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
+LOOKUP = re.compile(r"(?<![\w.$])lookup\s+[\"$(]")  # the template function: `lookup "v1" "Secret" ...`
 
 
 def find_helm() -> Path:
@@ -110,7 +113,28 @@ def template(release: str, source: Any, namespace: str, base_dir: Path,
         raise RenderError(f"helm application '{release}': helm template failed:"
                           f" {done.stderr.strip() or done.stdout.strip()}",
                           hint="check helm.chart, helm.version and helm.values in the spec")
+    warn_lookup(release, Path(chart_ref(source.chart, Path(base_dir))))
     return mark_hooks(split_stream(done.stdout, release), release)
+
+
+def lookup_templates(chart: Path) -> list[str]:
+    """Templates of a local chart that call ``lookup`` (relative paths); [] for a repo chart."""
+    templates = chart / "templates"
+    if not templates.is_dir():
+        return []
+    return sorted(str(f.relative_to(chart)) for f in templates.rglob("*") if f.is_file()
+                  and LOOKUP.search(f.read_text(errors="replace")))
+
+
+def warn_lookup(release: str, chart: Path) -> None:
+    """Say, as helm users expect, that ``lookup`` finds nothing under ``helm template``: what a
+    chart keeps that way (a generated password) is generated anew on every render."""
+    found = lookup_templates(chart)
+    if found:
+        print(f"kfdeploy: warning: helm application '{release}': {', '.join(found)} call `lookup`, which"
+              " finds nothing under `helm template`, so what the chart keeps that way (e.g. a generated"
+              " password) is new on every render; set those values in helm.values (a secretRef keeps"
+              " one stable)", file=sys.stderr, flush=True)
 
 
 def _annotations(doc: Any) -> dict[str, Any]:

@@ -6,7 +6,11 @@ tla_codes=...)`` returning JSON text): ``rjsonnet`` (Rust), ``jsonnet`` (C++) an
 than the others (numbers in docs/render.md, measured by bench/evaluators.py). Errors become a
 RenderError naming the jsonnet file:line; when the chosen evaluator's message has no location
 (rjsonnet omits it for some runtime errors), another installed evaluator is asked once for a
-located message, since the error path is not the hot path.
+located message, since the error path is not the hot path. User jsonnet (``jsonnet: {path}``
+applications, ``postRender`` files) runs in a forked child bounded in time, memory and native
+stack (``render.bounded``); the component library is trusted and evaluated in-process, so it
+renders as fast as before (gojsonnet, whose Go runtime cannot run in a forked child, always
+evaluates in-process).
 """
 
 from __future__ import annotations
@@ -20,8 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from kfdeploy.errors import RenderError
+from kfdeploy.render import bounded
 
 ENGINE_MODULES = {"rjsonnet": "rjsonnet", "jsonnet": "_jsonnet", "gojsonnet": "_gojsonnet"}
+UNFORKABLE = {"gojsonnet"}  # the Go runtime hangs in a forked child: evaluated in-process, unbounded
 DEFAULT_ENGINE = "rjsonnet"
 LOCATE_ORDER = ("gojsonnet", "jsonnet", "rjsonnet")  # fastest first; see docs/render.md
 ENV_ENGINE = "KFDEPLOY_JSONNET"
@@ -46,9 +52,18 @@ class Engine:
     name: str
     module: Any
 
-    def run(self, main_file: Path, tla_codes: dict[str, str], jpath: list[Path]) -> str:
-        return str(self.module.evaluate_file(str(main_file), jpathdir=[str(p) for p in jpath],
-                                             tla_codes=tla_codes))
+    def run(self, main_file: Path, tla_codes: dict[str, str], jpath: list[Path], trusted: bool = False) -> str:
+        """The JSON text of ``main_file``, evaluated in a bounded child process (render.bounded)
+        unless it is ``trusted`` (the component library: in-process, as fast as it can be)."""
+        args = (self.module.__name__, str(main_file), [str(p) for p in jpath], tla_codes)
+        if trusted or self.name in UNFORKABLE:
+            return _evaluate_file(*args)
+        return str(bounded.run(_evaluate_file, *args))
+
+
+def _evaluate_file(module: str, main_file: str, jpath: list[str], tla_codes: dict[str, str]) -> str:
+    evaluator = importlib.import_module(module)
+    return str(evaluator.evaluate_file(main_file, jpathdir=jpath, tla_codes=tla_codes))
 
 
 def available_engines() -> dict[str, Engine]:
@@ -99,24 +114,31 @@ def locate(main_file: Path, tla_codes: dict[str, str], jpath: list[Path], failed
             other.run(main_file, tla_codes, jpath)
         except RuntimeError as e:
             return parse_error(str(e))[1]
+        except bounded.LimitExceeded:
+            return None
         return None
     return None
 
 
-def evaluate(main_file: Path, params: dict[str, Any], jpath: list[Path], engine_name: str | None = None) -> Any:
+def evaluate(main_file: Path, params: dict[str, Any], jpath: list[Path], engine_name: str | None = None,
+             trusted: bool = False) -> Any:
     """Evaluate ``main_file`` (a function of ``params``) and return the parsed JSON value."""
-    return call(main_file, {"params": params}, jpath, engine_name)
+    return call(main_file, {"params": params}, jpath, engine_name, trusted)
 
 
-def call(main_file: Path, args: dict[str, Any], jpath: list[Path], engine_name: str | None = None) -> Any:
-    """Evaluate ``main_file``, a function whose named arguments are ``args`` (as JSON)."""
+def call(main_file: Path, args: dict[str, Any], jpath: list[Path], engine_name: str | None = None,
+         trusted: bool = False) -> Any:
+    """Evaluate ``main_file``, a function whose named arguments are ``args`` (as JSON); bounded
+    in time, memory and stack unless ``trusted`` (the component library kfdeploy ships)."""
     eng = engine(engine_name)
     tla_codes = {name: json.dumps(value, sort_keys=True) for name, value in args.items()}
     try:
-        text = eng.run(main_file, tla_codes, jpath)
+        text = eng.run(main_file, tla_codes, jpath, trusted)
     except RuntimeError as e:
         summary, location = parse_error(str(e))
         if location is None:
             location = locate(main_file, tla_codes, jpath, eng.name)
         raise JsonnetError(summary, location, str(e)) from e
+    except bounded.LimitExceeded as e:
+        raise RenderError(str(e), hint=f"{relative(str(main_file))} may recurse or loop without end") from e
     return json.loads(text)

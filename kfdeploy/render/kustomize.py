@@ -1,7 +1,8 @@
 """Applications backed by kustomize folders: ``kubectl kustomize <dir>`` into plain objects.
 
-The kustomize built into the tools' kubectl renders each folder (an argument list, never a
-shell). kustomize never reaches the network: the remote bases and files a kustomization names
+kubectl's built-in kustomize, or the standalone kustomize version a release pins
+(render.kustomize_pin chooses, ``command`` runs it), renders each folder (an argument list, never
+a shell). kustomize never reaches the network: the remote bases and files a kustomization names
 are fetched by kfdeploy first (``render.remote``: pinned in the lock, cached, confined), and
 kustomize builds a temporary copy that names them by relative paths. It runs with every proxy
 variable pointing at a closed port (``network_guard_env``), so a reference kfdeploy did not
@@ -24,7 +25,7 @@ import yaml
 from kfdeploy.errors import RenderError
 from kfdeploy.render.manifests import load_kyaml_documents
 from kfdeploy.render.remote import Folder, Mirror, has_remote, kustomization_file, walk
-from kfdeploy.tools import find_tool, tool_env
+from kfdeploy.tools import find_tool, kustomize_binary, tool_env
 
 if TYPE_CHECKING:
     from kfdeploy.render.repos import RepoResolver
@@ -83,17 +84,23 @@ def check_folder(app: str, where: Path, field: str, shown: str) -> None:
                           hint="point it at a folder holding a kustomization.yaml")
 
 
+def command(version: str | None = None) -> list[str]:
+    """The argv that builds a folder (appended): kubectl's kustomize, or kustomize ``version``."""
+    return [find_tool("kubectl"), "kustomize"] if version is None else [kustomize_binary(version), "build"]
+
+
 def build(app: str, folder: Path, shown: str, components: Sequence[Path] = (),
-          repos: RepoResolver | None = None, root: Path | None = None) -> list[Any]:
-    """The documents ``kubectl kustomize folder`` renders, with ``components`` applied (through
-    a generated kustomization beside nothing of the user's); ``shown`` names the path in errors.
+          repos: RepoResolver | None = None, root: Path | None = None, version: str | None = None) -> list[Any]:
+    """The documents kustomize ``version`` (None: kubectl's) renders from ``folder``, with
+    ``components`` applied (through a generated kustomization beside nothing of the user's);
+    ``shown`` names the path in errors.
 
     Local references must stay inside ``root`` (the repo) when it is given; remote ones are
     fetched through ``repos`` (a resolver without a lock file when None)."""
     with tempfile.TemporaryDirectory(prefix="kfdeploy-kustomize-") as tmp:
         folder, components = resolve(app, folder, shown, components, repos, root, Path(tmp))
         if not components:
-            return _run(app, folder, shown)
+            return _run(app, folder, shown, version)
         # kustomize accepts only relative references; an empty wrapper adds nothing of its own.
         wrapper_dir = Path(tmp) / "wrapper"
         wrapper_dir.mkdir()
@@ -101,7 +108,7 @@ def build(app: str, folder: Path, shown: str, components: Sequence[Path] = (),
                    "resources": [os.path.relpath(folder, wrapper_dir)],
                    "components": [os.path.relpath(c, wrapper_dir) for c in components]}
         (wrapper_dir / "kustomization.yaml").write_text(yaml.safe_dump(wrapper), encoding="utf-8")
-        return _run(app, wrapper_dir, shown)
+        return _run(app, wrapper_dir, shown, version)
 
 
 def resolve(app: str, folder: Path, shown: str, components: Sequence[Path], repos: RepoResolver | None,
@@ -132,8 +139,8 @@ def inferred_root(folder: Path) -> Path | None:
     return tree_root(entry) if entry is not None else None
 
 
-def _run(app: str, folder: Path, shown: str) -> list[Any]:
-    args = [find_tool("kubectl"), "kustomize", str(folder)]
+def _run(app: str, folder: Path, shown: str, version: str | None) -> list[Any]:
+    args = [*command(version), str(folder)]
     done = subprocess.run(args, capture_output=True, text=True, check=False,
                           env=network_guard_env(tool_env()))
     if done.returncode != 0:

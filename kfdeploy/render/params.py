@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from kfdeploy.credentials import SECRET_PLACEHOLDER
 from kfdeploy.errors import RenderError, SpecError
+from kfdeploy.graph import find_cycle
 from kfdeploy.library import Component, Library, choices_text, load_component, matches_type, suggest, type_of
 
 if TYPE_CHECKING:
@@ -242,7 +243,32 @@ def plan_applications(spec: KfDef, library: Library) -> tuple[list[AppPlan], lis
         problems += app_problems
         if plan is not None:
             plans.append(plan)
+    problems += dependency_problems(spec, plans)
     return plans, list(dict.fromkeys(problems))  # a bad spec overlay shows up once, not per app
+
+
+def dependency_problems(spec: KfDef, plans: list[AppPlan]) -> list[str]:
+    """dependsOn names that are not applied (unknown or disabled) and cycles, including the
+    dependencies components declare by default; each named at the field that sets it."""
+    applied = {p.name for p in plans}
+    disabled = {a.name for a in spec.spec.applications if not a.enabled}
+    problems = []
+    for plan in plans:
+        own = plan.ref.app is not None and plan.ref.app.depends_on is not None
+        for j, dep in enumerate(plan.depends_on):
+            where = f"{plan.ref.where}.dependsOn[{j}]" if own else \
+                f"{plan.ref.where} (component '{plan.name}' depends on it by default)"
+            if dep in disabled:
+                problems.append(f"{where}: '{plan.name}' depends on '{dep}', which is disabled (enabled: false);"
+                                f" enable '{dep}' or set this application's dependsOn without it")
+            elif dep not in applied:
+                problems.append(f"{where}: '{plan.name}' depends on '{dep}', which is not applied"
+                                f"{suggest(dep, applied)}; applied: {choices_text(applied)}")
+    cycle = find_cycle({p.name: [d for d in p.depends_on if d in applied] for p in plans})
+    if cycle:
+        problems.append(f"spec.applications: dependsOn forms a cycle {' -> '.join(cycle)} (components'"
+                        " default dependsOn included); set one application's dependsOn to break it")
+    return problems
 
 
 def check_applications(spec: KfDef, library: Library | None = None) -> list[str]:

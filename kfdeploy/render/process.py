@@ -24,6 +24,7 @@ from kfdeploy.kinds import CLUSTER_SCOPED, CRD, SECRET, group_kind, kinds_where,
 from kfdeploy.kinds import pod_template as template_of
 from kfdeploy.labels import bookkeeping
 from kfdeploy.objects import ObjectKey, describe, object_key, sort_key
+from kfdeploy.render import shape
 from kfdeploy.selectors import matches, workload_selector
 
 Obj = dict[str, Any]
@@ -52,19 +53,29 @@ def is_object(value: Any) -> bool:
     return isinstance(value, dict) and "apiVersion" in value and "kind" in value
 
 
-def extract(value: Any, path: str = "") -> list[Obj]:
+def extract(value: Any) -> list[Obj]:
     """Every Kubernetes object in a list / nested-object tree; nulls are dropped and ``List``
-    objects unwrapped. Any other leaf is a component bug, reported with its path."""
+    objects unwrapped. Any other leaf is a component bug, reported with its path; so is an
+    object of the wrong shape (``render.shape``), reported with its index, kind and name."""
+    objects = _extract(value, "")
+    problems = [f"{shape.label(i, o)}: {p}" for i, o in enumerate(objects) for p in shape.problems(o)]
+    if problems:
+        raise RenderError(f"{len(problems)} field(s) of the wrong shape in the rendered objects:\n  - "
+                          + "\n  - ".join(problems))
+    return objects
+
+
+def _extract(value: Any, path: str) -> list[Obj]:
     if value is None:
         return []
     if is_object(value):
         if value["kind"] == "List" and isinstance(value.get("items"), list):
-            return extract(value["items"], f"{path}.items")
+            return _extract(value["items"], f"{path}.items")
         return [value]
     if isinstance(value, list):
-        return [o for i, v in enumerate(value) for o in extract(v, f"{path}[{i}]")]
+        return [o for i, v in enumerate(value) for o in _extract(v, f"{path}[{i}]")]
     if isinstance(value, dict):
-        return [o for k, v in value.items() for o in extract(v, f"{path}.{k}")]
+        return [o for k, v in value.items() for o in _extract(v, f"{path}.{k}")]
     raise RenderError(f"at {path or '(top level)'}: expected a Kubernetes object (apiVersion and"
                       f" kind), a list or an object of objects; got {type(value).__name__} {value!r:.60}")
 

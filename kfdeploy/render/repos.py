@@ -235,7 +235,9 @@ def extract(archive: Path, dest: Path, who: str, uri: str) -> None:
             extract_zip(archive, dest, bounds)
         else:
             extract_tar(archive, dest, bounds)
-    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as e:
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError, ValueError, IndexError) as e:
+        # ValueError/IndexError: the standard library's own answer to some malformed member names
+        # (a NUL byte in a tar name, an empty zip name); found by tests/unit/test_archive_fuzz.py.
         raise RenderError(f"{who}: {uri} is not a readable archive: {e}",
                           hint="use a .tar.gz, .tgz or .zip archive, or a folder") from e
 

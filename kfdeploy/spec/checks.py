@@ -3,7 +3,7 @@
 They run on the raw data, not the validated model, so they report alongside field errors in
 one pass: a spec with a typo and a duplicate application name shows both at once. Every
 helper tolerates any shape, because shape errors are pydantic's to report. Rules that need the
-component library (unknown components, params, dependsOn names) belong to the renderer.
+component library (unknown components, params, dependsOn names and cycles) belong to the renderer.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from kfdeploy.graph import find_cycle
 from kfdeploy.spec.yamlio import YamlDoc, format_path
 
 Loc = tuple[Any, ...]
@@ -95,20 +94,14 @@ def _unique_overlays(doc: YamlDoc) -> list[str]:
 
 
 def _depends_on(doc: YamlDoc) -> list[str]:
-    """Self-dependencies and cycles among the spec's own dependsOn lists. Whether a name
-    exists is the renderer's call: platform add-ons are applications the spec does not list."""
+    """Self-dependencies in the spec's own dependsOn lists. Whether a name exists, is enabled,
+    and whether the dependencies form a cycle is the renderer's call (``render.params``):
+    platform add-ons and components' default dependsOn take part, which only it knows."""
     out = []
-    graph: dict[str, list[str]] = {}
     for i, name in _named_items(doc.data, ("spec", "applications")):
         deps = _get(doc.data, ("spec", "applications", i, "dependsOn"))
         for j, dep in enumerate(deps if isinstance(deps, list) else []):
-            loc = ("spec", "applications", i, "dependsOn", j)
             if dep == name:
-                out.append(f"{_at(doc, loc)}: application {name!r} depends on itself")
-            elif isinstance(dep, str):
-                graph.setdefault(name, []).append(dep)
-    cycle = find_cycle(graph)
-    if cycle:
-        out.append(f"spec.applications: dependsOn forms a cycle {' -> '.join(cycle)}; "
-                   "remove one of these dependencies")
+                out.append(f"{_at(doc, ('spec', 'applications', i, 'dependsOn', j))}: "
+                           f"application {name!r} depends on itself")
     return out

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from kfdeploy import limits
 from kfdeploy.errors import SpecError
 from kfdeploy.spec.checks import document_problems
 from kfdeploy.spec.model import API_VERSION, KfDef
@@ -19,18 +21,45 @@ _LINE = re.compile(r"\(line (\d+)")
 INIT_HINT = "write a starter spec with: kfdeploy init --platform kwok -o kfdef.yaml"
 
 
+STDIN = "-"
+
+
 def load_spec(path: str | Path) -> KfDef:
-    """Read and validate the spec at ``path``; relative paths in it resolve against its folder."""
+    """Read and validate the spec at ``path``; relative paths in it resolve against its folder.
+    ``-`` reads stdin (as kubectl does), and relative paths then resolve against the current
+    directory."""
+    if str(path) == STDIN:
+        return parse_text(read_bounded(sys.stdin.buffer.read, "<stdin>"), "<stdin>", Path.cwd())
     p = Path(path)
     source = str(path)
-    if not p.is_file():
+    if not _is_file(p):
         what = "is a directory, not a file" if p.is_dir() else "does not exist"
         raise SpecError(source, [f"the spec file {what}"], hint=INIT_HINT)
     try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise SpecError(source, [f"cannot read the spec file: {e}"]) from e
+        with p.open("rb") as f:
+            text = read_bounded(f.read, source)
+    except OSError as e:
+        raise SpecError(source, [f"cannot read the spec file: {e.strerror or e}"]) from e
     return parse_text(text, source, p.resolve().parent)
+
+
+def _is_file(p: Path) -> bool:
+    try:
+        return p.is_file()
+    except OSError as e:  # a name longer than the OS allows, a loop of links
+        raise SpecError(str(p), [f"cannot read the spec file: {e.strerror or e}"]) from e
+
+
+def read_bounded(read: Callable[[int], bytes], source: str) -> str:
+    """Up to ``limits.SPEC_BYTES`` of UTF-8 text from ``read``; more is an error, not a long wait."""
+    cap = limits.value(limits.SPEC_BYTES)
+    raw = read(cap + 1)
+    if len(raw) > cap:
+        raise SpecError(source, [limits.exceeded(limits.SPEC_BYTES, "the spec")])
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise SpecError(source, [f"the spec is not UTF-8 text (byte {e.start}): {e.reason}"]) from e
 
 
 def parse_text(text: str, source: str, base_dir: Path) -> KfDef:

@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr, SecretStr, model_validator
 
+from kfdeploy import scrub
+from kfdeploy.credentials import SECRET_PLACEHOLDER
 from kfdeploy.errors import SpecError
 from kfdeploy.kinds import BUILTIN_KINDS, KindRule, extension_rule
 from kfdeploy.spec.base import ENV_NAME, REGISTRY, DnsLabel, SpecModel, rule_error
@@ -125,14 +127,17 @@ class SecretSpec(SpecModel):
         """The secret's value; ``env`` is usually ``os.environ``."""
         source = self.secret_source
         if source.literal_source is not None:
-            return source.literal_source.value.get_secret_value()
-        assert source.env_source is not None
-        var = source.env_source.name
-        if var not in env:
-            raise SpecError("spec.secrets", [f"secret {self.name!r} reads environment variable "
-                                             f"{var}, which is not set"],
-                            hint=f"export {var}=... before running kfdeploy")
-        return env[var]
+            value = source.literal_source.value.get_secret_value()
+        else:
+            assert source.env_source is not None
+            var = source.env_source.name
+            if var not in env:
+                raise SpecError("spec.secrets", [f"secret {self.name!r} reads environment variable "
+                                                 f"{var}, which is not set"],
+                                hint=f"export {var}=... before running kfdeploy")
+            value = env[var]
+        scrub.remember(value, SECRET_PLACEHOLDER.format(self.name))
+        return value
 
 class KindSpec(SpecModel):
     """How kfdeploy treats a custom resource of yours: a row of its kind table (docs/spec.md)."""
@@ -180,6 +185,9 @@ class KfDefSpec(SpecModel):
     applications: list[Application] = Field(
         [], description="What to deploy, in any order (dependsOn decides the order); "
         "empty = the library's default components.")
+    revision_history_limit: int = Field(
+        10, ge=1, le=100, description="Revisions kept in the cluster (`kfdeploy history`, `kfdeploy rollback`);"
+        " `apply --revision-history-limit` overrides it.")
     kinds: list[KindSpec] = Field(
         [], description="Waits, health rules and prune protections for your own custom resources "
         "(rows added to kfdeploy's kind table).")

@@ -11,6 +11,7 @@ import datetime
 import difflib
 import types
 import typing
+from dataclasses import dataclass
 from typing import Any, Literal, Union
 
 from pydantic import BaseModel
@@ -39,8 +40,27 @@ def suggest(word: Any, choices: list[str]) -> str:
     return f" (did you mean {folded[close[0]]!r}?)" if close else ""
 
 
+SECRET_FIELDS = ("literalSource",)  # values under these keys are secrets: never echoed
+
+
+@dataclass(frozen=True)
+class Hidden:
+    """A secret value in an error message: its kind only."""
+
+    kind: str
+    scalar: bool
+
+    @classmethod
+    def of(cls, value: Any) -> Hidden:
+        kind = describe(value).split(" ")[0] if isinstance(value, (bool, int, float, str)) else describe(value)
+        article = "a" if kind in ("number", "boolean", "string", "date") else ""
+        return cls(f"{article} {kind}".strip(), isinstance(value, (bool, int, float, datetime.date)))
+
+
 def describe(value: Any) -> str:
     """A value as a person reading YAML would name it."""
+    if isinstance(value, Hidden):
+        return f"{value.kind} (a secret: its value is not shown)"
     if value is None:
         return "an empty value (null)"
     if isinstance(value, bool):
@@ -76,6 +96,8 @@ def to_problem(err: ErrorDetails, root: type[BaseModel], doc: YamlDoc) -> str:
         loc = loc + (ctx["at"],)
     key = len(loc) > 1 and loc[-1] == "[key]"  # a top-level field may be named "[key]" itself
     loc = loc[:-1] if key else loc
+    if any(part in SECRET_FIELDS for part in loc):
+        err = {**err, "input": Hidden.of(err.get("input"))}
     where = f"{format_path(loc)}{doc.where(loc)}"
     return f"{where}: {'key: ' if key else ''}{_explain(err, loc, root)}"
 
@@ -115,7 +137,8 @@ def _explain(err: ErrorDetails, loc: tuple[Any, ...], root: type[BaseModel]) -> 
 
 
 def _quote_hint(kind: str, found: Any) -> str:
-    if kind == "string_type" and isinstance(found, (bool, int, float, datetime.date)):
+    scalar = found.scalar if isinstance(found, Hidden) else isinstance(found, (bool, int, float, datetime.date))
+    if kind == "string_type" and scalar:
         return "; quote the value so YAML reads it as text, e.g. \"1.10\" or \"true\""
     return ""
 

@@ -18,6 +18,14 @@ SHA256 = r"^[0-9a-f]{64}$"
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".zip")
 
 
+class RepoKustomize(SpecModel):
+    """Which kustomize renders a repo's folders, instead of the one the release pins."""
+
+    version: str = Field(pattern=r"^(v\d+\.\d+\.\d+|kubectl)$", description="A kustomize release "
+                         "(e.g. v5.4.3; built from the Go module proxy into the tools dir when "
+                         "missing), or `kubectl` for kubectl's built-in kustomize.")
+
+
 class Repo(SpecModel):
     """A tree of manifests kustomize applications read from: a folder, an archive, or an
     https:// archive URL (downloaded once into the cache)."""
@@ -28,6 +36,8 @@ class Repo(SpecModel):
                      "holding one top-level folder is read from inside it.")
     sha256: str | None = Field(None, pattern=SHA256, description="Expected sha256 of the archive "
                                "(lowercase hex); a download that differs is refused.")
+    kustomize: RepoKustomize | None = Field(None, description="Override the kustomize version; "
+                                            "default: the release's CI pin, else kubectl's built-in.")
 
     @property
     def is_url(self) -> bool:

@@ -2,7 +2,9 @@
 
 PyYAML silently keeps the last of two equal keys; in a spec that hides a mistake (a second
 ``kind:`` under ``platform``), so duplicates are errors here. The positions map lets every
-validation message point at a line.
+validation message point at a line. Aliases are bounded before anything is built from them: a
+recursive alias is an error, and so is a document whose aliases expand past
+``limits.SPEC_NODES`` nodes (a "billion laughs" expands a few lines into billions).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
+
+from kfdeploy import limits
 
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
@@ -49,14 +53,42 @@ def format_path(path: Path_) -> str:
     return out or "(top level)"
 
 
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~10x faster
+_OPEN = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
+_CLOSE = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
+_NODE_EVENTS = (yaml.ScalarEvent, yaml.AliasEvent, *_OPEN)
+
+
+class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]
+    """SafeLoader whose integers longer than Python converts are a marked error, not a crash."""
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        try:
+            return super().construct_yaml_int(node)  # type: ignore[no-any-return]
+        except ValueError as e:
+            digits = sum(c.isdigit() for c in str(node.value))
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a number with {digits:,} digits is too long to read; quote it if it "
+                "is text, or write a smaller number", node.start_mark) from e
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
+
+
 def parse_yaml(text: str) -> YamlDoc:
     """Parse one YAML document; syntax errors become problems with line and column."""
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _Loader(text)
     except yaml.reader.ReaderError as e:
         return YamlDoc(None, problems=[_reader_problem(text, e)])
     try:
+        too_big = _size_problem(_Loader(text))
+        if too_big:
+            return YamlDoc(None, problems=[too_big])
         node = loader.get_single_node()
+        alias_problem = _alias_problem(node) if node is not None else ""
+        if alias_problem:
+            return YamlDoc(None, problems=[alias_problem])
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as e:
         return YamlDoc(None, problems=[_syntax_problem(e)])
@@ -72,6 +104,71 @@ def parse_yaml(text: str) -> YamlDoc:
     if node is not None:
         _walk(node, (), doc, set())
     return doc
+
+
+def _size_problem(parser: yaml.SafeLoader) -> str:
+    """More nodes or deeper nesting than the limits, counted on the parser's events so that a
+    huge document is refused before any node is built."""
+    most, deepest = limits.value(limits.SPEC_NODES), limits.value(limits.SPEC_DEPTH)
+    count = depth = 0
+    try:
+        while parser.check_event():
+            event = parser.get_event()  # type: ignore[no-untyped-call]
+            count += isinstance(event, _NODE_EVENTS)
+            depth += isinstance(event, _OPEN) - isinstance(event, _CLOSE)
+            if count > most:
+                return "YAML error: " + limits.exceeded(limits.SPEC_NODES, "the document")
+            if depth > deepest:
+                mark = event.start_mark
+                return (f"YAML error at line {mark.line + 1}, column {mark.column + 1}: "
+                        + limits.exceeded(limits.SPEC_DEPTH, "the document's nesting"))
+        return ""
+    finally:
+        parser.dispose()
+
+
+def _alias_problem(root: yaml.Node) -> str:
+    """A recursive alias, or more nodes than the limit once every alias is expanded."""
+    limit = limits.value(limits.SPEC_NODES)
+    sizes: dict[int, int] = {}
+    open_: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in open_:
+            raise _Recursive(node)
+        open_.add(key)
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        total = 1
+        for child in children:
+            total += size(child)
+            if total > limit:
+                break
+        open_.discard(key)
+        sizes[key] = total
+        return total
+
+    try:
+        total = size(root)
+    except _Recursive as r:
+        mark = r.node.start_mark
+        return (f"YAML error at line {mark.line + 1}, column {mark.column + 1}: the value anchored here "
+                "holds an alias to itself (a recursive alias); a spec is a tree, so write the value out")
+    if total > limit:
+        return "YAML error: " + limits.exceeded(limits.SPEC_NODES, "with its aliases expanded, the document")
+    return ""
+
+
+class _Recursive(Exception):
+    def __init__(self, node: yaml.Node) -> None:
+        super().__init__("recursive alias")
+        self.node = node
 
 
 def _reader_problem(text: str, e: yaml.reader.ReaderError) -> str:

@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kfdeploy.errors import KfdeployError, UsageError
 from kfdeploy.options import ApplyFlags, DeleteFlags, Options
+from kfdeploy.scrub import scrub
 
 STATIC = Path(__file__).parent / "static"
 COOKIE = "kfdeploy_ui"
@@ -72,13 +73,14 @@ class Ui:
             OBSERVER.set(observe)
             try:
                 result = work()
-                job.events.append({"kind": "done", "verb": verb, "text": result.text(),
-                                   "result": result.to_data(), "ok": getattr(result, "exit_code", 0) == 0})
+                job.events.append(json.loads(scrub(json.dumps(
+                    {"kind": "done", "verb": verb, "text": result.text(), "result": result.to_data(),
+                     "ok": getattr(result, "exit_code", 0) == 0}, default=str))))
             except KfdeployError as e:
-                job.events.append({"kind": "done", "verb": verb, "text": f"error: {e}", "ok": False})
+                job.events.append({"kind": "done", "verb": verb, "text": scrub(f"error: {e}"), "ok": False})
             except Exception as e:  # noqa: BLE001 - the page must learn that the job ended
                 job.events.append({"kind": "done", "verb": verb, "ok": False,
-                                   "text": f"error: {type(e).__name__}: {e}"})
+                                   "text": scrub(f"error: {type(e).__name__}: {e}")})
             finally:
                 job.done = True
 
@@ -139,11 +141,16 @@ def create_app(opts: Options) -> tuple[Starlette, Ui]:
     ui = Ui(replace(opts, output="text", yes=True))
     run_opts = ui.opts
 
-    async def call(fn: Callable[[], Any]) -> Response:
+    async def call(fn: Callable[[], Any], reveal: bool = False) -> Response:
+        """``fn``'s data as JSON, every known secret value scrubbed as the CLI does; not for the
+        login's reveal, nor for the spec's own text, which the editor must save back unchanged.
+        A user error as ``{"error": ...}``."""
         try:
-            return JSONResponse(await run_in_threadpool(fn))
+            data = await run_in_threadpool(fn)
+            text = json.dumps(data, default=str)
+            return Response(text if reveal else scrub(text), media_type="application/json")
         except KfdeployError as e:
-            return JSONResponse({"error": str(e)}, status_code=400 if isinstance(e, UsageError) else 409)
+            return JSONResponse({"error": scrub(str(e))}, status_code=400 if isinstance(e, UsageError) else 409)
 
     async def index(request: Request) -> Response:
         page = (STATIC / "index.html").read_text(encoding="utf-8")
@@ -160,7 +167,7 @@ def create_app(opts: Options) -> tuple[Starlette, Ui]:
         def read() -> dict[str, Any]:
             path = Path(run_opts.file)
             return {"file": run_opts.file, "text": path.read_text(encoding="utf-8") if path.is_file() else ""}
-        return await call(read)
+        return await call(read, reveal=True)
 
     async def catalog(request: Request) -> Response:
         def read() -> dict[str, Any]:
@@ -173,11 +180,12 @@ def create_app(opts: Options) -> tuple[Starlette, Ui]:
     async def validate(request: Request) -> Response:
         text = str((await request.json()).get("text", ""))
         return await call(lambda: {**spec_verbs.validate_text(run_opts.file, text).to_data(),
-                                   "form": form_of(text)})
+                                   "form": form_of(text)}, reveal=True)
 
     async def form(request: Request) -> Response:
         body = await request.json()
-        return await call(lambda: {"text": apply_form(str(body.get("text", "")), body.get("form") or {})})
+        return await call(lambda: {"text": apply_form(str(body.get("text", "")), body.get("form") or {})},
+                          reveal=True)
 
     async def save(request: Request) -> Response:
         text = str((await request.json()).get("text", ""))
@@ -187,7 +195,7 @@ def create_app(opts: Options) -> tuple[Starlette, Ui]:
             if checked["valid"]:
                 Path(run_opts.file).write_text(text, encoding="utf-8")
             return {**checked, "saved": checked["valid"]}
-        return await call(write)
+        return await call(write, reveal=True)
 
     async def plan(request: Request) -> Response:
         def both() -> dict[str, Any]:
@@ -204,7 +212,7 @@ def create_app(opts: Options) -> tuple[Starlette, Ui]:
         return await call(lambda: deploy_verbs.status(run_opts).to_data())
 
     async def reveal(request: Request) -> Response:
-        return await call(lambda: credentials_verbs.credentials(run_opts).to_data())
+        return await call(lambda: credentials_verbs.credentials(run_opts).to_data(), reveal=True)
 
     async def apply(request: Request) -> Response:
         return await call(lambda: {"started": ui.start("apply", lambda: deploy_verbs.apply(

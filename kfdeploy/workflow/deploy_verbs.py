@@ -29,6 +29,8 @@ from kfdeploy.progress import Printer
 from kfdeploy.render import Rendered, render
 from kfdeploy.render.adjust import Adjustment, report_data, report_lines
 from kfdeploy.spec import KfDef
+from kfdeploy.workflow import revision_verbs
+from kfdeploy.workflow.render_verbs import report_tools
 from kfdeploy.workflow.session import connect, load_spec
 from kfdeploy.workflow.session import printer as printer_for
 
@@ -106,7 +108,8 @@ class PlanResult:
 def plan(opts: Options, flags: PlanFlags = _ALL_APPLICATIONS) -> PlanResult:
     spec = load_spec(opts.file)
     printer = printer_for(opts)
-    render(spec, only=flags.applications)  # render errors surface before the cluster is reached
+    # render errors surface before the cluster is reached
+    report_tools(render(spec, only=flags.applications), opts.verbose, printer.line)
     cluster = connect(opts, spec, printer, create=False)
     rendered = render(spec, only=flags.applications, credentials=_credentials(cluster, spec))
     engine = _engine(spec, cluster, printer)
@@ -159,13 +162,15 @@ class ApplyResult:
         return "\n".join(lines)
 
 
-def apply(opts: Options, flags: ApplyFlags, confirm: Confirm) -> ApplyResult | PlanResult:
-    """Plan, check, confirm (unless ``--yes`` or nothing changes), apply; ``--dry-run`` stops at the plan."""
+def apply(opts: Options, flags: ApplyFlags, confirm: Confirm,
+          rollback: revision_verbs.RollbackTo | None = None) -> ApplyResult | PlanResult:
+    """Plan, check, confirm (unless ``--yes`` or nothing changes), apply; ``--dry-run`` stops at the plan.
+    A changing apply records a revision (``rollback``: a recorded spec instead of the file's)."""
     from kfdeploy.workflow import preflight_verbs as preflight
     start = time.monotonic()
-    spec = load_spec(opts.file)
+    spec = rollback.spec if rollback else load_spec(opts.file)
     printer = printer_for(opts)
-    render(spec)  # render errors surface before the cluster is touched
+    report_tools(render(spec), opts.verbose, printer.line)  # render errors surface before the cluster is touched
     create = not flags.skip_cluster and not opts.dry_run and not (opts.kubeconfig or opts.context)
     if create:
         preflight.before_cluster(spec, printer, flags.skip_preflight)
@@ -187,9 +192,11 @@ def apply(opts: Options, flags: ApplyFlags, confirm: Confirm) -> ApplyResult | P
     for line in credentials.adopted:
         printer.line(f"kept {line}: its data was initialised with it (an install made before"
                      " generated credentials); to rotate it, change it in the database, then in spec.secrets")
-    if credentials.changed():  # stored before anything that reads them is applied
-        credential_store.write(cluster, spec.metadata.name, credentials.merged())
-    results = engine.apply(spec_plan)
+    with revision_verbs.recorded(cluster, spec, spec_plan, flags, printer, rollback) as revision:
+        if credentials.changed():  # stored before anything that reads them is applied
+            credential_store.write(cluster, spec.metadata.name, credentials.merged())
+        results = engine.apply(spec_plan)
+        revision.finish(results)
     login = f"kfdeploy credentials -f {opts.file}" if _has_login(rendered) else ""
     return ApplyResult(results, cluster.requests, time.monotonic() - start,
                        adjustments=rendered.adjustments, login=login)
@@ -206,16 +213,17 @@ def _has_login(rendered: Rendered) -> bool:
 @dataclass
 class StatusResult:
     components: list[dict[str, Any]]
+    revision: dict[str, Any] | None = None  # the live revision (kfdeploy.workflow.revision_verbs.live)
 
     @property
     def exit_code(self) -> int:
         return 0 if all(c["health"] == "Healthy" for c in self.components) else 1
 
     def to_data(self) -> dict[str, Any]:
-        return {"components": self.components}
+        return {"components": self.components, "revision": self.revision}
 
     def text(self) -> str:
-        lines = [f"{'APPLICATION':<24} {'HEALTH':<12} READY"]
+        lines = [revision_verbs.live_text(self.revision), f"{'APPLICATION':<24} {'HEALTH':<12} READY"]
         for c in self.components:
             lines.append(f"{c['name']:<24} {c['health']:<12} {c['ready']}/{c['objects']}")
             lines.extend(f"    {u['object']}: {u['reason']}" for u in c["unhealthy"][:10])
@@ -231,7 +239,8 @@ def status(opts: Options) -> StatusResult:
     index = LiveIndex.fetch(cluster, inventory.id,
                             kinds_to_list([o for _, objs in apps for o in objs], inventory.records().values()))
     pods = list_pods(cluster, [o for _, objs in apps for o in objs])
-    return StatusResult([_component_status(name, objs, index, pods) for name, objs in apps])
+    return StatusResult([_component_status(name, objs, index, pods) for name, objs in apps],
+                        revision_verbs.live(cluster, spec))
 
 
 def _component_status(name: str, objs: list[dict[str, Any]], index: LiveIndex,

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from kfdeploy.credentials import Credentials
 from kfdeploy.errors import UsageError
 from kfdeploy.objects import describe
 from kfdeploy.options import Options
@@ -61,7 +62,8 @@ def list_images(opts: Options, registry: str | None = None) -> ImagesResult:
     spec = load_spec(opts.file)
     registry = registry or spec.spec.image_registry
     found: dict[str, list[tuple[str, str, str]]] = {}
-    for app in render(spec, mirror=False).applications:
+    # Secret values never reach an image list: spec.secrets render as placeholders, as in build.
+    for app in render(spec, mirror=False, credentials=Credentials.offline(masked=True)).applications:
         for obj in app.objects:
             for use in images.find(obj):
                 found.setdefault(use.image, []).append((app.name, describe(obj), use.field))

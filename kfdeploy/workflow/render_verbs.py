@@ -9,7 +9,8 @@ Credentials never reach the output: generated ones and ``spec.secrets`` values a
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import yaml
 
 from kfdeploy.credentials import Credentials
+from kfdeploy.errors import UsageError
 from kfdeploy.library import Library
 from kfdeploy.options import Options
 from kfdeploy.render import Rendered, render
@@ -60,16 +62,21 @@ class BuildResult:
     files: list[tuple[str, str, int]]  # (application, file name, objects)
     removed: list[str]
     adjustments: list[Adjustment] = field(default_factory=list)
+    tools: dict[str, str] = field(default_factory=dict)  # application -> the kustomize that rendered it
+    verbose: int = 0
 
     def to_data(self) -> dict[str, Any]:
         return {"directory": self.directory,
-                "applications": [{"name": a, "file": f, "objects": n} for a, f, n in self.files],
+                "applications": [{"name": a, "file": f, "objects": n,
+                                  **({"renderedWith": self.tools[a]} if a in self.tools else {})}
+                                 for a, f, n in self.files],
                 "objects": sum(n for _, _, n in self.files), "removed": self.removed,
                 "adjustments": report_data(self.adjustments)}
 
     def text(self) -> str:
         total = sum(n for _, _, n in self.files)
-        lines = [f"{f}  {n} object(s)" for _, f, n in self.files]
+        lines = [f"{f}  {n} object(s)" + (f"  [{self.tools[a]}]" if self.verbose and a in self.tools else "")
+                 for a, f, n in self.files]
         lines += [f"removed stale {f}" for f in self.removed]
         lines += report_lines(self.adjustments)
         lines.append(f"built {len(self.files)} application(s), {total} object(s) into {self.directory}/")
@@ -83,27 +90,65 @@ def file_names(names: list[str]) -> list[str]:
 
 
 def stale_files(directory: Path, keep: set[str]) -> list[Path]:
-    """Files an earlier build wrote (they start with HEADER) that this build does not."""
-    return sorted(p for p in directory.glob("*.yaml") if p.name not in keep
-                  and p.read_text(errors="replace").startswith(HEADER))
+    """Files an earlier build wrote (they start with HEADER) that this build does not; links
+    are never followed, so nothing outside the directory is read or removed."""
+    return sorted(p for p in directory.glob("*.yaml") if p.name not in keep and not p.is_symlink()
+                  and p.is_file() and p.read_text(errors="replace").startswith(HEADER))
+
+
+def _output_dir(directory: Path) -> None:
+    """Create the output directory, or say plainly why it cannot be one."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as e:
+        raise UsageError(f"-d {directory}: is a file, not a directory",
+                         hint="choose another directory with -d (build writes one file per application)") from e
+    except OSError as e:
+        raise UsageError(f"-d {directory}: cannot create the directory: {e.strerror or e}") from e
+
+
+def write_inside(directory: Path, name: str, content: str) -> None:
+    """Write ``directory/name`` as a regular file: a symbolic link there is replaced, never
+    followed, so a build never writes outside its directory. Unchanged files are left alone."""
+    target = directory / name
+    if target.is_symlink():
+        target.unlink()
+    elif target.is_file() and target.read_text(errors="replace") == content:
+        return
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(content)
 
 
 def build(opts: Options, out_dir: str = "build") -> BuildResult:
     """Render every application into DIR/NN-<app>.yaml and remove files of earlier builds."""
-    rendered = load(opts)
     directory = Path(out_dir)
-    directory.mkdir(parents=True, exist_ok=True)
+    _output_dir(directory)
+    rendered = load(opts)
     names = file_names(rendered.names())
-    for name, app in zip(names, rendered.applications, strict=True):
-        content = HEADER + yaml_stream(app.objects)
-        target = directory / name
-        if not target.exists() or target.read_text() != content:
-            target.write_text(content)
-    removed = stale_files(directory, set(names))
-    for path in removed:
-        path.unlink()
+    try:
+        for name, app in zip(names, rendered.applications, strict=True):
+            write_inside(directory, name, HEADER + yaml_stream(app.objects))
+        removed = stale_files(directory, set(names))
+        for path in removed:
+            path.unlink()
+    except OSError as e:
+        raise UsageError(f"-d {out_dir}: cannot write the build: {e.strerror or e}") from e
     files = [(a.name, n, len(a.objects)) for n, a in zip(names, rendered.applications, strict=True)]
-    return BuildResult(str(directory), files, [p.name for p in removed], rendered.adjustments)
+    return BuildResult(str(directory), files, [p.name for p in removed], rendered.adjustments,
+                       tool_names(rendered), opts.verbose)
+
+
+def tool_names(rendered: Rendered) -> dict[str, str]:
+    """Application -> which kustomize rendered it (kustomize applications only)."""
+    return {a.name: a.tool for a in rendered.applications if a.tool}
+
+
+def report_tools(rendered: Rendered, verbose: int, line: Callable[[str], None]) -> Rendered:
+    """With -v, one progress line per kustomize application naming the kustomize that rendered it."""
+    for name, tool in tool_names(rendered).items() if verbose else ():
+        line(f"{name}: rendered with {tool}")
+    return rendered
 
 
 @dataclass(frozen=True)

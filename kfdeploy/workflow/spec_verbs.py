@@ -74,15 +74,19 @@ class ValidateResult:
 def init(opts: Options, platform_kind: str = "kwok", name: str = "kubeflow",
          project: str | None = None, location: str | None = None, region: str | None = None,
          gpus: int = 0, kube_context: str | None = None, output_file: str = "-",
-         force: bool = False, manifests: str | None = None, verify: bool = True) -> TextResult:
+         force: bool = False, manifests: str | None = None, verify: bool = True,
+         with_options: tuple[str, ...] = ()) -> TextResult:
     """Write a commented starter spec; it is validated first, so it always loads."""
     starter = StarterOptions(platform=platform_kind, name=name, project=project,
                              location=location, region=region, gpus=gpus, context=kube_context)
     _check_init_flags(starter)
     file = "kfdef.yaml" if output_file == "-" else output_file
     note = ""
+    if with_options and not manifests:
+        raise UsageError("--with adds optional pieces of an official manifests release",
+                         hint="use it with --manifests URI")
     if manifests:
-        text, note = _manifests_spec(manifests, starter, file, verify)
+        text, note = _manifests_spec(manifests, starter, file, verify, with_options)
     else:
         text = starter_spec(starter, file=file)
     parse_text(text, "starter spec", Path.cwd())
@@ -101,20 +105,25 @@ def init(opts: Options, platform_kind: str = "kwok", name: str = "kubeflow",
                       {"file": output_file, "platform": platform_kind})
 
 
-def _manifests_spec(uri: str, starter: StarterOptions, file: str, verify: bool) -> tuple[str, str]:
+def _manifests_spec(uri: str, starter: StarterOptions, file: str, verify: bool,
+                    options: tuple[str, ...] = ()) -> tuple[str, str]:
     """The spec for an official manifests release (render.release splits and checks it)."""
     from kfdeploy.render.fetch import stderr_report
+    from kfdeploy.render.kustomize_pin import choose, release_tag
     from kfdeploy.render.release import split_release
     from kfdeploy.render.repos import RepoResolver
     from kfdeploy.spec import Repo
-    from kfdeploy.templates.manifests import manifests_spec
+    from kfdeploy.templates.manifests import annotate, manifests_spec
 
     spec_dir = Path(file).resolve().parent
     local = not uri.startswith("https://")
     if local and not Path(uri).expanduser().is_absolute():  # the spec reads it relative to itself
         uri = os.path.relpath(Path(uri).expanduser().resolve(), spec_dir)
-    root = RepoResolver(spec_dir).root(Repo(name="manifests", uri=uri))
-    split = split_release(root, stderr_report, verify)
+    repo = Repo(name="manifests", uri=uri)
+    root = RepoResolver(spec_dir).root(repo)
+    tool = choose(repo, root)
+    stderr_report(f"rendering with {tool.describe()}")
+    split = split_release(root, stderr_report, verify, tool.version, starter.platform, options)
     if split.check is not None and not split.check.ok:
         raise UsageError(f"the applications would not render what {uri}'s example renders:\n  - "
                          + "\n  - ".join(split.check.problems()[:20]),
@@ -122,7 +131,9 @@ def _manifests_spec(uri: str, starter: StarterOptions, file: str, verify: bool) 
                               " and fix the applications by hand")
     checked = ", the same objects as kustomize build example" if split.check else ""
     note = f", {len(split.applications)} applications, {split.objects} objects{checked}"
-    return manifests_spec(split.applications, uri, starter, file), note
+    annotate(split.applications, split.chosen, starter.region)
+    return manifests_spec(split.applications, uri, starter, file, tag=release_tag(uri, root),
+                          offered=list(split.offered)), note
 
 
 def _check_init_flags(o: StarterOptions) -> None:
@@ -138,11 +149,15 @@ def _check_init_flags(o: StarterOptions) -> None:
                          hint=f"kfdeploy init --platform {o.platform} {' '.join(missing)} -o kfdef.yaml")
 
 
-def validate(opts: Options) -> ValidateResult:
-    """Check the spec and, when the renderer is present, its applications and params."""
+def validate(opts: Options, render: bool = False) -> ValidateResult:
+    """Check the spec and, when the renderer is present, its applications and params; with
+    ``render``, also render everything offline (what build would reject: objects two
+    applications render, objects of the wrong shape, jsonnet errors)."""
     try:
         spec = load_spec(opts.file)
         problems = _application_problems(spec)
+        if render and not problems:
+            problems = _render_problems(spec)
     except SpecError as e:
         if opts.output == "text":
             raise
@@ -170,6 +185,18 @@ def _application_problems(spec: KfDef) -> list[str]:
     render = importlib.import_module("kfdeploy.render")
     check = getattr(render, "check_applications", None)
     return list(check(spec)) if callable(check) else []
+
+
+def _render_problems(spec: KfDef) -> list[str]:
+    from kfdeploy.credentials import Credentials
+    from kfdeploy.errors import RenderError
+    from kfdeploy.render import render
+
+    try:
+        render(spec, credentials=Credentials.offline(masked=True))
+    except RenderError as e:
+        return [str(e)]
+    return []
 
 
 def schema(opts: Options, output_file: str | None = None) -> TextResult:

@@ -137,7 +137,7 @@ def test_release_install_then_upgrade_by_spec_edit(cluster: Any, tmp_path: Path,
     assert ("delete", f"Deployment/{ns}/ml-pipeline-ui") in pipeline
     assert ("delete", f"Deployment/{ns}/minio") in pipeline
     assert any(a == "keep" and o == f"PersistentVolumeClaim/{ns}/minio-pvc" for a, o in pipeline)
-    assert ("update", "CustomResourceDefinition.apiextensions.k8s.io/trainingruntimes.trainer.example.io") \
+    assert ("update", "CustomResourceDefinition/trainingruntimes.trainer.example.io") \
         in changes["trainer"]
     assert ("update", "Deployment/certs/certs-controller") in changes["certs"]
     assert not changes["issuer"] and not changes["platform-namespace"]

@@ -63,8 +63,14 @@ def test_status_exit_code_and_json_shape():
     assert StatusResult([healthy]).exit_code == 0
     result = StatusResult([healthy, degraded])
     assert result.exit_code == 1
-    assert result.to_data() == {"components": [healthy, degraded]}
+    assert result.to_data() == {"components": [healthy, degraded], "revision": None}
     assert "Deployment/kubeflow/x: CrashLoopBackOff" in result.text()
+    assert "Revision: none recorded" in result.text()
+    live = {"revision": 4, "outcome": "interrupted", "finished": False, "time": "2026-01-01T00:00:00Z",
+            "specMatches": False, "rollbackTo": 2}
+    text = StatusResult([healthy], live).text().splitlines()[0]
+    assert text.startswith("Revision 4: interrupted") and "a rollback to revision 2" in text
+    assert "did not finish" in text and "spec file differs" in text
 
 
 def test_platform_adjustments_are_listed_in_plan_and_apply():

@@ -132,7 +132,7 @@ def test_applied_set(lib: Library, apps: list[dict[str, Any]], expected: list[st
 
 
 ERRORS = [
-    ("unknown-component", {"applications": [{"name": "alpah"}]},
+    ("unknown-component", {"applications": [{"name": "alpah"}, {"name": "alpha"}]},
      ["spec.applications[0].name", "unknown component 'alpah'", "did you mean 'alpha'", "alpha, beta"]),
     ("unknown-param", {"applications": [{"name": "alpha", "params": {"replica": 2}}]},
      ["spec.applications[0].params", "'alpha' has no param 'replica'", "did you mean 'replicas'"]),

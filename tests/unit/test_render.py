@@ -99,7 +99,7 @@ def test_dependency_errors(deps: dict[str, tuple[str, ...]], message: str) -> No
 
 def test_disabled_dependency_is_an_error(lib: Library) -> None:
     spec = make_spec({"applications": [{"name": "mid"}, {"name": "base", "enabled": False}]})
-    with pytest.raises(RenderError, match="'mid' depends on 'base', which is not applied"):
+    with pytest.raises(RenderError, match="'mid' depends on 'base', which is disabled"):
         render(spec, lib)
 
 

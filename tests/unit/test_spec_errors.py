@@ -144,9 +144,6 @@ CASES: list[tuple[str, Callable[[], Doc], str, list[str]]] = [
      "spec.applications[1].helm.chart", ["missing"]),
     ("depends-on-self", put("spec.applications.1.dependsOn", ["pipelines"]),
      "spec.applications[1].dependsOn[0]", ["depends on itself"]),
-    ("depends-on-cycle", put("spec.applications", [
-        {"name": "a", "dependsOn": ["b"]}, {"name": "b", "dependsOn": ["c"]},
-        {"name": "c", "dependsOn": ["a"]}]), "spec.applications", ["cycle a -> b -> c -> a"]),
     ("params-not-mapping", put("spec.params", {"*": [1]}), 'spec.params["*"]',
      ["found a list", "expected a mapping"]),
     ("overlay-twice", put("spec.overlays", ["gpu", "gpu"]), "spec.overlays[1]",
