@@ -1,7 +1,8 @@
 """kfdeploy ui end to end in a real headless chromium (Debian's chromium and chromium-driver,
 installed by `make browser`): edit the spec in the form and see validate's error come and go,
 plan, apply until every application is Healthy, reveal the login, reload for the status, delete.
-Screenshots go to build/test-artifacts/ui/; the page never shows a generated credential before
+Screenshots go to build/test-artifacts/ui/ (KFDEPLOY_UPDATE_SCREENSHOT=1 also renews the
+README's docs/img/ui.png); the page never shows a generated credential before
 the reveal, nor after a reload."""
 
 from __future__ import annotations
@@ -67,12 +68,15 @@ def served(cluster: Any, tmp_path: Path) -> Iterator[tuple[str, Path, str]]:
 
 
 def readme_shot(browser: Any) -> None:
-    """docs/img/ui.png: the graph, the plan and the streamed progress, scaled down."""
+    """The README's picture (the graph and the plan), scaled down, to the artifacts; to
+    docs/img/ui.png as well with KFDEPLOY_UPDATE_SCREENSHOT=1."""
     from PIL import Image
-    README_SHOT.parent.mkdir(parents=True, exist_ok=True)
-    browser.save_screenshot(str(README_SHOT))
-    with Image.open(README_SHOT) as image:
-        image.resize((image.width * 3 // 4, image.height * 3 // 4)).save(README_SHOT, optimize=True)
+    path = ARTIFACTS / "readme.png"
+    browser.save_screenshot(str(path))
+    with Image.open(path) as image:
+        image.resize((image.width * 3 // 4, image.height * 3 // 4)).save(path, optimize=True)
+    if os.environ.get("KFDEPLOY_UPDATE_SCREENSHOT") == "1":
+        shutil.copyfile(path, README_SHOT)
 
 
 def test_the_page_deploys_end_to_end(browser: Any, served: tuple[str, Path, str], cluster: Any) -> None:
