@@ -3,7 +3,7 @@ PY ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup tools browser run test test-unit lint bench bench-quick clean
+.PHONY: setup tools tools-flux browser run test test-unit lint bench bench-quick clean
 
 $(BIN)/kfdeploy: pyproject.toml
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -15,6 +15,10 @@ setup: $(BIN)/kfdeploy
 
 tools:
 	bash tools/build.sh
+
+# Flux's source-controller and kustomize-controller, for the opt-in `flux` cluster tests (docs/gitops.md).
+tools-flux:
+	bash tools/build-flux.sh
 
 run: setup tools
 	$(BIN)/kfdeploy apply -f kfdef.yaml --yes

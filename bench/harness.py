@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -67,6 +68,7 @@ class Run:
     stderr: str
     peak_mb: float  # the process and the children it waited for
     self_mb: float = 0.0  # the process alone, where known
+    cpu: float = 0.0  # user + system seconds of the process and the children it waited for
     probe: dict[str, Any] | None = None  # kfdeploy's own account (see _PROBE)
 
     def check(self, what: str) -> Run:
@@ -82,7 +84,7 @@ class Run:
 def measure(cmd: list[str], env: dict[str, str] | None = None) -> Run:
     """Run ``cmd``; its peak RSS is its VmHWM read until it exits (the kernel's ``ru_maxrss``
     survives exec, so it would start at this process's own size)."""
-    start = time.perf_counter()
+    start, used = time.perf_counter(), _children_cpu()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env or tool_env(), text=True)
         peak = 0
@@ -92,7 +94,13 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> Run:
         seconds = time.perf_counter() - start
         out.seek(0)
         err.seek(0)
-        return Run(seconds, proc.returncode, out.read(), err.read(), peak / 1024)
+        return Run(seconds, proc.returncode, out.read(), err.read(), peak / 1024,
+                   cpu=_children_cpu() - used)
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _hwm_kb(pid: int) -> int:
@@ -103,10 +111,10 @@ def _hwm_kb(pid: int) -> int:
     return next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")), 0)
 
 
-def kfdeploy(*args: str) -> Run:
+def kfdeploy(*args: str, env: dict[str, str] | None = None) -> Run:
     """``kfdeploy ARGS`` with its own peak RSS and apply span recorded."""
     with tempfile.NamedTemporaryFile("r", suffix=".json") as probe:
-        run = measure([sys.executable, "-c", _PROBE, probe.name, *args])
+        run = measure([sys.executable, "-c", _PROBE, probe.name, *args], env)
         text = Path(probe.name).read_text().strip()
         if text:
             run.probe = json.loads(text)
@@ -120,8 +128,8 @@ def kfdeploy_apply(spec: Path, kubeconfig: Path) -> tuple[Run, dict[str, Any]]:
     return run, json.loads(run.stdout)
 
 
-def kfdeploy_build(spec: Path, out: Path) -> Run:
-    return kfdeploy("build", "-f", str(spec), "-d", str(out)).check(f"kfdeploy build -f {spec}")
+def kfdeploy_build(spec: Path, out: Path, env: dict[str, str] | None = None) -> Run:
+    return kfdeploy("build", "-f", str(spec), "-d", str(out), env=env).check(f"kfdeploy build -f {spec}")
 
 
 def named_spec(source: Path, name: str, folder: Path) -> Path:

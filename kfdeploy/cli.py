@@ -34,7 +34,7 @@ PLATFORMS = ["gke", "eks", "kind", "minikube", "kwok", "existing"]
 
 
 def common(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """kubectl-style flags shared by every command."""
+    """kubectl-style flags shared by every command that reads a spec."""
     decorators = [
         click.option("-f", "--file", "file", default="kfdef.yaml", show_default=True,
                      help="The KfDef spec to read; '-' reads it from stdin (its relative paths "
@@ -308,7 +308,8 @@ cli.add_command(plan, name="diff")
 @click.option("--prune-crds", is_flag=True,
               help="Also prune CRDs that still have custom resources (deletes them).")
 @click.option("--prune-namespaces", is_flag=True,
-              help="Also prune namespaces that hold objects kfdeploy does not own (deletes them).")
+              help="Also prune namespaces that hold objects kfdeploy does not own (deletes them); "
+                   "one holding PersistentVolumeClaims needs --prune-pvcs too.")
 @click.option("--timeout", default=600, show_default=True, type=int,
               help="Seconds each application may take to become healthy.")
 @click.option("--skip-cluster", is_flag=True, help="Do not create or check the cluster first.")
@@ -413,7 +414,8 @@ def status(**kw: Any) -> None:
 @click.option("--delete-crds", is_flag=True,
               help="Also delete CRDs that still have custom resources (deletes those too).")
 @click.option("--delete-namespaces", is_flag=True,
-              help="Also delete namespaces that hold objects kfdeploy does not own (deletes those too).")
+              help="Also delete namespaces that hold objects kfdeploy does not own (deletes those too); "
+                   "one holding PersistentVolumeClaims needs --delete-pvcs too.")
 def delete(**kw: Any) -> None:
     """Remove everything kfdeploy owns, in reverse order; with --cluster, the cluster too."""
     from kfdeploy.workflow import deploy_verbs
@@ -487,17 +489,65 @@ def ui(port: int, no_browser: bool, **kw: Any) -> None:
         sys.exit(e.exit_code)
 
 
-@cli.command("credentials")
+@cli.group("credentials", invoke_without_command=True)
 @common
-def credentials_cmd(**kw: Any) -> None:
+@click.pass_context
+def credentials_cmd(ctx: click.Context, /, **kw: Any) -> None:
     """Print the dashboard login (url, user, password), read from the cluster.
 
     \b
     kfdeploy generates the password on the first apply and keeps it; apply never prints it.
       kfdeploy credentials -f kfdef.yaml -o json   # {"url": ..., "user": ..., "password": ...}
+      kfdeploy credentials seed -f kfdef.yaml      # before a GitOps engine's first sync
     """
-    from kfdeploy.workflow import credentials_verbs
-    run(credentials_verbs.credentials, make_options(kw), reveal=True)
+    if ctx.invoked_subcommand is None:
+        from kfdeploy.workflow import credentials_verbs
+        run(credentials_verbs.credentials, make_options(kw), reveal=True)
+
+
+@credentials_cmd.command("seed")
+@common
+def credentials_seed(**kw: Any) -> None:
+    """Seed the Secrets that hold credentials into the cluster, for Flux or Argo CD.
+
+    \b
+    `kfdeploy export` keeps every Secret that holds a credential out of Git. This command
+    reads the spec's credentials from the cluster (generating and storing them on the first
+    run, as apply does) and applies only those Secrets; the engine never overwrites or
+    prunes them. Run it before the engine's first sync and after adding an application.
+    """
+    from kfdeploy.workflow import export_verbs
+    run(export_verbs.seed, make_options(kw))
+
+
+@cli.command("export")
+@click.option("-f", "--file", "files", multiple=True, default=("kfdef.yaml",), show_default=True,
+              help="A KfDef spec; repeat for a fleet: each spec is one cluster, clusters/<metadata.name>/.")
+@click.option("--format", "fmt", type=click.Choice(["flux", "argocd"]), required=True,
+              help="The GitOps engine to write for.")
+@click.option("-d", "--dir", "out_dir", default="gitops", show_default=True,
+              help="The repository (or folder in it) to write into.")
+@click.option("--repo-url", default="https://git.example.com/platform.git", show_default=True,
+              help="The Git repository the engine reads (GitRepository url / Application repoURL).")
+@click.option("--branch", default="main", show_default=True, help="The branch the engine follows.")
+@click.option("--timeout", default=600, show_default=True, type=int,
+              help="Seconds each application may take to become healthy (Flux timeout).")
+@click.option("-o", "--output", type=click.Choice(["text", "json", "yaml"]), default="text", show_default=True,
+              help="Output format.")
+def export_cmd(files: tuple[str, ...], fmt: str, output: str, **kw: Any) -> None:
+    """Write a Git-ready tree for Flux or Argo CD from the same render as apply.
+
+    \b
+    Flux: one Kustomization per application (dependsOn from the application graph, wait,
+    prune with PVCs, CRDs and Namespaces protected). Argo CD: an app-of-apps whose
+    Applications carry sync waves, server-side apply, prune protections and ignoreDifferences.
+    No credential is ever written: seed them with `kfdeploy credentials seed -f SPEC`.
+    Re-exporting an unchanged spec changes no byte. See docs/gitops.md.
+      kfdeploy export -f kfdef.yaml --format flux -d ../platform-repo
+      kfdeploy export -f dev.yaml -f prod.yaml --format argocd -d ../platform-repo
+    """
+    from kfdeploy.workflow import export_verbs
+    run(export_verbs.export, Options(output=output), files=files, fmt=fmt, **kw)  # type: ignore[arg-type]
 
 
 @cli.group("library", cls=Group)

@@ -1,6 +1,8 @@
 """Progress on long work, on stderr so stdout stays clean for -o json|yaml; every line is
 scrubbed of the secret values the run knows (``kfdeploy.scrub``).
 
+One system: a ``Progress`` receives one status line at a time (platforms, waits); the workflow
+passes ``Printer.line``, which also draws the engine's per-application states (``Printer.app``).
 On a terminal, a live block with one line per active application (state, detail, elapsed);
 elsewhere (CI logs, pipes, -o json) plain timestamped lines, one per state change.
 """
@@ -15,6 +17,14 @@ from collections.abc import Callable
 from typing import TextIO
 
 from kfdeploy.scrub import scrub
+
+Progress = Callable[[str], None]
+"""Receives one human-readable status line at a time."""
+
+
+def no_progress(line: str) -> None:
+    """A Progress that drops every line."""
+
 
 Observer = Callable[[str, str, str, str], None]
 """(kind "line" | "app", the printed text, application, state): a second reader of the same lines

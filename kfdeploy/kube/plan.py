@@ -12,11 +12,12 @@ from typing import Any, Literal
 from kfdeploy.kube.client import FIELD_MANAGER
 from kfdeploy.kube.diff import object_drift
 from kfdeploy.kube.immutable import describe, needs_recreate
-from kfdeploy.kube.inventory import HASH, Record
+from kfdeploy.kube.inventory import Record
 from kfdeploy.kube.live import LiveIndex
 from kfdeploy.kube.migrate import keep_template_labels
 from kfdeploy.kube.order import kind_rank
 from kfdeploy.kube.phases import replaces_on_change
+from kfdeploy.labels import HASH
 from kfdeploy.objects import ObjectKey, describe_key, object_key
 
 REPLACED_ON_CHANGE = "replaced on change (helm hook with hook-delete-policy before-hook-creation)"

@@ -91,7 +91,7 @@ class PlanResult:
                              + (f"  ({c.reason})" if c.reason else ""))
                 if c.diff:
                     lines.extend("      " + d for d in c.diff.rstrip("\n").splitlines())
-        lines.extend(report_lines(self.adjustments))
+        lines.extend(report_lines(self.adjustments, self.verbose))
         total = {a: sum(p.count(a) for p in self.plan.all())
                  for a in ("create", "update", "recreate", "delete", "keep")}
         lines.append("Plan: " + ", ".join(f"{n} to {a}" if a != "keep" else f"{n} kept"
@@ -112,6 +112,10 @@ def plan(opts: Options, flags: PlanFlags = _ALL_APPLICATIONS) -> PlanResult:
     report_tools(render(spec, only=flags.applications), opts.verbose, printer.line)
     cluster = connect(opts, spec, printer, create=False)
     rendered = render(spec, only=flags.applications, credentials=_credentials(cluster, spec))
+    if credential_store.reconciled_by_gitops(cluster, spec.metadata.name):  # compare with the export
+        from kfdeploy.gitops.tree import as_exported
+        offline = render(spec, only=flags.applications, credentials=Credentials.offline(masked=True))
+        rendered = as_exported(rendered, offline)
     engine = _engine(spec, cluster, printer)
     spec_plan = engine.plan(_desired(rendered))
     if flags.applications:  # a partial plan never prunes other applications
@@ -128,8 +132,10 @@ class ApplyResult:
     requests: int = 0
     seconds: float = 0.0
     plan: PlanResult | None = None
+    retries: int = 0  # requests repeated after a transient fault (HTTP 429, a restart)
     adjustments: list[Adjustment] = field(default_factory=list)
     login: str = ""  # the command that prints the dashboard login (never the password)
+    verbose: int = 0
 
     @property
     def exit_code(self) -> int:
@@ -137,7 +143,7 @@ class ApplyResult:
 
     def to_data(self) -> dict[str, Any]:
         return {"applications": [r.to_data() for r in self.results], "requests": self.requests,
-                "seconds": round(self.seconds, 2), "ok": self.exit_code == 0,
+                "retries": self.retries, "seconds": round(self.seconds, 2), "ok": self.exit_code == 0,
                 "adjustments": report_data(self.adjustments),
                 **({"loginCommand": self.login} if self.login else {})}
 
@@ -152,10 +158,11 @@ class ApplyResult:
             for u in r.unhealthy:
                 lines.append(f"    unhealthy {u.object}: {u.reason}")
                 lines.extend(f"      event: {e}" for e in u.events)
-        lines.extend(report_lines(self.adjustments))
+        lines.extend(report_lines(self.adjustments, self.verbose))
         ok = self.exit_code == 0
         lines.append(("Applied" if ok else "Apply FAILED") + f" in {self.seconds:.1f}s "
-                     f"({self.requests} API requests)."
+                     f"({self.requests} API requests"
+                     + (f", {self.retries} repeated after a transient fault" if self.retries else "") + ")."
                      + ("" if ok else " Fix the objects named above and re-run apply: it resumes."))
         if self.login:
             lines.append(f"Dashboard login (user and generated password): {self.login}")
@@ -199,7 +206,8 @@ def apply(opts: Options, flags: ApplyFlags, confirm: Confirm,
         revision.finish(results)
     login = f"kfdeploy credentials -f {opts.file}" if _has_login(rendered) else ""
     return ApplyResult(results, cluster.requests, time.monotonic() - start,
-                       adjustments=rendered.adjustments, login=login)
+                       adjustments=rendered.adjustments, login=login, retries=cluster.retries,
+                       verbose=opts.verbose)
 
 
 def _has_login(rendered: Rendered) -> bool:

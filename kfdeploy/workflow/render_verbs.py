@@ -78,7 +78,7 @@ class BuildResult:
         lines = [f"{f}  {n} object(s)" + (f"  [{self.tools[a]}]" if self.verbose and a in self.tools else "")
                  for a, f, n in self.files]
         lines += [f"removed stale {f}" for f in self.removed]
-        lines += report_lines(self.adjustments)
+        lines += report_lines(self.adjustments, self.verbose)
         lines.append(f"built {len(self.files)} application(s), {total} object(s) into {self.directory}/")
         return "\n".join(lines)
 
