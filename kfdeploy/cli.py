@@ -467,6 +467,43 @@ def cluster_kubeconfig(**kw: Any) -> None:
     run(cluster_verbs.kubeconfig, make_options(kw))
 
 
+@cli.command()
+@click.option("-f", "--file", "file", default="kfdef.yaml", show_default=True,
+              help="The KfDef spec to edit and deploy.")
+@click.option("--kubeconfig", default=None,
+              help="Use this kubeconfig instead of the platform's (skips creating the cluster).")
+@click.option("--context", default=None, help="Kubeconfig context to use.")
+@click.option("--port", default=0, type=click.IntRange(0, 65535), help="Port on 127.0.0.1 (default: a free one).")
+@click.option("--no-browser", is_flag=True, help="Print the URL; do not open a browser.")
+def ui(port: int, no_browser: bool, **kw: Any) -> None:
+    """A local web page to edit, plan, apply, watch, log in to and delete the spec's platform.
+
+    \b
+      kfdeploy ui -f kfdef.yaml          # opens http://127.0.0.1:PORT/?token=...
+      kfdeploy ui --no-browser --port 8765
+
+    \b
+    The page runs the same steps as the CLI: the spec as a form and as YAML, checked live
+    with `validate`'s messages and saved to the file; `preflight` and `plan` per application
+    with the dependency graph; `apply` and `delete` with their progress streamed live; `status`
+    and, on request only, the login of `credentials`. It listens on 127.0.0.1 only; the random
+    token in the printed URL is the only way in. Ctrl-C stops it.
+    Needs the ui extra: pip install 'kfdeploy[ui]'.
+    """
+    try:
+        from kfdeploy.ui import serve
+    except ImportError as e:
+        click.secho(f"error: kfdeploy ui needs its extra ({e.name} is missing): pip install 'kfdeploy[ui]'",
+                    fg="red", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    opts = make_options(kw)
+    try:
+        serve(opts, port, open_browser=not no_browser, echo=click.echo)
+    except KfdeployError as e:
+        click.secho(f"error: {e}", fg="red", err=True)
+        sys.exit(e.exit_code)
+
+
 @cli.group("credentials", invoke_without_command=True)
 @common
 @click.pass_context

@@ -6,6 +6,7 @@ to the cluster. One place, so that no verb module reaches into another for these
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextvars import ContextVar
 from pathlib import Path
 
 from kfdeploy import kinds
@@ -14,7 +15,7 @@ from kfdeploy.kube import credential_store
 from kfdeploy.kube.client import Cluster
 from kfdeploy.library import Library
 from kfdeploy.options import Options
-from kfdeploy.progress import Printer
+from kfdeploy.progress import Observer, Printer
 from kfdeploy.render import Session
 from kfdeploy.render.cache import RenderCache
 from kfdeploy.spec import KfDef
@@ -28,9 +29,15 @@ def load_spec(path: str | Path) -> KfDef:
     return spec
 
 
+OBSERVER: ContextVar[Observer | None] = ContextVar("progress_observer", default=None)
+"""Who else reads the progress lines in this context (``kfdeploy ui`` sets it for its runs)."""
+
+
 def printer(opts: Options) -> Printer:
-    """Progress on stderr: live lines for text output, plain lines when the result is data."""
-    return Printer(live=None if opts.output == "text" else False)
+    """Progress on stderr: live lines for text output, plain lines when the result is data
+    or when an observer reads them too."""
+    observer = OBSERVER.get()
+    return Printer(live=None if opts.output == "text" and observer is None else False, observer=observer)
 
 
 def connect(opts: Options, spec: KfDef, progress: Printer, create: bool) -> Cluster:

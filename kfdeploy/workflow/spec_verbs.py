@@ -166,6 +166,17 @@ def validate(opts: Options, render: bool = False) -> ValidateResult:
     return ValidateResult(opts.file, tuple(problems), spec)
 
 
+def validate_text(file: str, text: str) -> ValidateResult:
+    """``validate`` of text not yet saved to ``file`` (the ui's editor): the same problems,
+    named by the same file, with relative paths read from its folder."""
+    try:
+        spec = parse_text(text, file, Path(file).resolve().parent)
+        problems = check_applications(spec)
+    except SpecError as e:
+        return ValidateResult(file, tuple(e.problems))
+    return ValidateResult(file, tuple(problems), spec)
+
+
 def _render_problems(spec: KfDef) -> list[str]:
     from kfdeploy.credentials import Credentials
     from kfdeploy.errors import RenderError

@@ -13,7 +13,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "kfdeploy"
 LAYER = {"spec": 1, "render": 2, "fidelity": 2, "kube": 3, "gitops": 3, "platforms": 3, "preflight": 3,
-         "workflow": 4, "cli": 5, "__main__": 5}
+         "workflow": 4, "cli": 5, "ui": 5, "__main__": 5}
 """Units of the package and their layer; every other top-level module is shared (layer 0)."""
 APART = {("kube", "platforms"), ("kube", "gitops"), ("kube", "preflight"), ("platforms", "preflight"), ("preflight", "platforms")}
 """(importer, imported) pairs of one layer that must stay apart."""
