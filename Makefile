@@ -27,7 +27,7 @@ run: setup tools
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 browser:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
-	  { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium chromium-driver; }
+	  { $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y chromium chromium-driver; }
 
 test: setup tools browser lint
 	$(BIN)/python -m pytest
