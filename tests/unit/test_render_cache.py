@@ -239,7 +239,7 @@ HELM_CHANGES: list[tuple[str, Change, set[str]]] = [
     ("chart file", edit_file("chart/values.yaml", "replicas", "replicas: 1\nunused"), {"chart"}),
     ("values", set_helm(values={"replicas": 4}), {"chart"}),
     ("values file", edit_file("values.yaml", "2", "5"), {"chart"}),
-    ("helm binary", other_binary("KFDEPLOY_HELM", lambda: str(helm_binary())), {"chart"}),
+    ("helm binary", other_binary("KFDEPLOY_HELM_BINARY", lambda: str(helm_binary())), {"chart"}),
     ("platform Kubernetes version", edit_file("lib/platforms/kwok.yaml", "1.36", "1.35"), {"chart"}),
 ]
 
