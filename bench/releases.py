@@ -89,11 +89,11 @@ class Bench:
 
     # -- steps ------------------------------------------------------------------------------
 
-    def init(self, tag: str, platform: str, name: str) -> Path:
+    def init(self, tag: str, platform: str, name: str, *extra: str) -> Path:
         folder = self.work / name
         folder.mkdir(parents=True, exist_ok=True)
         spec = folder / "kfdef.yaml"
-        kfdeploy("init", "--manifests", MANIFESTS.format(tag), "--platform", platform,
+        kfdeploy("init", "--manifests", MANIFESTS.format(tag), "--platform", platform, *extra,
                  "-o", str(spec)).check(f"kfdeploy init --manifests {MANIFESTS.format(tag)} --platform {platform}")
         return named_spec(spec, f"kfdeploy-bench-releases-{name}", folder)
 
@@ -197,7 +197,7 @@ class Bench:
         delete_cluster(spec)
 
     def gke(self) -> None:
-        spec = self.init("26.03", "gke", "gke")
+        spec = self.init("26.03", "gke", "gke", "--project", "bench-project", "--location", "us-central1-a")
         out = spec.parent / "build"
         kfdeploy("build", "-f", str(spec), "-d", str(out)).check(f"kfdeploy build -f {spec}")
         cni = []
