@@ -230,8 +230,9 @@ class Bench:
         kfdeploy("vendor", "-f", str(spec), "--import", str(bundle)).check("kfdeploy vendor --import")
         kfdeploy("--offline", "build", "-f", str(spec), "-d", str(offline)).check("kfdeploy --offline build")
         diff = _differences(online, offline)
-        self.results["vendor"] = {"bundle_mb": bundle.stat().st_size / 2**20, "files": sum(1 for _ in online.rglob("*")),
-                                  "differences": diff, "downloads": len(self.origin.requests) - before,
+        self.results["vendor"] = {"bundle_mb": bundle.stat().st_size / 2**20,
+                                  "files": sum(1 for _ in online.rglob("*")), "differences": diff,
+                                  "downloads": len(self.origin.requests) - before,
                                   "ok": not diff}
         self.report("vendor")
 
