@@ -95,7 +95,8 @@ class Bench:
         spec = folder / "kfdef.yaml"
         kfdeploy("init", "--manifests", MANIFESTS.format(tag), "--platform", platform, *extra,
                  "-o", str(spec)).check(f"kfdeploy init --manifests {MANIFESTS.format(tag)} --platform {platform}")
-        return named_spec(spec, f"kfdeploy-bench-releases-{name}", folder)
+        # the process id keeps runs side by side on separate clusters
+        return named_spec(spec, f"kfdeploy-bench-releases-{name}-{os.getpid()}", folder)
 
     def apply(self, spec: Path, kubeconfig: Path) -> tuple[float, dict[str, Any], int]:
         """Seconds, apply's JSON, downloads during it."""
