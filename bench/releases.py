@@ -142,7 +142,7 @@ class Bench:
         kustomize = find_tool(f"kustomize-{KUSTOMIZE[tag]}")
         loop = (f"{kustomize} build example | {find_tool('kubectl')} --kubeconfig {kubeconfig} "
                 "apply --server-side --force-conflicts -f -")
-        cmd = ["sh", "-c", f"set -o pipefail 2>/dev/null; cd {release} && {loop} >/dev/null"]
+        cmd = ["bash", "-o", "pipefail", "-c", f"cd {release} && {loop} >/dev/null"]
         measure(cmd, env).check(f"official loop ({tag}, first pass)")
         return measure(cmd, env).check(f"official loop ({tag}, no-op)").seconds
 
