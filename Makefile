@@ -3,7 +3,7 @@ PY ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup tools run test test-unit lint bench bench-quick clean
+.PHONY: setup tools tools-flux browser run test test-unit lint bench bench-quick clean
 
 $(BIN)/kfdeploy: pyproject.toml
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -16,10 +16,20 @@ setup: $(BIN)/kfdeploy
 tools:
 	bash tools/build.sh
 
+# Flux's source-controller and kustomize-controller, for the opt-in `flux` cluster tests (docs/gitops.md).
+tools-flux:
+	bash tools/build-flux.sh
+
 run: setup tools
 	$(BIN)/kfdeploy apply -f kfdef.yaml --yes
 
-test: setup tools lint
+# The headless browser of the kfdeploy ui tests (tests/cluster/test_ui_browser.py): Debian's.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  { $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y chromium chromium-driver; }
+
+test: setup tools browser lint
 	$(BIN)/python -m pytest
 
 test-unit: setup lint

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -30,10 +31,16 @@ PREFIX = "kfdeploy-bench-"
 REQUEST_LINE = re.compile(r'"Response" verb="(GET|PATCH|POST|PUT|DELETE)"')  # kubectl -v=6
 # Runs kfdeploy's CLI in-process and, when it exits, writes to the file named first its own peak
 # RSS and when it finished applying objects (the last server-side apply outside its inventory).
+# With KFDEPLOY_BENCH_SOURCE set, the kfdeploy of that checkout runs instead of the installed one
+# (before/after comparisons against another commit).
 _PROBE = """
-import atexit, json, runpy, sys, threading, time
+import atexit, json, os, runpy, sys, threading, time
 t0 = time.perf_counter()
 out = sys.argv.pop(1)
+source = os.environ.pop("KFDEPLOY_BENCH_SOURCE", "")
+if source:
+    sys.meta_path[:] = [f for f in sys.meta_path if "__editable__" not in getattr(f, "__module__", "")]
+    sys.path.insert(0, source)
 from kfdeploy.kube import client
 seen = {"applies": 0, "last_apply": 0.0}
 lock = threading.Lock()
@@ -67,6 +74,7 @@ class Run:
     stderr: str
     peak_mb: float  # the process and the children it waited for
     self_mb: float = 0.0  # the process alone, where known
+    cpu: float = 0.0  # user + system seconds of the process and the children it waited for
     probe: dict[str, Any] | None = None  # kfdeploy's own account (see _PROBE)
 
     def check(self, what: str) -> Run:
@@ -82,7 +90,7 @@ class Run:
 def measure(cmd: list[str], env: dict[str, str] | None = None) -> Run:
     """Run ``cmd``; its peak RSS is its VmHWM read until it exits (the kernel's ``ru_maxrss``
     survives exec, so it would start at this process's own size)."""
-    start = time.perf_counter()
+    start, used = time.perf_counter(), _children_cpu()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env or tool_env(), text=True)
         peak = 0
@@ -92,7 +100,13 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> Run:
         seconds = time.perf_counter() - start
         out.seek(0)
         err.seek(0)
-        return Run(seconds, proc.returncode, out.read(), err.read(), peak / 1024)
+        return Run(seconds, proc.returncode, out.read(), err.read(), peak / 1024,
+                   cpu=_children_cpu() - used)
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _hwm_kb(pid: int) -> int:
@@ -103,10 +117,11 @@ def _hwm_kb(pid: int) -> int:
     return next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")), 0)
 
 
-def kfdeploy(*args: str) -> Run:
-    """``kfdeploy ARGS`` with its own peak RSS and apply span recorded."""
+def kfdeploy(*args: str, env: dict[str, str] | None = None) -> Run:
+    """``kfdeploy ARGS`` with its own peak RSS and apply span recorded; ``env`` is added to the
+    tools' environment (``KFDEPLOY_BENCH_SOURCE``: run another checkout's kfdeploy)."""
     with tempfile.NamedTemporaryFile("r", suffix=".json") as probe:
-        run = measure([sys.executable, "-c", _PROBE, probe.name, *args])
+        run = measure([sys.executable, "-c", _PROBE, probe.name, *args], env={**tool_env(), **(env or {})})
         text = Path(probe.name).read_text().strip()
         if text:
             run.probe = json.loads(text)
@@ -114,14 +129,29 @@ def kfdeploy(*args: str) -> Run:
     return run
 
 
-def kfdeploy_apply(spec: Path, kubeconfig: Path) -> tuple[Run, dict[str, Any]]:
-    run = kfdeploy("apply", "-f", str(spec), "--yes", "-o", "json", "--kubeconfig", str(kubeconfig))
+def kfdeploy_apply(spec: Path, kubeconfig: Path, *flags: str,
+                   env: dict[str, str] | None = None) -> tuple[Run, dict[str, Any]]:
+    run = kfdeploy("apply", "-f", str(spec), "--yes", "-o", "json", "--kubeconfig", str(kubeconfig), *flags, env=env)
     run.check(f"kfdeploy apply -f {spec}")
     return run, json.loads(run.stdout)
 
 
-def kfdeploy_build(spec: Path, out: Path) -> Run:
-    return kfdeploy("build", "-f", str(spec), "-d", str(out)).check(f"kfdeploy build -f {spec}")
+def kfdeploy_plan(spec: Path, kubeconfig: Path, *flags: str, env: dict[str, str] | None = None) -> Run:
+    """``kfdeploy plan`` that must find no changes (exit 0)."""
+    run = kfdeploy("plan", "-f", str(spec), "-o", "json", "--kubeconfig", str(kubeconfig), *flags, env=env)
+    return run.check(f"kfdeploy plan -f {spec} (a no-op expected)")
+
+
+def source_tree(ref: str, dest: Path) -> Path:
+    """This repository at ``ref`` (e.g. main), extracted into ``dest``: a kfdeploy to compare with."""
+    dest.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", ref], capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
+    return dest
+
+
+def kfdeploy_build(spec: Path, out: Path, env: dict[str, str] | None = None) -> Run:
+    return kfdeploy("build", "-f", str(spec), "-d", str(out), env=env).check(f"kfdeploy build -f {spec}")
 
 
 def named_spec(source: Path, name: str, folder: Path) -> Path:

@@ -16,7 +16,17 @@ import yaml
 
 from kfdeploy import __version__
 from kfdeploy.errors import EXIT_BAD_INPUT, KfdeployError, UsageError
-from kfdeploy.options import ApplyFlags, DeleteFlags, HasExitCode, Options, PlanFlags, Result, StreamResult
+from kfdeploy.options import (
+    ApplyFlags,
+    DeleteFlags,
+    HasExitCode,
+    HistoryFlags,
+    Options,
+    PlanFlags,
+    Result,
+    RollbackFlags,
+    StreamResult,
+)
 from kfdeploy.scrub import scrub
 from kfdeploy.templates.manifests import OPTION_NAMES
 
@@ -24,7 +34,7 @@ PLATFORMS = ["gke", "eks", "kind", "minikube", "kwok", "existing"]
 
 
 def common(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """kubectl-style flags shared by every command."""
+    """kubectl-style flags shared by every command that reads a spec."""
     decorators = [
         click.option("-f", "--file", "file", default="kfdef.yaml", show_default=True,
                      help="The KfDef spec to read; '-' reads it from stdin (its relative paths "
@@ -43,8 +53,15 @@ def common(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+def renders(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The render cache flag of the commands that render the spec."""
+    return click.option("--no-cache", is_flag=True,
+                        help="Render every application again, neither reading nor writing the render "
+                             "cache (also: KFDEPLOY_NO_CACHE=1; docs/render.md).")(fn)
+
+
 def make_options(kw: dict[str, Any]) -> Options:
-    keys = ("file", "kubeconfig", "context", "output", "verbose", "yes", "dry_run")
+    keys = ("file", "kubeconfig", "context", "output", "verbose", "yes", "dry_run", "no_cache")
     return Options(**{k: kw.pop(k) for k in keys if k in kw})
 
 
@@ -227,6 +244,7 @@ def schema(output_file: str | None) -> None:
 
 @cli.command()
 @common
+@renders
 @click.option("-d", "--dir", "out_dir", default="build", show_default=True,
               help="Directory to write one YAML file per application into.")
 def build(**kw: Any) -> None:
@@ -237,6 +255,7 @@ def build(**kw: Any) -> None:
 
 @cli.command()
 @common
+@renders
 @click.option("-a", "--application", "applications", multiple=True,
               help="Only this application (repeatable).")
 def show(**kw: Any) -> None:
@@ -247,6 +266,7 @@ def show(**kw: Any) -> None:
 
 @cli.command()
 @common
+@renders
 @click.option("--registry", metavar="HOST[/PATH]", default=None,
               help="Pair each image with its copy in this mirror, as `crane copy SRC DST` lines "
                    "(default: spec.imageRegistry, when set).")
@@ -273,6 +293,7 @@ def components(output: str) -> None:
 
 @cli.command()
 @common
+@renders
 @click.option("-a", "--application", "applications", multiple=True,
               help="Only this application (repeatable).")
 def plan(**kw: Any) -> None:
@@ -287,6 +308,7 @@ cli.add_command(plan, name="diff")
 
 @cli.command()
 @common
+@renders
 @click.option("--dry-run", is_flag=True, help="Plan only; change nothing.")
 @click.option("--force-conflicts", is_flag=True,
               help="Take over fields owned by another field manager.")
@@ -298,12 +320,15 @@ cli.add_command(plan, name="diff")
 @click.option("--prune-crds", is_flag=True,
               help="Also prune CRDs that still have custom resources (deletes them).")
 @click.option("--prune-namespaces", is_flag=True,
-              help="Also prune namespaces that hold objects kfdeploy does not own (deletes them).")
+              help="Also prune namespaces that hold objects kfdeploy does not own (deletes them); "
+                   "one holding PersistentVolumeClaims needs --prune-pvcs too.")
 @click.option("--timeout", default=600, show_default=True, type=int,
               help="Seconds each application may take to become healthy.")
 @click.option("--skip-cluster", is_flag=True, help="Do not create or check the cluster first.")
 @click.option("--skip-preflight", is_flag=True,
               help="Do not run the pre-flight checks (`kfdeploy preflight`) before changing anything.")
+@click.option("--revision-history-limit", type=click.IntRange(1, 100), default=None,
+              help="Revisions to keep in the cluster (default: spec.revisionHistoryLimit, 10).")
 def apply(**kw: Any) -> None:
     """Create the cluster if needed, apply every application in order and wait until healthy."""
     from kfdeploy.workflow import deploy_verbs
@@ -313,6 +338,7 @@ def apply(**kw: Any) -> None:
 
 @cli.command()
 @common
+@renders
 @click.option("--force-conflicts", is_flag=True,
               help="Report CRDs owned by another tool as taken over (WARN) instead of FAIL.")
 def preflight(**kw: Any) -> None:
@@ -337,21 +363,74 @@ def preflight(**kw: Any) -> None:
 
 @cli.command()
 @common
+@click.option("--revision", type=int, default=None, metavar="N",
+              help="Print revision N's spec (YAML), e.g. to write it back: > kfdef.yaml")
+def history(**kw: Any) -> None:
+    """List the revisions kept in the cluster: when, who, outcome and what changed.
+
+    \b
+    Every apply that changes the cluster records a revision (its spec with secret
+    references only, the lock, kfdeploy's version, a render digest per application);
+    outcomes: healthy, failed, interrupted (the apply never finished).
+      kfdeploy history -f kfdef.yaml
+      kfdeploy history -f kfdef.yaml --revision 3 > kfdef.yaml   # bring the file back to 3
+    """
+    from kfdeploy.workflow import revision_verbs
+    opts = make_options(kw)
+    run(revision_verbs.history, opts, flags=HistoryFlags(**kw))
+
+
+@cli.command()
+@common
+@click.option("--to", type=int, default=None, metavar="N",
+              help="The revision to return to (default: the last healthy one before the live one).")
+@click.option("--dry-run", is_flag=True, help="Plan only; change nothing.")
+@click.option("--force-conflicts", is_flag=True, help="Take over fields owned by another field manager.")
+@click.option("--recreate", is_flag=True,
+              help="Delete and recreate objects whose changes touch immutable fields; never PVCs or CRDs.")
+@click.option("--timeout", default=600, show_default=True, type=int,
+              help="Seconds each application may take to become healthy.")
+@click.option("--skip-preflight", is_flag=True, help="Do not run the pre-flight checks first.")
+@click.option("--revision-history-limit", type=click.IntRange(1, 100), default=None,
+              help="Revisions to keep in the cluster (default: spec.revisionHistoryLimit, 10).")
+def rollback(**kw: Any) -> None:
+    """Re-apply a recorded revision: its spec and lock, rendered again, through the same plan,
+    pre-flight checks, confirmation and prune protections as apply (PVCs and CRDs with data
+    are kept). The rollback is itself a revision.
+
+    \b
+    It changes the cluster, never the spec file; the next apply of the file upgrades again.
+    Generated credentials are kept. It warns when it crosses a release of a component that
+    migrates its database (Pipelines, Katib, Model Registry): a rollback cannot undo a
+    schema migration or data written since.
+      kfdeploy rollback -f kfdef.yaml            # to the last healthy revision before the live one
+      kfdeploy rollback -f kfdef.yaml --to 3 --yes
+    """
+    from kfdeploy.workflow import revision_verbs
+    opts = make_options(kw)
+    run(revision_verbs.rollback, opts, flags=RollbackFlags(**kw), confirm=ask)
+
+
+@cli.command()
+@common
+@renders
 def status(**kw: Any) -> None:
-    """Health of each application: Healthy, Progressing, Degraded or Missing."""
+    """Health of each application (Healthy, Progressing, Degraded or Missing), and the live revision."""
     from kfdeploy.workflow import deploy_verbs
     run(deploy_verbs.status, make_options(kw))
 
 
 @cli.command()
 @common
+@renders
 @click.option("--cluster", "delete_cluster", is_flag=True, help="Also delete the cluster.")
 @click.option("--keep-pvcs/--delete-pvcs", default=True, show_default=True,
               help="Keep PersistentVolumeClaims (data).")
 @click.option("--delete-crds", is_flag=True,
               help="Also delete CRDs that still have custom resources (deletes those too).")
 @click.option("--delete-namespaces", is_flag=True,
-              help="Also delete namespaces that hold objects kfdeploy does not own (deletes those too).")
+              help="Also delete namespaces that hold objects kfdeploy does not own (deletes those too); "
+                   "one holding PersistentVolumeClaims needs --delete-pvcs too.")
 def delete(**kw: Any) -> None:
     """Remove everything kfdeploy owns, in reverse order; with --cluster, the cluster too."""
     from kfdeploy.workflow import deploy_verbs
@@ -388,17 +467,102 @@ def cluster_kubeconfig(**kw: Any) -> None:
     run(cluster_verbs.kubeconfig, make_options(kw))
 
 
-@cli.command("credentials")
+@cli.command()
+@click.option("-f", "--file", "file", default="kfdef.yaml", show_default=True,
+              help="The KfDef spec to edit and deploy.")
+@click.option("--kubeconfig", default=None,
+              help="Use this kubeconfig instead of the platform's (skips creating the cluster).")
+@click.option("--context", default=None, help="Kubeconfig context to use.")
+@click.option("--port", default=0, type=click.IntRange(0, 65535), help="Port on 127.0.0.1 (default: a free one).")
+@click.option("--no-browser", is_flag=True, help="Print the URL; do not open a browser.")
+def ui(port: int, no_browser: bool, **kw: Any) -> None:
+    """A local web page to edit, plan, apply, watch, log in to and delete the spec's platform.
+
+    \b
+      kfdeploy ui -f kfdef.yaml          # opens http://127.0.0.1:PORT/?token=...
+      kfdeploy ui --no-browser --port 8765
+
+    \b
+    The page runs the same steps as the CLI: the spec as a form and as YAML, checked live
+    with `validate`'s messages and saved to the file; `preflight` and `plan` per application
+    with the dependency graph; `apply` and `delete` with their progress streamed live; `status`
+    and, on request only, the login of `credentials`. It listens on 127.0.0.1 only; the random
+    token in the printed URL is the only way in. Ctrl-C stops it.
+    Needs the ui extra: pip install 'kfdeploy[ui]'.
+    """
+    try:
+        from kfdeploy.ui import serve
+    except ImportError as e:
+        click.secho(f"error: kfdeploy ui needs its extra ({e.name} is missing): pip install 'kfdeploy[ui]'",
+                    fg="red", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    opts = make_options(kw)
+    try:
+        serve(opts, port, open_browser=not no_browser, echo=click.echo)
+    except KfdeployError as e:
+        click.secho(f"error: {e}", fg="red", err=True)
+        sys.exit(e.exit_code)
+
+
+@cli.group("credentials", invoke_without_command=True)
 @common
-def credentials_cmd(**kw: Any) -> None:
+@click.pass_context
+def credentials_cmd(ctx: click.Context, /, **kw: Any) -> None:
     """Print the dashboard login (url, user, password), read from the cluster.
 
     \b
     kfdeploy generates the password on the first apply and keeps it; apply never prints it.
       kfdeploy credentials -f kfdef.yaml -o json   # {"url": ..., "user": ..., "password": ...}
+      kfdeploy credentials seed -f kfdef.yaml      # before a GitOps engine's first sync
     """
-    from kfdeploy.workflow import credentials_verbs
-    run(credentials_verbs.credentials, make_options(kw), reveal=True)
+    if ctx.invoked_subcommand is None:
+        from kfdeploy.workflow import credentials_verbs
+        run(credentials_verbs.credentials, make_options(kw), reveal=True)
+
+
+@credentials_cmd.command("seed")
+@common
+def credentials_seed(**kw: Any) -> None:
+    """Seed the Secrets that hold credentials into the cluster, for Flux or Argo CD.
+
+    \b
+    `kfdeploy export` keeps every Secret that holds a credential out of Git. This command
+    reads the spec's credentials from the cluster (generating and storing them on the first
+    run, as apply does) and applies only those Secrets; the engine never overwrites or
+    prunes them. Run it before the engine's first sync and after adding an application.
+    """
+    from kfdeploy.workflow import export_verbs
+    run(export_verbs.seed, make_options(kw))
+
+
+@cli.command("export")
+@click.option("-f", "--file", "files", multiple=True, default=("kfdef.yaml",), show_default=True,
+              help="A KfDef spec; repeat for a fleet: each spec is one cluster, clusters/<metadata.name>/.")
+@click.option("--format", "fmt", type=click.Choice(["flux", "argocd"]), required=True,
+              help="The GitOps engine to write for.")
+@click.option("-d", "--dir", "out_dir", default="gitops", show_default=True,
+              help="The repository (or folder in it) to write into.")
+@click.option("--repo-url", default="https://git.example.com/platform.git", show_default=True,
+              help="The Git repository the engine reads (GitRepository url / Application repoURL).")
+@click.option("--branch", default="main", show_default=True, help="The branch the engine follows.")
+@click.option("--timeout", default=600, show_default=True, type=int,
+              help="Seconds each application may take to become healthy (Flux timeout).")
+@click.option("-o", "--output", type=click.Choice(["text", "json", "yaml"]), default="text", show_default=True,
+              help="Output format.")
+def export_cmd(files: tuple[str, ...], fmt: str, output: str, **kw: Any) -> None:
+    """Write a Git-ready tree for Flux or Argo CD from the same render as apply.
+
+    \b
+    Flux: one Kustomization per application (dependsOn from the application graph, wait,
+    prune with PVCs, CRDs and Namespaces protected). Argo CD: an app-of-apps whose
+    Applications carry sync waves, server-side apply, prune protections and ignoreDifferences.
+    No credential is ever written: seed them with `kfdeploy credentials seed -f SPEC`.
+    Re-exporting an unchanged spec changes no byte. See docs/gitops.md.
+      kfdeploy export -f kfdef.yaml --format flux -d ../platform-repo
+      kfdeploy export -f dev.yaml -f prod.yaml --format argocd -d ../platform-repo
+    """
+    from kfdeploy.workflow import export_verbs
+    run(export_verbs.export, Options(output=output), files=files, fmt=fmt, **kw)  # type: ignore[arg-type]
 
 
 @cli.group("library", cls=Group)

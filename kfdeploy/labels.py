@@ -1,4 +1,4 @@
-"""The labels (and annotations) kfdeploy writes, in one place.
+"""The label, annotation and tag keys kfdeploy writes or reads, in one place.
 
 Policy: kfdeploy never changes a label, annotation or selector that a source set. Its bookkeeping
 uses its own keys: the ApplySet label (``applyset.kubernetes.io/part-of``, see kube.inventory)
@@ -15,10 +15,35 @@ from collections.abc import Mapping
 from typing import Any
 
 APPLICATION = "kfdeploy.io/application"
+MANAGED_BY = "app.kubernetes.io/managed-by"
 RECOMMENDED: Mapping[str, str] = {
     "app.kubernetes.io/part-of": "kubeflow",
-    "app.kubernetes.io/managed-by": "kfdeploy",
+    MANAGED_BY: "kfdeploy",
 }
+OURS: Mapping[str, str] = {MANAGED_BY: "kfdeploy"}
+"""The labels of kfdeploy's own objects (its namespace, inventory records, credential store)."""
+
+# ApplySet (KEP-3659), see kube.inventory.
+PART_OF = "applyset.kubernetes.io/part-of"
+APPLYSET_ID = "applyset.kubernetes.io/id"
+TOOLING = "applyset.kubernetes.io/tooling"
+GROUP_KINDS = "applyset.kubernetes.io/contains-group-kinds"
+# kfdeploy's bookkeeping on applied objects and its own records.
+HASH = "kfdeploy.io/hash"
+RECORD_OF = "kfdeploy.io/inventory"
+CREDENTIALS_OF = "kfdeploy.io/credentials"
+RECONCILED_BY = "kfdeploy.io/reconciled-by"
+"""Set on the credential store by ``kfdeploy credentials seed``: a GitOps engine applies this KfDef's export."""
+SECRETS_CHECKSUM = "kfdeploy.io/secrets-checksum"
+"""On pod templates that read Secrets of their application: rolls the pods when one changes."""
+# Platforms: simulated nodes (kwok) and cloud resources (EKS tags).
+NODE_POOL = "kfdeploy.io/node-pool"
+CLUSTER_TAG = "kfdeploy.io/cluster"
+# Keys others write that kfdeploy reads.
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+HELM_HOOK = "helm.sh/hook"
+HELM_HOOK_WEIGHT = "helm.sh/hook-weight"
+HELM_HOOK_DELETE_POLICY = "helm.sh/hook-delete-policy"
 # Annotations the render stage sets for the apply stage (see kube.phases), e.g. from helm hooks.
 PHASE = "kfdeploy.io/apply-phase"
 REPLACE_ON_CHANGE = "kfdeploy.io/replace-on-change"

@@ -18,6 +18,7 @@ class Options:
     verbose: int = 0
     yes: bool = False
     dry_run: bool = False
+    no_cache: bool = False  # render every source again; the render cache is neither read nor written
 
 
 class Result(Protocol):
@@ -63,6 +64,7 @@ class ApplyFlags:
     timeout: int = 600
     skip_cluster: bool = False
     skip_preflight: bool = False
+    revision_history_limit: int | None = None  # None: spec.revisionHistoryLimit
 
 
 @dataclass(frozen=True)
@@ -73,3 +75,29 @@ class DeleteFlags:
     keep_pvcs: bool = True
     delete_crds: bool = False
     delete_namespaces: bool = False
+
+
+@dataclass(frozen=True)
+class HistoryFlags:
+    """``history``: the list (default), or one revision's spec."""
+
+    revision: int | None = None
+
+
+@dataclass(frozen=True)
+class RollbackFlags:
+    """``rollback``: which revision (default: the last healthy one before the live one), and the
+    apply flags a rollback shares with ``apply``."""
+
+    to: int | None = None
+    force_conflicts: bool = False
+    recreate: bool = False
+    timeout: int = 600
+    skip_preflight: bool = False
+    revision_history_limit: int | None = None
+
+    def apply_flags(self) -> ApplyFlags:
+        """A rollback never creates the cluster; prune keeps PVCs, CRDs with data and foreign namespaces."""
+        return ApplyFlags(force_conflicts=self.force_conflicts, recreate=self.recreate, timeout=self.timeout,
+                          skip_cluster=True, skip_preflight=self.skip_preflight,
+                          revision_history_limit=self.revision_history_limit)

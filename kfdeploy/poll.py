@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from kfdeploy.errors import KfdeployError, PlatformError
+from kfdeploy.progress import Progress
 
 T = TypeVar("T")
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,8 @@
 """Progress on long work, on stderr so stdout stays clean for -o json|yaml; every line is
 scrubbed of the secret values the run knows (``kfdeploy.scrub``).
 
+One system: a ``Progress`` receives one status line at a time (platforms, waits); the workflow
+passes ``Printer.line``, which also draws the engine's per-application states (``Printer.app``).
 On a terminal, a live block with one line per active application (state, detail, elapsed);
 elsewhere (CI logs, pipes, -o json) plain timestamped lines, one per state change.
 """
@@ -11,17 +13,32 @@ import shutil
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import TextIO
 
 from kfdeploy.scrub import scrub
 
-_FINAL = {"applied", "unchanged", "failed", "skipped", "pruned"}
-_MARK = {"applied": "✓", "unchanged": "=", "failed": "✗", "skipped": "-", "pruned": "✓"}
+Progress = Callable[[str], None]
+"""Receives one human-readable status line at a time."""
+
+
+def no_progress(line: str) -> None:
+    """A Progress that drops every line."""
+
+
+Observer = Callable[[str, str, str, str], None]
+"""(kind "line" | "app", the printed text, application, state): a second reader of the same lines
+(``kfdeploy ui`` streams them to its page)."""
+
+_FINAL = {"rendered", "applied", "unchanged", "failed", "skipped", "pruned"}
+_MARK = {"rendered": "·", "applied": "✓", "unchanged": "=", "failed": "✗", "skipped": "-", "pruned": "✓"}
 
 
 class Printer:
-    def __init__(self, stream: TextIO | None = None, live: bool | None = None, quiet: bool = False) -> None:
+    def __init__(self, stream: TextIO | None = None, live: bool | None = None, quiet: bool = False,
+                 observer: Observer | None = None) -> None:
         self.stream = stream or sys.stderr
+        self.observer = observer
         self.live = self.stream.isatty() if live is None else live
         self.quiet = quiet
         self.start = time.monotonic()
@@ -32,9 +49,11 @@ class Printer:
 
     def line(self, text: str) -> None:
         """One status line (platform steps, notes)."""
+        text = scrub(text)
+        if self.observer:
+            self.observer("line", text, "", "")
         if self.quiet:
             return
-        text = scrub(text)
         with self._lock:
             self._clear()
             print(f"{self._elapsed()} {text}", file=self.stream, flush=True)
@@ -42,9 +61,12 @@ class Printer:
 
     def app(self, name: str, state: str, detail: str = "") -> None:
         """An application changed state or made progress."""
+        detail = scrub(detail)
+        if self.observer:
+            mark = f"{_MARK[state]} " if state in _FINAL else ""
+            self.observer("app", f"{mark}{name}: {state}" + (f" ({detail})" if detail else ""), name, state)
         if self.quiet:
             return
-        detail = scrub(detail)
         with self._lock:
             started = self._active.get(name, ("", "", time.monotonic()))[2]
             if state in _FINAL:

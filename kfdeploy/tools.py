@@ -68,8 +68,16 @@ def tools_dir(env: Mapping[str, str] | None = None) -> Path:
     env = os.environ if env is None else env
     if env.get("KFDEPLOY_TOOLS_DIR"):
         return Path(env["KFDEPLOY_TOOLS_DIR"]).expanduser()
-    cache = Path(env.get("XDG_CACHE_HOME") or Path(env.get("HOME") or Path.home()) / ".cache")
-    return cache / "kfdeploy" / "tools" / tools_key(tool_versions())
+    return cache_folder("tools", None, env) / tools_key(tool_versions())
+
+
+def cache_folder(name: str, override: str | None, env: Mapping[str, str] | None = None) -> Path:
+    """$<override>, else ``$XDG_CACHE_HOME`` or ``~/.cache``, then ``kfdeploy/<name>``."""
+    env = os.environ if env is None else env
+    if override and env.get(override):
+        return Path(env[override]).expanduser()
+    base = Path(env.get("XDG_CACHE_HOME") or Path(env.get("HOME") or Path.home()) / ".cache")
+    return base / "kfdeploy" / name
 
 
 def tool_env_var(name: str) -> str:
@@ -114,6 +122,17 @@ def tool_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
 
 def _is_executable(path: Path) -> bool:
     return path.is_file() and os.access(path, os.X_OK)
+
+
+def tool_identity(path: Path) -> str:
+    """A tool's file as the render cache tells binaries apart: resolved path, size and
+    modification time (a rebuilt or upgraded tool is another one)."""
+    real = path.resolve()
+    try:
+        st = real.stat()
+    except OSError as e:
+        raise ToolMissingError(f"cannot read {path}: {e.strerror}") from e
+    return f"{real} {st.st_size} {st.st_mtime_ns}"
 
 
 def kustomize_releases(path: Path = KUSTOMIZE_FILE) -> dict[str, str]:

@@ -101,6 +101,7 @@ class Cluster:
         self._resources: dict[tuple[str, str], Resource] | None = None
         self._lock = threading.Lock()
         self.requests = 0
+        self.retries = 0  # requests sent again after a transient fault (a 429, a restart)
 
     @classmethod
     def connect(cls, kubeconfig: str | Path | None = None, context: str | None = None) -> Cluster:
@@ -123,10 +124,14 @@ class Cluster:
         if content_type:
             headers["Content-Type"] = content_type
         policy = retry or self.retry
+        sent = 0
 
         def send() -> Any:
+            nonlocal sent
             with self._lock:
                 self.requests += 1
+                self.retries += sent > 0
+            sent += 1
             return self.api.call_api(
                 path, method, query_params=list((query or {}).items()), header_params=headers,
                 body=body, auth_settings=["BearerToken"], _preload_content=False,
@@ -243,20 +248,22 @@ class Cluster:
         """All objects of a kind (one request per 500), with apiVersion/kind filled in."""
         res = self.resource_for(api_version, kind)
         out: list[dict[str, Any]] = []
-        for item in self._pages(res.path(namespace if res.namespaced else None), label_selector):
+        for item in self.pages(res.path(namespace if res.namespaced else None), label_selector):
             item.setdefault("apiVersion", res.api_version)
             item.setdefault("kind", kind)
             out.append(item)
         return out
 
-    def _pages(self, path: str, label_selector: str | None) -> Iterator[dict[str, Any]]:
+    def pages(self, path: str, label_selector: str | None = None,
+              accept: str = "application/json") -> Iterator[dict[str, Any]]:
+        """Every item of a LIST at ``path``, 500 per request (``accept`` may ask for metadata only)."""
         query: dict[str, Any] = {"limit": 500}
         if label_selector:
             query["labelSelector"] = label_selector
         while True:
-            page = self.call("GET", path, query=query)
-            yield from page.get("items", [])
-            cont = page.get("metadata", {}).get("continue")
+            page = self.call("GET", path, query=query, accept=accept)
+            yield from page.get("items") or []  # a metadata-only LIST of nothing has "items": null
+            cont = (page.get("metadata") or {}).get("continue")
             if not cont:
                 return
             query["continue"] = cont

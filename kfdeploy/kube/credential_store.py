@@ -13,9 +13,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from kfdeploy.kube.client import Cluster
-from kfdeploy.kube.inventory import NAMESPACE
-
-CREDENTIALS_OF = "kfdeploy.io/credentials"
+from kfdeploy.kube.inventory import NAMESPACE, ensure_namespace
+from kfdeploy.labels import CREDENTIALS_OF, OURS, RECONCILED_BY
 
 
 def store_name(kfdef: str) -> str:
@@ -34,13 +33,25 @@ def read(cluster: Cluster, kfdef: str) -> dict[str, str]:
 
 def write(cluster: Cluster, kfdef: str, values: Mapping[str, str]) -> None:
     """Create or update the store (and kfdeploy's namespace, on a first install)."""
-    cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {
-        "name": NAMESPACE, "labels": {"app.kubernetes.io/managed-by": "kfdeploy"}}})
+    ensure_namespace(cluster)
     stub = _stub(kfdef)
     cluster.apply({**stub, "metadata": {**stub["metadata"], "labels": {
-        CREDENTIALS_OF: kfdef, "app.kubernetes.io/managed-by": "kfdeploy"}},
+        CREDENTIALS_OF: kfdef, **OURS}},
         "type": "Opaque", "data": {k: base64.b64encode(v.encode()).decode() for k, v in sorted(values.items())}},
         force=True)
+
+
+def mark_gitops(cluster: Cluster, kfdef: str) -> None:
+    """Record on the store that a GitOps engine applies this KfDef (its own field manager, so
+    ``write`` never takes the label away)."""
+    stub = _stub(kfdef)
+    cluster.apply({**stub, "metadata": {**stub["metadata"], "labels": {RECONCILED_BY: "gitops"}}},
+                  field_manager="kfdeploy-seed")
+
+
+def reconciled_by_gitops(cluster: Cluster, kfdef: str) -> bool:
+    labels = ((cluster.get(_stub(kfdef)) or {}).get("metadata") or {}).get("labels") or {}
+    return labels.get(RECONCILED_BY) == "gitops"
 
 
 def secret_reader(cluster: Cluster) -> Callable[[str, str, str], str | None]:

@@ -20,31 +20,21 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import yaml
 
 from kfdeploy.kinds import rule_of
+from kfdeploy.labels import HASH, LAST_APPLIED
 from kfdeploy.objects import ObjectKey, describe_key
+from kfdeploy.quantity import parse_or_none
 
 SERVER_METADATA = ("managedFields", "resourceVersion", "uid", "creationTimestamp", "generation", "selfLink")
 # Bookkeeping, not content: kubectl's and the deployment controller's, and kfdeploy's own hash.
-SERVER_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration", "deployment.kubernetes.io/revision",
-                      "kfdeploy.io/hash")
+SERVER_ANNOTATIONS = (LAST_APPLIED, "deployment.kubernetes.io/revision", HASH)
 
 _PROCESS_KEY = os.urandom(16)
 _PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-
-@dataclass(frozen=True)
-class FieldChange:
-    """One leaf that differs; ``old``/``new`` are None when the field is absent on that side."""
-
-    path: str
-    old: Any
-    new: Any
-
 
 # --- normalize and mask ----------------------------------------------------------------------
 
@@ -104,7 +94,7 @@ def _comparable(obj: Mapping[str, Any] | None, key: bytes) -> dict[str, Any]:
     return mask_secrets(normalize(obj), key) if obj is not None else {}
 
 
-# --- field changes ---------------------------------------------------------------------------
+# --- paths ---------------------------------------------------------------------------
 
 
 def _join(path: str, key: str) -> str:
@@ -112,51 +102,6 @@ def _join(path: str, key: str) -> str:
     if not path:
         return part
     return f"{path}{part}" if part.startswith("[") else f"{path}.{part}"
-
-
-def _by_name(items: list[Any]) -> dict[str, Any] | None:
-    """Items keyed by ``name`` when every item is a dict with a unique name, else None."""
-    names = [i.get("name") for i in items if isinstance(i, dict)]
-    keys = [n for n in names if isinstance(n, str)]
-    if len(keys) != len(items) or len(set(keys)) != len(keys):
-        return None
-    return dict(zip(keys, items, strict=True))
-
-
-def _walk(path: str, old: Any, new: Any, out: list[FieldChange]) -> None:
-    if isinstance(old, dict) and isinstance(new, dict):
-        for key in sorted(set(old) | set(new), key=str):
-            _walk(_join(path, str(key)), old.get(key), new.get(key), out)
-    elif isinstance(old, list) and isinstance(new, list):
-        _walk_list(path, old, new, out)
-    elif old != new:
-        out.append(FieldChange(path, old, new))
-
-
-def _walk_list(path: str, old: list[Any], new: list[Any], out: list[FieldChange]) -> None:
-    old_named, new_named = _by_name(old), _by_name(new)
-    if old_named is not None and new_named is not None and (old or new):
-        names = [*old_named, *(n for n in new_named if n not in old_named)]
-        for name in names:
-            _walk(f"{path}[name={name}]", old_named.get(name), new_named.get(name), out)
-        return
-    for index in range(max(len(old), len(new))):
-        _walk(
-            f"{path}[{index}]",
-            old[index] if index < len(old) else None,
-            new[index] if index < len(new) else None,
-            out,
-        )
-
-
-def changed_fields(
-    live: Mapping[str, Any] | None, desired_dry_run: Mapping[str, Any] | None, key: bytes = _PROCESS_KEY
-) -> list[FieldChange]:
-    """Leaf fields that differ between the live object and the dry-run result, Secret values
-    masked; lists of dicts with a ``name`` are matched by name (``containers[name=api].image``)."""
-    out: list[FieldChange] = []
-    _walk("", _comparable(live, key), _comparable(desired_dry_run, key), out)
-    return out
 
 
 _FIRST_KEYS = ("apiVersion", "kind", "metadata", "name", "namespace")
@@ -237,7 +182,7 @@ def _empty(value: Any) -> bool:
 def _same_quantity(live: Any, desired: Any) -> bool:
     if not isinstance(live, (str, int, float)) or not isinstance(desired, (str, int, float)):
         return False
-    old, new = parse_quantity(live), parse_quantity(desired)
+    old, new = parse_or_none(live), parse_or_none(desired)
     return old is not None and old == new
 
 
@@ -254,18 +199,3 @@ def object_drift(live: Mapping[str, Any], desired: Mapping[str, Any]) -> list[st
     return drift(live, want)
 
 
-_UNITS: dict[str, int | Decimal] = {
-    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
-    "m": Decimal("0.001"), "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
-}  # fmt: skip
-
-
-def parse_quantity(text: Any) -> Decimal | None:
-    """A Kubernetes quantity ("20Gi", "500M", "1e3") as a number, or None when it is not one."""
-    match = re.fullmatch(r"([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)([A-Za-z]*)", str(text).strip())
-    if match is None or match.group(2) not in ("", *_UNITS):
-        return None
-    try:
-        return Decimal(match.group(1)) * Decimal(_UNITS.get(match.group(2), 1))
-    except InvalidOperation:
-        return None

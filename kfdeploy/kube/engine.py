@@ -55,7 +55,7 @@ class DesiredApp:
 
     @property
     def hash(self) -> str:
-        from kfdeploy.kube.inventory import HASH
+        from kfdeploy.labels import HASH
         digest = hashlib.sha256()
         for o in self.objects:
             digest.update(describe_key(object_key(o)).encode())
@@ -404,10 +404,13 @@ class Engine:
         return result
 
     def _record(self, desired: DesiredApp, plan: SpecPlan, kept: list[ObjectKey]) -> None:
+        old = plan.records.get(desired.name)
+        # Kept objects keep their kinds' versions, so the next apply still lists them to prune.
+        versions = {f"{g}|{k}": old.api_versions[f"{g}|{k}"] for g, k, _, _ in kept
+                    if old is not None and f"{g}|{k}" in old.api_versions}
         record = Record(desired.name, [object_key(o) for o in desired.objects] + kept,
                         hash=desired.hash, spec_hash=self.spec_hash,
-                        api_versions=_api_versions(desired.objects))
-        old = plan.records.get(desired.name)
+                        api_versions={**versions, **_api_versions(desired.objects)})
         if old is None or (old.hash, old.spec_hash, sorted(old.objects)) != (
                 record.hash, record.spec_hash, sorted(record.objects)):
             self.inventory.write(record)

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from kfdeploy.kinds import rule_of
-from kfdeploy.kube.diff import drift, parse_quantity
+from kfdeploy.kube.diff import drift
+from kfdeploy.quantity import parse_or_none
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ def _pvc_spec(spec: Any) -> Any:
 def _pvc_size(live: Mapping[str, Any], desired: Mapping[str, Any]) -> Immutable | None:
     field = "spec.resources.requests.storage"
     old, new = _get(live, field), _get(desired, field)
-    old_q, new_q = parse_quantity(old), parse_quantity(new)
+    old_q, new_q = parse_or_none(old), parse_or_none(new)
     if old_q is not None and new_q is not None and new_q < old_q:
         return Immutable(field, f"shrinks from {old} to {new}", "a volume claim can only grow")
     return None

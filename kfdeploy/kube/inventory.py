@@ -20,17 +20,16 @@ from typing import Any
 
 from kfdeploy import __version__
 from kfdeploy.kube.client import Cluster, KubeApiError
-from kfdeploy.labels import APPLICATION
+from kfdeploy.labels import APPLICATION, APPLYSET_ID, GROUP_KINDS, HASH, OURS, PART_OF, RECORD_OF, TOOLING
 from kfdeploy.objects import ObjectKey, object_key
 
 NAMESPACE = "kfdeploy-system"
-PART_OF = "applyset.kubernetes.io/part-of"
-APPLYSET_ID = "applyset.kubernetes.io/id"
-TOOLING = "applyset.kubernetes.io/tooling"
-GROUP_KINDS = "applyset.kubernetes.io/contains-group-kinds"
-HASH = "kfdeploy.io/hash"
-RECORD_OF = "kfdeploy.io/inventory"
 RECORD_APP = APPLICATION  # records carry the same application label as the objects
+
+def ensure_namespace(cluster: Cluster) -> None:
+    """Create (or keep) ``kfdeploy-system``, where the records and the credential store live."""
+    cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE, "labels": dict(OURS)}})
+
 
 def applyset_id(name: str) -> str:
     """The KEP-3659 id of a ConfigMap parent named ``kfdeploy.<name>`` in NAMESPACE."""
@@ -88,8 +87,7 @@ class Record:
             "apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {
                 "name": record_name(kfdef, self.application), "namespace": NAMESPACE,
-                "labels": {RECORD_OF: kfdef, RECORD_APP: self.application,
-                           "app.kubernetes.io/managed-by": "kfdeploy"},
+                "labels": {RECORD_OF: kfdef, RECORD_APP: self.application, **OURS},
             },
             "data": {
                 "objects": json.dumps([key_str(k) for k in sorted(self.objects)], indent=0),
@@ -146,14 +144,13 @@ class Inventory:
         if all((meta.get(k) or {}).get(n) == v for k in ("labels", "annotations")
                for n, v in wanted["metadata"][k].items()):
             return
-        self.cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {
-            "name": NAMESPACE, "labels": {"app.kubernetes.io/managed-by": "kfdeploy"}}})
+        ensure_namespace(self.cluster)
         self.cluster.apply(wanted)
 
     def _parent(self, group_kinds: str) -> dict[str, Any]:
         return {**self._parent_stub(), "metadata": {
             **self._parent_stub()["metadata"],
-            "labels": {APPLYSET_ID: self.id, "app.kubernetes.io/managed-by": "kfdeploy"},
+            "labels": {APPLYSET_ID: self.id, **OURS},
             "annotations": {TOOLING: f"kfdeploy/v{__version__}", GROUP_KINDS: group_kinds},
         }}
 

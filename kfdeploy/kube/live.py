@@ -13,8 +13,8 @@ from typing import Any
 
 from kfdeploy.kinds import CRD, group_kind
 from kfdeploy.kube.client import Cluster, KubeApiError
-from kfdeploy.kube.inventory import PART_OF, Record
-from kfdeploy.labels import application_of
+from kfdeploy.kube.inventory import Record
+from kfdeploy.labels import PART_OF, application_of
 from kfdeploy.objects import ObjectKey, object_key
 
 

@@ -9,14 +9,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from kfdeploy.kinds import CRD, group_kind
 from kfdeploy.kube.client import FIELD_MANAGER
 from kfdeploy.kube.diff import object_drift
 from kfdeploy.kube.immutable import describe, needs_recreate
-from kfdeploy.kube.inventory import HASH, Record
+from kfdeploy.kube.inventory import Record
 from kfdeploy.kube.live import LiveIndex
 from kfdeploy.kube.migrate import keep_template_labels
 from kfdeploy.kube.order import kind_rank
 from kfdeploy.kube.phases import replaces_on_change
+from kfdeploy.labels import HASH
 from kfdeploy.objects import ObjectKey, describe_key, object_key
 
 REPLACED_ON_CHANGE = "replaced on change (helm hook with hook-delete-policy before-hook-creation)"
@@ -84,12 +86,25 @@ def desired_changes(desired: list[dict[str, Any]], index: LiveIndex) -> list[Cha
 def _changed(key: ObjectKey, obj: dict[str, Any], live: dict[str, Any]) -> Change:
     if replaces_on_change(obj):
         return Change("recreate", key, obj, live, REPLACED_ON_CHANGE)
+    if dropped := dropped_stored_versions(obj, live):
+        return Change("keep", key, obj, live, f"objects are stored as {', '.join(dropped)} (status.storedVersions),"
+                      " which this CRD no longer lists, so the API server refuses it: kept as it is; migrate"
+                      " those objects and drop the versions from status.storedVersions to apply it")
     obj, kept = keep_template_labels(obj, live, FIELD_MANAGER, key[0])
     immutable = needs_recreate(live, obj)
     if immutable:
         return Change("recreate", key, obj, live, describe(immutable))
     reason = f"keeps {', '.join(kept)} on its immutable pod template" if kept else ""
     return Change("update", key, obj, live, reason)
+
+
+def dropped_stored_versions(obj: dict[str, Any], live: dict[str, Any]) -> list[str]:
+    """Versions a CRD update no longer lists while objects are stored in them (an older release
+    applied over a newer one's CRD): the API server refuses that update."""
+    if group_kind(obj) != CRD:
+        return []
+    listed = {v.get("name") for v in (obj.get("spec") or {}).get("versions") or []}
+    return [v for v in (live.get("status") or {}).get("storedVersions") or [] if v not in listed]
 
 
 def prune_candidates(app: str, desired: Iterable[dict[str, Any]], index: LiveIndex,

@@ -15,7 +15,7 @@ from typing import Any
 from kfdeploy.errors import KfdeployError
 from kfdeploy.kinds import DERIVED, Protection, rule_for, rule_of
 from kfdeploy.kube.client import Cluster, KubeApiError, Resource
-from kfdeploy.kube.inventory import PART_OF
+from kfdeploy.labels import PART_OF
 from kfdeploy.objects import describe, describe_key
 
 NOTHING_THERE = frozenset({404, 405})
@@ -37,9 +37,10 @@ class PruneRules:
         return f"--{self.verb}-{what}"
 
     def allows(self, protection: Protection) -> bool:
-        """Whether a flag lets prune delete what this protection keeps."""
+        """Whether the flags let prune delete what this protection keeps: a namespace takes its
+        claims' data with it, so it needs the claims' flag too."""
         return {"data": self.prune_pvcs, "custom-resources": self.prune_crds,
-                "foreign-objects": self.prune_namespaces}.get(protection, True)
+                "foreign-objects": self.prune_namespaces and self.prune_pvcs}.get(protection, True)
 
 
 def protection(cluster: Cluster, obj: dict[str, Any], set_id: str, rules: PruneRules) -> str | None:
@@ -50,8 +51,8 @@ def protection(cluster: Cluster, obj: dict[str, Any], set_id: str, rules: PruneR
         return None
     if protected_by == "data":
         return f"{obj.get('kind')} holds data; {rules.flag('pvcs')} deletes it"
-    check, what, flag = CHECKS[protected_by]
-    return _checked(lambda: check(cluster, obj, set_id, rules), what, rules.flag(flag))
+    check, what, flags = CHECKS[protected_by]
+    return _checked(lambda: check(cluster, obj, set_id, rules), what, flags(rules))
 
 
 def _checked(check: Callable[[], str | None], what: str, flag: str) -> str | None:
@@ -71,12 +72,29 @@ def _crd_protection(cluster: Cluster, crd: dict[str, Any], set_id: str, rules: P
 
 
 def _namespace_protection(cluster: Cluster, ns: dict[str, Any], set_id: str, rules: PruneRules) -> str | None:
-    foreign = foreign_objects(cluster, ns["metadata"]["name"], set_id)
+    """Deleting a namespace deletes everything in it: its claims (whoever made them) are data
+    unless the claims' flag is given, anyone else's objects unless the namespaces' flag is."""
+    name = ns["metadata"]["name"]
+    claims = [] if rules.prune_pvcs else claims_in(cluster, name)
+    if claims:
+        return (f"holds {_shown(claims)}: deleting the namespace deletes the claim(s), and "
+                f"the data of their volumes whose reclaimPolicy is Delete; {rules.flag('pvcs')} deletes them")
+    foreign = [] if rules.prune_namespaces else foreign_objects(cluster, name, set_id)
     if not foreign:
         return None
-    shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
-    return (f"holds objects kfdeploy does not own ({shown}); move or delete them first, or "
+    return (f"holds objects kfdeploy does not own ({_shown(foreign)}); move or delete them first, or "
             f"{rules.flag('namespaces')} deletes the namespace and them")
+
+
+def _shown(names: list[str]) -> str:
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+
+def claims_in(cluster: Cluster, namespace: str) -> list[str]:
+    """Every PersistentVolumeClaim in a namespace, ours or not. Raises when the LIST cannot be
+    answered (the caller keeps the namespace)."""
+    items = cluster.list("v1", "PersistentVolumeClaim", namespace=namespace)
+    return sorted(f"PersistentVolumeClaim/{(i.get('metadata') or {}).get('name')}" for i in items)
 
 
 def custom_resources(cluster: Cluster, crd: dict[str, Any]) -> tuple[int, str]:
@@ -127,11 +145,12 @@ def foreign_objects(cluster: Cluster, namespace: str, set_id: str) -> list[str]:
 
 
 Check = Callable[[Cluster, dict[str, Any], str, PruneRules], "str | None"]
-CHECKS: dict[Protection, tuple[Check, str, str]] = {
-    "custom-resources": (_crd_protection, "count its custom resources", "crds"),
-    "foreign-objects": (_namespace_protection, "list the objects in it", "namespaces"),
+CHECKS: dict[Protection, tuple[Check, str, Callable[[PruneRules], str]]] = {
+    "custom-resources": (_crd_protection, "count its custom resources", lambda r: r.flag("crds")),
+    "foreign-objects": (_namespace_protection, "list the claims and objects in it",
+                        lambda r: f"{r.flag('namespaces')} with {r.flag('pvcs')}"),
 }
-"""Protections that ask the cluster: the check, what it asks (for the kept reason), the flag.
+"""Protections that ask the cluster: the check, what it asks (for the kept reason), the flags.
 ``data`` needs no question (see ``protection``)."""
 
 

@@ -13,8 +13,7 @@ from typing import Any
 from kfdeploy.kinds import rule_of
 from kfdeploy.kube.client import Cluster, KubeApiError
 from kfdeploy.kube.health import Health, assess, pod_failure
-from kfdeploy.kube.inventory import PART_OF
-from kfdeploy.labels import APPLICATION
+from kfdeploy.labels import APPLICATION, PART_OF
 from kfdeploy.objects import ObjectKey, describe, describe_key, object_key
 from kfdeploy.poll import Poller
 from kfdeploy.selectors import matches, workload_selector

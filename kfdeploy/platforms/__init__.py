@@ -8,24 +8,18 @@ kfdeploy only ever sees a kubeconfig file and a context. Cloud SDK calls and clu
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from kfdeploy.errors import PlatformError, UsageError
 from kfdeploy.findings import Finding
+from kfdeploy.progress import Progress, no_progress
+
+__all__ = ["ClusterInfo", "NoCloudChecks", "Platform", "Progress", "get_platform", "no_progress"]
 
 if TYPE_CHECKING:
     from kfdeploy.spec import KfDef
-
-Progress = Callable[[str], None]
-"""Receives one human-readable status line at a time (the CLI prints them to stderr)."""
-
-
-def no_progress(line: str) -> None:
-    """A Progress that drops every line."""
-
 
 @dataclass(frozen=True)
 class ClusterInfo:

@@ -18,10 +18,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from kfdeploy.errors import PlatformError
+from kfdeploy.labels import CLUSTER_TAG
 from kfdeploy.platforms import Progress
 from kfdeploy.platforms.eks_errors import Ctx, aws_call, aws_find, error_code
 
-TAG = "kfdeploy.io/cluster"
+TAG = CLUSTER_TAG
 VPC_CIDR = "192.168.0.0/16"
 SUBNET_CIDRS = ("192.168.0.0/18", "192.168.64.0/18", "192.168.128.0/18", "192.168.192.0/18")
 ZONES = 2

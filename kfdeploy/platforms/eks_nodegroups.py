@@ -55,10 +55,6 @@ def family(instance_type: str) -> str:
     return instance_type.split(".", 1)[0].lower()
 
 
-def is_gpu(instance_type: str) -> bool:
-    return family(instance_type) in NVIDIA_FAMILIES
-
-
 def ami_type_for(instance_type: str) -> str:
     """The EKS-optimized AL2023 AMI that boots this instance type with its drivers."""
     fam = family(instance_type)

@@ -11,6 +11,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from kfdeploy.errors import PlatformError
+from kfdeploy.labels import CLUSTER_TAG
 from kfdeploy.platforms import Progress
 from kfdeploy.platforms.eks_errors import Ctx, aws_call, aws_find, aws_pages, nodegroup_failure
 from kfdeploy.platforms.eks_nodegroups import NodeGroupPlan, config_update, create_request, immutable_drift
@@ -62,7 +63,7 @@ def reconcile(eks: Any, cluster: str, plans: list[NodeGroupPlan], subnets: list[
 
 def _create(eks: Any, cluster: str, plan: NodeGroupPlan, subnets: list[str], role: str,
             progress: Progress) -> None:
-    request = create_request(plan, cluster, subnets, role, {"kfdeploy.io/cluster": cluster})
+    request = create_request(plan, cluster, subnets, role, {CLUSTER_TAG: cluster})
     scaling = request["scalingConfig"]
     progress(f"creating node group {plan.name}: {', '.join(plan.instance_types)} "
              f"({plan.ami_type}, {plan.disk_size} GB), {scaling['minSize']}-{scaling['maxSize']} "

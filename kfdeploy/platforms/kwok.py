@@ -13,6 +13,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import yaml
+
 from kfdeploy.errors import PlatformError
 from kfdeploy.kube.client import Cluster
 from kfdeploy.platforms import ClusterInfo, NoCloudChecks, Progress, no_progress
@@ -119,7 +121,7 @@ class KwokPlatform(NoCloudChecks):
         process meanwhile (kwokctl picks free ports, concurrent creates can race) is named."""
         name = spec.metadata.name
         try:
-            kwokctl.create(name, CREATE_TIMEOUT)
+            kwokctl.create(name, CREATE_TIMEOUT, getattr(spec.spec.platform.settings, "api_server_args", None))
         except PlatformError as e:
             port = Kwokctl.port_conflict_in_logs(name)
             if port:
@@ -180,6 +182,39 @@ class KwokPlatform(NoCloudChecks):
 
     def _wait_answers(self, spec: KfDef, timeout: float) -> bool:
         return kube.wait_until(lambda: self._answers(spec), timeout, replace(self.poller, interval=1.0))
+
+
+def service_account_kubeconfig(spec: KfDef, account: str = "kfdeploy-limited", hours: int = 4) -> Path:
+    """A kubeconfig for the cluster as a cluster-admin ServiceAccount, beside kwokctl's own.
+
+    kwokctl's kubeconfig is in the group system:masters, which kube-apiserver's request limits
+    exempt; through this one, the limits ``apiServerArgs`` sets (``max-requests-inflight``) apply,
+    so tests and benchmarks see the 429s a loaded shared cluster gives."""
+    platform = KwokPlatform()
+    source = platform.kubeconfig(spec)
+    api = platform._api(spec)
+    try:
+        api.apply({"apiVersion": "v1", "kind": "ServiceAccount",
+                   "metadata": {"name": account, "namespace": "kube-system"}}, force=True)
+        api.apply({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                   "metadata": {"name": account},
+                   "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+                   "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": "kube-system"}]}, force=True)
+        token = api.call("POST", f"/api/v1/namespaces/kube-system/serviceaccounts/{account}/token",
+                         body={"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+                               "spec": {"expirationSeconds": hours * 3600}},
+                         content_type="application/json")["status"]["token"]
+    finally:
+        api.close()
+    config = yaml.safe_load(source.read_text())
+    context = next(c for c in config["contexts"] if c["name"] == platform.context(spec))
+    context["context"]["user"] = account
+    config.update(contexts=[context], users=[{"name": account, "user": {"token": token}}],
+                  **{"current-context": context["name"]})
+    target = source.with_name(f"kubeconfig-{account}.yaml")
+    target.touch(mode=0o600)
+    target.write_text(yaml.safe_dump(config))
+    return target
 
 
 def not_ready(name: str, timeout: float) -> PlatformError:

@@ -11,7 +11,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-POOL_LABEL = "kfdeploy.io/node-pool"
+from kfdeploy.labels import NODE_POOL
+
+POOL_LABEL = NODE_POOL
 GPU_RESOURCE = "nvidia.com/gpu"
 PODS_PER_NODE = "110"
 STORAGE_CLASS = "standard"

@@ -48,12 +48,18 @@ PORT_IN_USE = re.compile(r"(?:listen tcp|bind)[^\n]*?:(\d{2,5})[^\n]*address alr
 
 
 def kwokctl_config(binaries: Mapping[str, str], versions: Mapping[str, str],
-                   ports: Mapping[str, int] | None = None) -> dict[str, Any]:
-    """The KwokctlConfiguration for a local, download-free, fast-starting cluster."""
+                   ports: Mapping[str, int] | None = None,
+                   apiserver_args: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The KwokctlConfiguration for a local, download-free, fast-starting cluster.
+
+    kube-apiserver runs without request limits unless ``apiserver_args`` (extra flags, name
+    without ``--``: value, from ``spec.platform.kwok.apiServerArgs``) sets any: then kwokctl's
+    limit-disabling flags are left out, so the server's defaults and those flags apply."""
+    extra = dict(apiserver_args or {})
     options: dict[str, Any] = {
         "runtime": "binary",
         "bindAddress": "127.0.0.1",
-        "disableQPSLimits": True,
+        "disableQPSLimits": not extra,
         "kubeVersion": versions.get("KUBE_VERSION", ""),
         "etcdVersion": versions.get("ETCD_VERSION", "").lstrip("v"),
         "kwokVersion": versions.get("KWOK_VERSION", ""),
@@ -70,7 +76,8 @@ def kwokctl_config(binaries: Mapping[str, str], versions: Mapping[str, str],
                           {"key": "service-cluster-ip-range", "value": SERVICE_CIDR}],
         }, {
             "name": "kube-apiserver",
-            "extraArgs": [{"key": "service-cluster-ip-range", "value": SERVICE_CIDR}],
+            "extraArgs": [{"key": "service-cluster-ip-range", "value": SERVICE_CIDR},
+                          *({"key": k, "value": v} for k, v in sorted(extra.items()))],
         }],
     }
 
@@ -172,12 +179,12 @@ class Kwokctl:
                               capture_output=True, text=True, check=False)
         return done.stdout.split() if done.returncode == 0 else []
 
-    def create(self, name: str, timeout: float) -> None:
+    def create(self, name: str, timeout: float, apiserver_args: Mapping[str, str] | None = None) -> None:
         """Create the cluster; the config names every local binary."""
         binaries = {tool: find_tool(tool) for tool in BINARY_OPTIONS}
         start = random.randrange(PORT_RANGE.start, PORT_RANGE.stop)
         ports = dict(zip(PORT_OPTIONS, pick_ports(len(PORT_OPTIONS), start, port_free), strict=True))
-        config = kwokctl_config(binaries, tool_versions(), ports)
+        config = kwokctl_config(binaries, tool_versions(), ports, apiserver_args)
         with tempfile.NamedTemporaryFile("w", suffix=".yaml", prefix="kwokctl-") as f:
             yaml.safe_dump(config, f)
             f.flush()

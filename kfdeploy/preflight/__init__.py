@@ -7,7 +7,7 @@ Two groups, run in the order an install meets them:
   offered — asked of the cloud by the platform module (cloud SDKs live only in platforms/);
 - **cluster** (``checks.CLUSTER_CHECKS``): reachable and a supported version, capacity for the
   rendered pods, StorageClasses for the claims, CRDs owned by another tool, admission webhooks
-  that would reject the writes.
+  that would reject the writes, pods their namespace's Pod Security level would refuse.
 
 Every finding is OK, WARN or FAIL and names the object and the fix; any FAIL stops ``apply``.
 """

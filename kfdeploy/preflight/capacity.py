@@ -19,7 +19,7 @@ from typing import Any
 from kfdeploy.findings import Finding, fail, ok, warn
 from kfdeploy.kinds import pod_template, rule_of, workload_spec
 from kfdeploy.objects import describe
-from kfdeploy.preflight.quantity import QuantityError, parse, show
+from kfdeploy.quantity import QuantityError, parse, show
 
 Requests = dict[str, Fraction]
 CHECK = "capacity"

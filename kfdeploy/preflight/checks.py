@@ -15,11 +15,12 @@ from kfdeploy.errors import KfdeployError
 from kfdeploy.findings import Finding, fail, ok, warn
 from kfdeploy.kinds import CRD, PVC, STATEFULSET, STORAGE_CLASS, group_kind
 from kfdeploy.kube.client import FIELD_MANAGER, Cluster, KubeApiError
-from kfdeploy.kube.inventory import APPLYSET_ID, NAMESPACE, PART_OF
+from kfdeploy.kube.inventory import NAMESPACE
 from kfdeploy.kube.order import WEBHOOK_KINDS, webhook_gates
 from kfdeploy.kube.wait import endpoints_ready
+from kfdeploy.labels import APPLYSET_ID, MANAGED_BY, PART_OF
 from kfdeploy.objects import describe, object_key
-from kfdeploy.preflight import capacity
+from kfdeploy.preflight import capacity, pod_security
 
 Obj = dict[str, Any]
 DEFAULT_CLASS = ("storageclass.kubernetes.io/is-default-class", "storageclass.beta.kubernetes.io/is-default-class")
@@ -143,7 +144,7 @@ def foreign_owner(cluster: Cluster, live: Obj, applyset_id: str) -> str:
     part_of = labels.get(PART_OF)
     if part_of == applyset_id:
         return ""
-    if annotations.get(HELM_RELEASE[1]) or labels.get("app.kubernetes.io/managed-by") == "Helm":
+    if annotations.get(HELM_RELEASE[1]) or labels.get(MANAGED_BY) == "Helm":
         return f"Helm release {annotations.get(HELM_RELEASE[0], '?')}/{annotations.get(HELM_RELEASE[1], '?')}"
     if part_of:
         return _applyset_owner(cluster, part_of)
@@ -154,15 +155,8 @@ def foreign_owner(cluster: Cluster, live: Obj, applyset_id: str) -> str:
 
 def crd_metadata(cluster: Cluster) -> dict[str, Obj]:
     """name -> metadata-only view of every CRD in the cluster (schemas left out: one small LIST)."""
-    found: dict[str, Obj] = {}
-    query: dict[str, Any] = {"limit": 500}
-    while True:
-        page = cluster.call("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", query=query,
-                            accept=METADATA_LIST)
-        found.update({i["metadata"]["name"]: i for i in page.get("items") or []})
-        query["continue"] = (page.get("metadata") or {}).get("continue")
-        if not query["continue"]:
-            return found
+    return {i["metadata"]["name"]: i for i in cluster.pages(
+        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", accept=METADATA_LIST)}
 
 
 def check_crds(cluster: Cluster, inputs: Inputs) -> list[Finding]:
@@ -235,12 +229,19 @@ def _hook_finding(cluster: Cluster, config: Obj, hook: Obj, objects: list[Obj],
                 "start its backend or delete the stale configuration")
 
 
+# --- Pod Security admission ---------------------------------------------------------------
+
+def check_pod_security(cluster: Cluster, inputs: Inputs) -> list[Finding]:
+    return pod_security.predict(inputs.applications, cluster.list("v1", "Namespace"))
+
+
 CLUSTER_CHECKS: list[tuple[str, Check]] = [
     ("version", check_version),
     ("capacity", check_capacity),
     ("storage", check_storage),
     ("crds", check_crds),
     ("webhooks", check_webhooks),
+    ("pod-security", check_pod_security),
 ]
 
 

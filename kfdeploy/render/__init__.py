@@ -1,16 +1,24 @@
 """Render a KfDef into plain Kubernetes objects, one list per application, in dependency order.
 
 The stages, in the order data flows: ``params`` (which applications, with which params) ->
-``jsonnet`` / ``helm`` (evaluate) -> ``process`` (extract, validate, namespace, label, sort) ->
-``adjust`` (the platform's declared adjustments, reported) -> ``images`` (every image moved to
-``spec.imageRegistry`` when one is set).
+``jsonnet`` / ``helm`` / ``kustomize`` (evaluate, then the customizations of helm and kustomize
+sources; served from the render ``cache`` when its ``key`` matches) -> ``process`` (extract,
+validate, namespace, label, sort) -> ``adjust`` (the platform's declared adjustments, reported)
+-> ``images`` (every image moved to ``spec.imageRegistry`` when one is set).
 Rendering is deterministic: the same spec and library give the same objects in the same order.
+
+A ``Session`` renders each application's source once per run: ``prepare`` renders every
+application that reads no credential kept in the cluster (so their errors surface before a
+cluster is reached), ``render`` the rest with the credentials read from the cluster.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +30,9 @@ from kfdeploy.graph import stable_order
 from kfdeploy.kinds import NAMESPACE, group_kind
 from kfdeploy.library import Library, choices_text, suggest
 from kfdeploy.render import adjust, helm, images, jsonnet, kustomize, kustomize_pin, process
+from kfdeploy.render.cache import RenderCache
 from kfdeploy.render.customize import customize
+from kfdeploy.render.key import Inputs, needs_cluster_credentials
 from kfdeploy.render.params import AppPlan, check_applications, mask_secrets, plan_applications, resolve_secrets
 from kfdeploy.render.repos import RepoResolver
 
@@ -30,7 +40,12 @@ if TYPE_CHECKING:
     from kfdeploy.spec import KfDef, KustomizeSource
 
 RENDER_WORKERS = max(2, os.cpu_count() or 2)
-__all__ = ["Rendered", "RenderedApp", "render", "check_applications", "dependency_order"]
+__all__ = ["Rendered", "RenderedApp", "Session", "render", "check_applications", "dependency_order"]
+Report = Callable[[str, str], None]
+"""(application, how its source was had: "cached" or the seconds it took) -> None."""
+SOURCE_RENDERS: Counter[str] = Counter()
+"""Application -> sources really rendered in this process (not served from the cache)."""
+_COUNT_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -47,6 +62,7 @@ class RenderedApp:
 @dataclass(frozen=True)
 class Rendered:
     applications: list[RenderedApp] = field(default_factory=list)
+    cached: frozenset[str] = frozenset()  # applications whose source came from the render cache
 
     @property
     def objects(self) -> list[dict[str, Any]]:
@@ -157,42 +173,97 @@ def to_registry(objects: list[dict[str, Any]], registry: str | None) -> list[dic
 
 def render(spec: KfDef, library: Library | None = None, only: Iterable[str] = (),
            env: Mapping[str, str] | None = None, mirror: bool = True,
-           credentials: Credentials | None = None) -> Rendered:
+           credentials: Credentials | None = None, cache: RenderCache | None = None) -> Rendered:
     """Render the applied applications (or ``only`` these) in dependency order; images move to
     ``spec.imageRegistry`` unless ``mirror`` is False (the sources, for ``kfdeploy images``).
     Declared credentials come from ``credentials`` (read from the cluster by plan and apply);
-    without it they are placeholders."""
-    library = library or Library.load()
+    without it they are placeholders. Sources come from ``cache`` when it holds them."""
     credentials = credentials or Credentials.offline()
-    plans, problems = plan_applications(spec, library)
-    if problems:
-        raise RenderError(f"{spec.source}: {len(problems)} problem(s) with applications:\n  - "
-                          + "\n  - ".join(problems))
-    by_name = {p.name: p for p in plans}
-    order = select(dependency_order({p.name: p.depends_on for p in plans}), only)
-    repos = RepoResolver.for_spec(spec)
-    with ThreadPoolExecutor(max_workers=RENDER_WORKERS) as pool:  # helm and kustomize are processes
-        rendered = pool.map(lambda name: source_objects(by_name[name], spec, library, env, repos, credentials), order)
-        raw = dict(zip(order, rendered, strict=True))  # in order: the first failing application is named
-    namespaces = {o["metadata"]["name"] for objs in raw.values() for o in objs if group_kind(o) == NAMESPACE}
-    for name in order:  # a chart's release namespace is made like `helm install --create-namespace`
-        app = by_name[name].ref.app
-        if app is not None and app.helm is not None:
-            raw[name] = helm.own_namespace(raw[name], by_name[name].namespace, namespaces)
-    cluster_kinds = process.cluster_scoped_kinds(o for objs in raw.values() for o in objs)
-    platform = library.platform(spec.spec.platform.kind)
-    adjust.check(platform.adjust, platform.path or platform.kind)
-    apps = []
-    for name in order:
-        plan = by_name[name]
-        # Pods of components that declare credentials roll when one changes (a checksum annotation).
-        key = credentials.checksum_key() if plan.component is not None and plan.component.credentials else b""
-        ctx = process.Context(name, plan.namespace, cluster_kinds, key)
-        objects, notes = adjust.adjust(process.process(raw[name], ctx), platform.adjust, platform.kind, name)
-        objects = to_registry(objects, spec.spec.image_registry if mirror else None)
-        source = plan.ref.app.kustomize if plan.ref.app is not None else None
-        tool = kustomize_source(source, spec, repos)[2].describe() if source is not None else ""
-        apps.append(RenderedApp(name, objects, list(plan.depends_on), plan.namespace,
-                                plan.params_hash(), notes, tool))
-    process.check_duplicates({a.name: a.objects for a in apps})
-    return Rendered(apps)
+    session = Session(spec, library or Library.load(), only=only, env=env, mirror=mirror,
+                      masked=credentials.masked, cache=cache)
+    return session.render(credentials)
+
+
+class Session:
+    """One run's render: the applications planned once, each source rendered once (or read
+    from the cache), then processed together."""
+
+    def __init__(self, spec: KfDef, library: Library, *, only: Iterable[str] = (),
+                 env: Mapping[str, str] | None = None, mirror: bool = True, masked: bool = False,
+                 cache: RenderCache | None = None, report: Report | None = None) -> None:
+        self.spec, self.library, self.env, self.mirror, self.masked = spec, library, env, mirror, masked
+        self.cache = cache or RenderCache()
+        self.report = report or (lambda name, how: None)
+        plans, problems = plan_applications(spec, library)
+        if problems:
+            raise RenderError(f"{spec.source}: {len(problems)} problem(s) with applications:\n  - "
+                              + "\n  - ".join(problems))
+        self.plans = {p.name: p for p in plans}
+        self.order = select(dependency_order({p.name: p.depends_on for p in plans}), only)
+        self.repos = RepoResolver.for_spec(spec)
+        self.inputs = Inputs(spec, library, self.repos)
+        self.sources: dict[str, list[dict[str, Any]]] = {}
+        self.cached: set[str] = set()
+
+    def prepare(self) -> None:
+        """Render every application that reads no credential kept in the cluster (all but the
+        components that declare credentials): their errors surface before a cluster is reached."""
+        self._render_sources([n for n in self.order if not needs_cluster_credentials(self.plans[n])],
+                             Credentials.offline(self.masked))
+
+    def render(self, credentials: Credentials | None = None) -> Rendered:
+        """The whole render: the sources ``prepare`` left, with ``credentials``, then the process
+        chain, the platform's adjustments and the image registry over all of them."""
+        credentials = credentials or Credentials.offline(self.masked)
+        if credentials.masked != self.masked:
+            raise ValueError("a session renders with masked spec.secrets or without, not both")
+        self._render_sources([n for n in self.order if n not in self.sources], credentials)
+        return self._finish(credentials)
+
+    def _render_sources(self, names: list[str], credentials: Credentials) -> None:
+        with ThreadPoolExecutor(max_workers=RENDER_WORKERS) as pool:  # helm and kustomize are processes
+            done = pool.map(lambda name: self._source(name, credentials), names)
+            self.sources.update(zip(names, done, strict=True))  # in order: the first failing one is named
+
+    def _source(self, name: str, credentials: Credentials) -> list[dict[str, Any]]:
+        plan = self.plans[name]
+        key = self.inputs.key(plan) if self.cache.enabled else None
+        cached = self.cache.get(key) if key is not None else None
+        if cached is not None:
+            self.cached.add(name)
+            self.report(name, "cached")
+            return cached
+        start = time.monotonic()
+        objects = source_objects(plan, self.spec, self.library, self.env, self.repos, credentials)
+        with _COUNT_LOCK:
+            SOURCE_RENDERS[name] += 1
+        if key is not None:
+            self.cache.put(key, objects)
+        self.report(name, f"{time.monotonic() - start:.1f}s")
+        return objects
+
+    def _finish(self, credentials: Credentials) -> Rendered:
+        raw = {name: self.sources[name] for name in self.order}
+        by_name = self.plans
+        namespaces = {o["metadata"]["name"] for objs in raw.values() for o in objs if group_kind(o) == NAMESPACE}
+        for name in self.order:  # a chart's release namespace is made like `helm install --create-namespace`
+            app = by_name[name].ref.app
+            if app is not None and app.helm is not None:
+                raw[name] = helm.own_namespace(raw[name], by_name[name].namespace, namespaces)
+        cluster_kinds = process.cluster_scoped_kinds(o for objs in raw.values() for o in objs)
+        platform = self.library.platform(self.spec.spec.platform.kind)
+        adjust.check(platform.adjust, platform.path or platform.kind)
+        apps = []
+        for name in self.order:
+            plan = by_name[name]
+            # Pods of components that declare credentials roll when one changes (a checksum annotation).
+            key = credentials.checksum_key() if needs_cluster_credentials(plan) else b""
+            ctx = process.Context(name, plan.namespace, cluster_kinds, key)
+            objects, notes = adjust.adjust(process.process(raw[name], ctx), platform.adjust, platform.kind, name)
+            objects = to_registry(objects, self.spec.spec.image_registry if self.mirror else None)
+            source = plan.ref.app.kustomize if plan.ref.app is not None else None
+            tool = kustomize_source(source, self.spec, self.repos)[2].describe() if source is not None else ""
+            apps.append(RenderedApp(name, objects, list(plan.depends_on), plan.namespace,
+                                    plan.params_hash(), notes, tool))
+        process.check_duplicates({a.name: a.objects for a in apps})
+        return Rendered(apps, frozenset(self.cached))

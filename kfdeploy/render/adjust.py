@@ -51,11 +51,14 @@ def _webhook_failure_policy(obj: Obj, policy: Any) -> tuple[Obj, list[str]]:
     return ({**obj, "webhooks": hooks} if changed else obj), changed
 
 
-def report_lines(adjustments: list[Adjustment]) -> list[str]:
-    """What the platform changed, for plan, apply and build output (said every time)."""
+def report_lines(adjustments: list[Adjustment], verbose: int = 0) -> list[str]:
+    """What the platform changed, for plan, apply and build output: said every time as a count,
+    listed one per line with ``-v`` (and always in ``-o json|yaml``)."""
     if not adjustments:
         return []
     head = f"Platform adjustments ({adjustments[0].platform}): {len(adjustments)} change(s)"
+    if not verbose:
+        return [head + " (-v lists them)"]
     return [head, *(f"  ~ {a.text()}" for a in adjustments)]
 
 

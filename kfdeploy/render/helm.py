@@ -24,22 +24,21 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from kfdeploy.errors import RenderError, ToolMissingError
+from kfdeploy.errors import RenderError
+from kfdeploy.labels import HELM_HOOK as HOOK
+from kfdeploy.labels import HELM_HOOK_DELETE_POLICY as HOOK_DELETE_POLICY
+from kfdeploy.labels import HELM_HOOK_WEIGHT as HOOK_WEIGHT
 from kfdeploy.labels import PHASE, REPLACE_ON_CHANGE
 from kfdeploy.objects import describe
 from kfdeploy.render.charts import fetch_chart
 from kfdeploy.render.fetch import rewrite
 from kfdeploy.render.kustomize import network_guard_env
 from kfdeploy.render.manifests import load_documents
-from kfdeploy.tools import find_tool
+from kfdeploy.tools import find_tool, tool_identity
 
 if TYPE_CHECKING:
     from kfdeploy.render.repos import RepoResolver
 
-ENV_HELM = "KFDEPLOY_HELM"
-HOOK = "helm.sh/hook"
-HOOK_WEIGHT = "helm.sh/hook-weight"
-HOOK_DELETE_POLICY = "helm.sh/hook-delete-policy"
 PRE_HOOKS = frozenset({"pre-install", "pre-upgrade"})
 POST_HOOKS = frozenset({"post-install", "post-upgrade"})
 # Namespaces a cluster always has: never made (or owned, or pruned) by an application.
@@ -48,14 +47,13 @@ LOOKUP = re.compile(r"(?<![\w.$])lookup\s+[\"$(]")  # the template function: `lo
 
 
 def find_helm() -> Path:
-    """$KFDEPLOY_HELM, else what ``kfdeploy.tools`` finds (tools directory, then PATH)."""
-    override = os.environ.get(ENV_HELM)
-    if override:
-        if Path(override).is_file() and os.access(override, os.X_OK):
-            return Path(override)
-        raise ToolMissingError(f"helm not found: {ENV_HELM}={override} is not an executable file",
-                               hint=f"fix or unset {ENV_HELM}, or run `make tools` to build helm")
+    """helm as ``kfdeploy.tools`` finds it: $KFDEPLOY_HELM_BINARY, the tools directory, PATH."""
     return Path(find_tool("helm"))
+
+
+def renderer() -> str:
+    """Which helm renders (the render cache keys on it): its file (path, size, modification time)."""
+    return "helm " + tool_identity(find_helm())
 
 
 def chart_ref(chart: str, base_dir: Path) -> str:

@@ -25,7 +25,7 @@ import yaml
 from kfdeploy.errors import RenderError
 from kfdeploy.render.manifests import load_kyaml_documents
 from kfdeploy.render.remote import Folder, Mirror, has_remote, kustomization_file, walk
-from kfdeploy.tools import find_tool, kustomize_binary, tool_env
+from kfdeploy.tools import find_tool, kustomize_binary, tool_env, tool_identity
 
 if TYPE_CHECKING:
     from kfdeploy.render.repos import RepoResolver
@@ -146,3 +146,10 @@ def _run(app: str, folder: Path, shown: str, version: str | None) -> list[Any]:
     if done.returncode != 0:
         raise build_failure(app, shown, done.stderr.strip() or done.stdout.strip())
     return load_kyaml_documents(done.stdout, f"kustomize application '{app}' ({shown})")
+
+
+def renderer() -> str:
+    """Which kustomize binary the render cache keys on: today the one built into the tools'
+    kubectl, named by its file (path, size, modification time), so another binary or version
+    renders again. The kustomize version chosen per repo is part of the key beside it."""
+    return "kubectl kustomize " + tool_identity(Path(find_tool("kubectl")))

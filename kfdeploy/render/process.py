@@ -22,7 +22,7 @@ from kfdeploy.credentials import checksum
 from kfdeploy.errors import RenderError
 from kfdeploy.kinds import CLUSTER_SCOPED, CRD, SECRET, group_kind, kinds_where, rule_for, rule_of
 from kfdeploy.kinds import pod_template as template_of
-from kfdeploy.labels import bookkeeping
+from kfdeploy.labels import SECRETS_CHECKSUM, bookkeeping
 from kfdeploy.objects import ObjectKey, describe, object_key, sort_key
 from kfdeploy.render import shape
 from kfdeploy.selectors import matches, workload_selector
@@ -35,7 +35,6 @@ DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 FIRST_KEYS = ("apiVersion", "kind", "metadata")
-SECRETS_CHECKSUM = "kfdeploy.io/secrets-checksum"
 FIRST_META_KEYS = ("name", "namespace", "labels", "annotations")
 
 

@@ -32,6 +32,7 @@ from kfdeploy.render.fetch import LIMITS, Report, download, stderr_report, sweep
 from kfdeploy.render.lock import Lock
 from kfdeploy.render.lock import for_spec as lock_for_spec
 from kfdeploy.render.lock import mismatch as lock_mismatch
+from kfdeploy.tools import cache_folder
 
 if TYPE_CHECKING:
     from kfdeploy.spec import KfDef, Repo
@@ -43,11 +44,7 @@ DONE_MARK = ".kfdeploy-complete"
 
 def cache_dir(env: Mapping[str, str] | None = None) -> Path:
     """$KFDEPLOY_REPO_CACHE, else ``$XDG_CACHE_HOME`` or ``~/.cache``, then ``kfdeploy/repos``."""
-    env = os.environ if env is None else env
-    if env.get(ENV_CACHE):
-        return Path(env[ENV_CACHE]).expanduser()
-    base = Path(env.get("XDG_CACHE_HOME") or Path(env.get("HOME") or Path.home()) / ".cache")
-    return base / "kfdeploy" / "repos"
+    return cache_folder("repos", ENV_CACHE, env)
 
 
 class RepoResolver:

@@ -185,6 +185,9 @@ class KfDefSpec(SpecModel):
     applications: list[Application] = Field(
         [], description="What to deploy, in any order (dependsOn decides the order); "
         "empty = the library's default components.")
+    revision_history_limit: int = Field(
+        10, ge=1, le=100, description="Revisions kept in the cluster (`kfdeploy history`, `kfdeploy rollback`);"
+        " `apply --revision-history-limit` overrides it.")
     kinds: list[KindSpec] = Field(
         [], description="Waits, health rules and prune protections for your own custom resources "
         "(rows added to kfdeploy's kind table).")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
 from kfdeploy.spec.base import (
     DnsLabel,
@@ -170,10 +170,17 @@ class KwokNodePool(SpecModel):
     labels: Labels = Field({}, description="Node labels.")
 
 
+FlagName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*$")]
+
+
 class KwokPlatform(SpecModel):
     """A local control plane with simulated nodes (no Docker, no cloud)."""
 
     node_pools: list[KwokNodePool] = Field([], description="Node pools; empty = platform defaults.")
+    api_server_args: dict[FlagName, str] = Field(
+        {}, description="For tests and benchmarks: extra kube-apiserver flags (name without '--': "
+        "value), set when the cluster is created; any one turns kwokctl's 'no request limits' off, "
+        "e.g. {max-requests-inflight: '4'} makes the server answer 429 under load.")
 
 
 class ExistingPlatform(SpecModel):

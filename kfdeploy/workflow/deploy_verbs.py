@@ -23,14 +23,16 @@ from kfdeploy.kube.inventory import Inventory, stamp
 from kfdeploy.kube.live import LiveIndex, kinds_to_list
 from kfdeploy.kube.prune import PruneRules
 from kfdeploy.kube.wait import assess_all, list_pods
+from kfdeploy.library import Library
 from kfdeploy.objects import describe_key
 from kfdeploy.options import ApplyFlags, DeleteFlags, Options, PlanFlags
 from kfdeploy.progress import Printer
 from kfdeploy.render import Rendered, render
 from kfdeploy.render.adjust import Adjustment, report_data, report_lines
 from kfdeploy.spec import KfDef
+from kfdeploy.workflow import revision_verbs
 from kfdeploy.workflow.render_verbs import report_tools
-from kfdeploy.workflow.session import connect, load_spec
+from kfdeploy.workflow.session import cluster_credentials, connect, load_spec, render_session
 from kfdeploy.workflow.session import printer as printer_for
 
 Confirm = Callable[[str, str], bool]
@@ -42,12 +44,6 @@ _SYMBOL = {"create": "+", "update": "~", "recreate": "±", "delete": "-", "keep"
 
 
 # -- shared steps ---------------------------------------------------------------------------------
-
-def _credentials(cluster: Cluster, spec: KfDef) -> Credentials:
-    """Generated credentials as the cluster holds them (new ones are chosen, not yet stored)."""
-    return Credentials(credential_store.read(cluster, spec.metadata.name),
-                       live=credential_store.secret_reader(cluster))
-
 
 def _desired(rendered: Rendered) -> list[tuple[str, list[dict[str, Any]], list[str]]]:
     return [(a.name, a.objects, a.depends_on) for a in rendered.applications]
@@ -90,7 +86,7 @@ class PlanResult:
                              + (f"  ({c.reason})" if c.reason else ""))
                 if c.diff:
                     lines.extend("      " + d for d in c.diff.rstrip("\n").splitlines())
-        lines.extend(report_lines(self.adjustments))
+        lines.extend(report_lines(self.adjustments, self.verbose))
         total = {a: sum(p.count(a) for p in self.plan.all())
                  for a in ("create", "update", "recreate", "delete", "keep")}
         lines.append("Plan: " + ", ".join(f"{n} to {a}" if a != "keep" else f"{n} kept"
@@ -107,10 +103,14 @@ class PlanResult:
 def plan(opts: Options, flags: PlanFlags = _ALL_APPLICATIONS) -> PlanResult:
     spec = load_spec(opts.file)
     printer = printer_for(opts)
-    # render errors surface before the cluster is reached
-    report_tools(render(spec, only=flags.applications), opts.verbose, printer.line)
+    session = render_session(opts, spec, printer, only=flags.applications)
+    session.prepare()  # render errors surface before the cluster is reached
     cluster = connect(opts, spec, printer, create=False)
-    rendered = render(spec, only=flags.applications, credentials=_credentials(cluster, spec))
+    rendered = report_tools(session.render(cluster_credentials(cluster, spec)), opts.verbose, printer.line)
+    if credential_store.reconciled_by_gitops(cluster, spec.metadata.name):  # compare with the export
+        from kfdeploy.gitops.tree import as_exported
+        offline = render(spec, only=flags.applications, credentials=Credentials.offline(masked=True))
+        rendered = as_exported(rendered, offline)
     engine = _engine(spec, cluster, printer)
     spec_plan = engine.plan(_desired(rendered))
     if flags.applications:  # a partial plan never prunes other applications
@@ -127,8 +127,10 @@ class ApplyResult:
     requests: int = 0
     seconds: float = 0.0
     plan: PlanResult | None = None
+    retries: int = 0  # requests repeated after a transient fault (HTTP 429, a restart)
     adjustments: list[Adjustment] = field(default_factory=list)
     login: str = ""  # the command that prints the dashboard login (never the password)
+    verbose: int = 0
 
     @property
     def exit_code(self) -> int:
@@ -136,7 +138,7 @@ class ApplyResult:
 
     def to_data(self) -> dict[str, Any]:
         return {"applications": [r.to_data() for r in self.results], "requests": self.requests,
-                "seconds": round(self.seconds, 2), "ok": self.exit_code == 0,
+                "retries": self.retries, "seconds": round(self.seconds, 2), "ok": self.exit_code == 0,
                 "adjustments": report_data(self.adjustments),
                 **({"loginCommand": self.login} if self.login else {})}
 
@@ -151,29 +153,33 @@ class ApplyResult:
             for u in r.unhealthy:
                 lines.append(f"    unhealthy {u.object}: {u.reason}")
                 lines.extend(f"      event: {e}" for e in u.events)
-        lines.extend(report_lines(self.adjustments))
+        lines.extend(report_lines(self.adjustments, self.verbose))
         ok = self.exit_code == 0
         lines.append(("Applied" if ok else "Apply FAILED") + f" in {self.seconds:.1f}s "
-                     f"({self.requests} API requests)."
+                     f"({self.requests} API requests"
+                     + (f", {self.retries} repeated after a transient fault" if self.retries else "") + ")."
                      + ("" if ok else " Fix the objects named above and re-run apply: it resumes."))
         if self.login:
             lines.append(f"Dashboard login (user and generated password): {self.login}")
         return "\n".join(lines)
 
 
-def apply(opts: Options, flags: ApplyFlags, confirm: Confirm) -> ApplyResult | PlanResult:
-    """Plan, check, confirm (unless ``--yes`` or nothing changes), apply; ``--dry-run`` stops at the plan."""
+def apply(opts: Options, flags: ApplyFlags, confirm: Confirm,
+          rollback: revision_verbs.RollbackTo | None = None) -> ApplyResult | PlanResult:
+    """Plan, check, confirm (unless ``--yes`` or nothing changes), apply; ``--dry-run`` stops at the plan.
+    A changing apply records a revision (``rollback``: a recorded spec instead of the file's)."""
     from kfdeploy.workflow import preflight_verbs as preflight
     start = time.monotonic()
-    spec = load_spec(opts.file)
+    spec = rollback.spec if rollback else load_spec(opts.file)
     printer = printer_for(opts)
-    report_tools(render(spec), opts.verbose, printer.line)  # render errors surface before the cluster is touched
+    session = render_session(opts, spec, printer)
+    session.prepare()  # render errors surface before the cluster is touched
     create = not flags.skip_cluster and not opts.dry_run and not (opts.kubeconfig or opts.context)
     if create:
         preflight.before_cluster(spec, printer, flags.skip_preflight)
     cluster = connect(opts, spec, printer, create=not flags.skip_cluster and not opts.dry_run)
-    credentials = _credentials(cluster, spec)
-    rendered = render(spec, credentials=credentials)
+    credentials = cluster_credentials(cluster, spec)
+    rendered = report_tools(session.render(credentials), opts.verbose, printer.line)
     engine = _engine(spec, cluster, printer, flags)
     spec_plan = engine.plan(_desired(rendered))
     engine.dry_run_diffs(spec_plan, render_diff)  # also the server's word on immutable fields
@@ -181,7 +187,8 @@ def apply(opts: Options, flags: ApplyFlags, confirm: Confirm) -> ApplyResult | P
         return PlanResult(spec_plan, opts.verbose, rendered.adjustments)
     recreate.gate((c for p in spec_plan.apps for c in p.changes), engine.options.recreate)
     if spec_plan.has_changes:
-        preflight.before_changes(spec, rendered, cluster, printer, flags.skip_preflight, flags.force_conflicts)
+        preflight.before_changes(spec, rendered, cluster, printer, flags.skip_preflight, flags.force_conflicts,
+                                 session.library)
     if spec_plan.has_changes and not opts.yes:
         if not confirm("Apply these changes?", PlanResult(spec_plan, opts.verbose, rendered.adjustments).text()):
             raise KfdeployError("apply cancelled; nothing was changed")
@@ -189,17 +196,19 @@ def apply(opts: Options, flags: ApplyFlags, confirm: Confirm) -> ApplyResult | P
     for line in credentials.adopted:
         printer.line(f"kept {line}: its data was initialised with it (an install made before"
                      " generated credentials); to rotate it, change it in the database, then in spec.secrets")
-    if credentials.changed():  # stored before anything that reads them is applied
-        credential_store.write(cluster, spec.metadata.name, credentials.merged())
-    results = engine.apply(spec_plan)
-    login = f"kfdeploy credentials -f {opts.file}" if _has_login(rendered) else ""
+    with revision_verbs.recorded(cluster, spec, spec_plan, flags, printer, rollback) as revision:
+        if credentials.changed():  # stored before anything that reads them is applied
+            credential_store.write(cluster, spec.metadata.name, credentials.merged())
+        results = engine.apply(spec_plan)
+        revision.finish(results)
+    login = f"kfdeploy credentials -f {opts.file}" if _has_login(rendered, session.library) else ""
     return ApplyResult(results, cluster.requests, time.monotonic() - start,
-                       adjustments=rendered.adjustments, login=login)
+                       adjustments=rendered.adjustments, login=login, retries=cluster.retries,
+                       verbose=opts.verbose)
 
 
-def _has_login(rendered: Rendered) -> bool:
-    from kfdeploy.library import Library
-    components = Library.load().components
+def _has_login(rendered: Rendered, library: Library) -> bool:
+    components = library.components
     return any(components[a.name].login for a in rendered.applications if a.name in components)
 
 
@@ -208,16 +217,17 @@ def _has_login(rendered: Rendered) -> bool:
 @dataclass
 class StatusResult:
     components: list[dict[str, Any]]
+    revision: dict[str, Any] | None = None  # the live revision (kfdeploy.workflow.revision_verbs.live)
 
     @property
     def exit_code(self) -> int:
         return 0 if all(c["health"] == "Healthy" for c in self.components) else 1
 
     def to_data(self) -> dict[str, Any]:
-        return {"components": self.components}
+        return {"components": self.components, "revision": self.revision}
 
     def text(self) -> str:
-        lines = [f"{'APPLICATION':<24} {'HEALTH':<12} READY"]
+        lines = [revision_verbs.live_text(self.revision), f"{'APPLICATION':<24} {'HEALTH':<12} READY"]
         for c in self.components:
             lines.append(f"{c['name']:<24} {c['health']:<12} {c['ready']}/{c['objects']}")
             lines.extend(f"    {u['object']}: {u['reason']}" for u in c["unhealthy"][:10])
@@ -226,14 +236,15 @@ class StatusResult:
 
 def status(opts: Options) -> StatusResult:
     spec = load_spec(opts.file)
-    rendered = render(spec)
+    rendered = render_session(opts, spec).render()
     cluster = connect(opts, spec, printer_for(opts), create=False)
     inventory = Inventory(cluster, spec.metadata.name)
     apps = [(a.name, [stamp(o, inventory.id) for o in a.objects]) for a in rendered.applications]
     index = LiveIndex.fetch(cluster, inventory.id,
                             kinds_to_list([o for _, objs in apps for o in objs], inventory.records().values()))
     pods = list_pods(cluster, [o for _, objs in apps for o in objs])
-    return StatusResult([_component_status(name, objs, index, pods) for name, objs in apps])
+    return StatusResult([_component_status(name, objs, index, pods) for name, objs in apps],
+                        revision_verbs.live(cluster, spec))
 
 
 def _component_status(name: str, objs: list[dict[str, Any]], index: LiveIndex,
@@ -288,7 +299,7 @@ def delete(opts: Options, flags: DeleteFlags, confirm: Confirm) -> DeleteResult:
     if cluster is not None:
         rules = PruneRules(prune_pvcs=not flags.keep_pvcs, prune_crds=flags.delete_crds,
                            prune_namespaces=flags.delete_namespaces, verb="delete")
-        done = delete_owned(cluster, spec.metadata.name, spec.spec_hash(), _rendered_for_delete(spec),
+        done = delete_owned(cluster, spec.metadata.name, spec.spec_hash(), _rendered_for_delete(opts, spec),
                             rules, printer.app, printer.line)
         result.deleted, result.kept = done.deleted, done.kept
     if flags.delete_cluster:
@@ -300,10 +311,10 @@ def delete(opts: Options, flags: DeleteFlags, confirm: Confirm) -> DeleteResult:
     return result
 
 
-def _rendered_for_delete(spec: KfDef) -> list[tuple[str, list[dict[str, Any]]]]:
+def _rendered_for_delete(opts: Options, spec: KfDef) -> list[tuple[str, list[dict[str, Any]]]]:
     """The applications in apply order, for the reverse delete order. A spec that no longer
     renders must not stop a delete: the cluster's labels still say what is ours."""
     try:
-        return [(a.name, a.objects) for a in render(spec).applications]
+        return [(a.name, a.objects) for a in render_session(opts, spec).render().applications]
     except KfdeployError:
         return []

@@ -11,13 +11,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from kfdeploy.credentials import Credentials
 from kfdeploy.errors import UsageError
 from kfdeploy.objects import describe
 from kfdeploy.options import Options
-from kfdeploy.render import images, render
+from kfdeploy.render import images
 from kfdeploy.spec.base import PATTERN_HINTS, REGISTRY
-from kfdeploy.workflow.session import load_spec
+from kfdeploy.workflow.session import load_spec, render_session
 
 
 @dataclass(frozen=True)
@@ -63,7 +62,7 @@ def list_images(opts: Options, registry: str | None = None) -> ImagesResult:
     registry = registry or spec.spec.image_registry
     found: dict[str, list[tuple[str, str, str]]] = {}
     # Secret values never reach an image list: spec.secrets render as placeholders, as in build.
-    for app in render(spec, mirror=False, credentials=Credentials.offline(masked=True)).applications:
+    for app in render_session(opts, spec, masked=True, mirror=False).render().applications:
         for obj in app.objects:
             for use in images.find(obj):
                 found.setdefault(use.image, []).append((app.name, describe(obj), use.field))

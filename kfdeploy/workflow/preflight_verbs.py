@@ -10,13 +10,14 @@ from __future__ import annotations
 from kfdeploy.errors import KfdeployError
 from kfdeploy.findings import Finding, fail, warn
 from kfdeploy.kube.client import Cluster
+from kfdeploy.library import Library
 from kfdeploy.options import Options
 from kfdeploy.platforms import get_platform
 from kfdeploy.preflight import PreflightError, Report, cluster_findings
 from kfdeploy.progress import Printer
-from kfdeploy.render import Rendered, render
+from kfdeploy.render import Rendered
 from kfdeploy.spec import KfDef
-from kfdeploy.workflow.session import connect, load_spec, printer
+from kfdeploy.workflow.session import connect, load_spec, printer, render_session
 
 CREATED_BY_APPLY = frozenset({"gke", "eks", "kind", "minikube", "kwok"})
 
@@ -24,14 +25,16 @@ CREATED_BY_APPLY = frozenset({"gke", "eks", "kind", "minikube", "kwok"})
 def preflight(opts: Options, force_conflicts: bool = False) -> Report:
     """Every check, without changing anything; exit code 1 when one FAILs."""
     spec = load_spec(opts.file)
-    rendered = render(spec)
+    session = render_session(opts, spec)
+    rendered = session.render()
     result = Report(cloud_findings(spec))
     try:
         cluster = connect(opts, spec, printer(opts), create=False)
     except KfdeployError as e:
         result.findings.append(_unreachable(spec, opts, e))
         return result
-    result.findings += cluster_findings(spec, rendered, cluster, force_conflicts=force_conflicts)
+    result.findings += cluster_findings(spec, rendered, cluster, force_conflicts=force_conflicts,
+                                        library=session.library)
     return result
 
 
@@ -70,13 +73,13 @@ def before_cluster(spec: KfDef, printer: Printer, skip: bool) -> None:
 
 
 def before_changes(spec: KfDef, rendered: Rendered, cluster: Cluster, printer: Printer, skip: bool,
-                   force_conflicts: bool) -> None:
+                   force_conflicts: bool, library: Library | None = None) -> None:
     """The cluster checks, before apply changes the first object."""
     if skip:
         printer.line("preflight skipped (--skip-preflight): the cluster was not checked before applying")
         return
     printer.line("preflight: checking the cluster")
-    report = Report(cluster_findings(spec, rendered, cluster, force_conflicts=force_conflicts))
+    report = Report(cluster_findings(spec, rendered, cluster, force_conflicts=force_conflicts, library=library))
     _stop_on_failure(report, printer)
     c = report.counts()
     printer.line(f"preflight: {c['OK']} ok, {c['WARN']} warning(s)")

@@ -17,12 +17,12 @@ from typing import Any
 
 import yaml
 
-from kfdeploy.credentials import Credentials
 from kfdeploy.errors import UsageError
 from kfdeploy.library import Library
 from kfdeploy.options import Options
-from kfdeploy.render import Rendered, render
+from kfdeploy.render import Rendered
 from kfdeploy.render.adjust import Adjustment, report_data, report_lines
+from kfdeploy.workflow.session import render_session
 
 HEADER = "# Rendered by kfdeploy build; do not edit (edit the spec and run build again).\n"
 
@@ -53,7 +53,7 @@ def yaml_stream(objects: Iterable[dict[str, Any]]) -> str:
 def load(opts: Options, only: Iterable[str] = ()) -> Rendered:
     from kfdeploy.workflow.session import load_spec
 
-    return render(load_spec(opts.file), only=only, credentials=Credentials.offline(masked=True))
+    return render_session(opts, load_spec(opts.file), only=only, masked=True).render()
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ class BuildResult:
         lines = [f"{f}  {n} object(s)" + (f"  [{self.tools[a]}]" if self.verbose and a in self.tools else "")
                  for a, f, n in self.files]
         lines += [f"removed stale {f}" for f in self.removed]
-        lines += report_lines(self.adjustments)
+        lines += report_lines(self.adjustments, self.verbose)
         lines.append(f"built {len(self.files)} application(s), {total} object(s) into {self.directory}/")
         return "\n".join(lines)
 

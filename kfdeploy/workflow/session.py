@@ -1,15 +1,23 @@
 """What every verb does first: read the spec (and make its own kinds part of the kind table),
-choose how progress is printed, and connect to the cluster. One place, so that no verb module
-reaches into another for these steps."""
+choose how progress is printed, open the run's render session (the component catalog loaded
+once, each application rendered once, from the render cache unless ``--no-cache``) and connect
+to the cluster. One place, so that no verb module reaches into another for these steps."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from contextvars import ContextVar
 from pathlib import Path
 
 from kfdeploy import kinds
+from kfdeploy.credentials import Credentials
+from kfdeploy.kube import credential_store
 from kfdeploy.kube.client import Cluster
+from kfdeploy.library import Library
 from kfdeploy.options import Options
-from kfdeploy.progress import Printer
+from kfdeploy.progress import Observer, Printer
+from kfdeploy.render import Session
+from kfdeploy.render.cache import RenderCache
 from kfdeploy.spec import KfDef
 from kfdeploy.spec import load_spec as read_spec
 
@@ -21,9 +29,15 @@ def load_spec(path: str | Path) -> KfDef:
     return spec
 
 
+OBSERVER: ContextVar[Observer | None] = ContextVar("progress_observer", default=None)
+"""Who else reads the progress lines in this context (``kfdeploy ui`` sets it for its runs)."""
+
+
 def printer(opts: Options) -> Printer:
-    """Progress on stderr: live lines for text output, plain lines when the result is data."""
-    return Printer(live=None if opts.output == "text" else False)
+    """Progress on stderr: live lines for text output, plain lines when the result is data
+    or when an observer reads them too."""
+    observer = OBSERVER.get()
+    return Printer(live=None if opts.output == "text" and observer is None else False, observer=observer)
 
 
 def connect(opts: Options, spec: KfDef, progress: Printer, create: bool) -> Cluster:
@@ -41,3 +55,19 @@ def connect(opts: Options, spec: KfDef, progress: Printer, create: bool) -> Clus
             cluster = Cluster.connect(platform.kubeconfig(spec), context)
     cluster.version()
     return cluster
+
+
+def cluster_credentials(cluster: Cluster, spec: KfDef) -> Credentials:
+    """Generated credentials as the cluster holds them (new ones are chosen, not yet stored)."""
+    return Credentials(credential_store.read(cluster, spec.metadata.name),
+                       live=credential_store.secret_reader(cluster))
+
+
+def render_session(opts: Options, spec: KfDef, progress: Printer | None = None, *, only: Iterable[str] = (),
+                   masked: bool = False, mirror: bool = True) -> Session:
+    """The run's render session, saying on stderr how each source was had (``(cached)`` or the
+    seconds it took); without ``progress``, only with ``-v``."""
+    shown = progress or Printer(live=False, quiet=not opts.verbose)
+    return Session(spec, Library.load(), only=only, mirror=mirror, masked=masked,
+                   cache=RenderCache.open(enabled=not opts.no_cache),
+                   report=lambda name, how: shown.app(name, "rendered", how))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
 import re
 from dataclasses import dataclass, field
@@ -12,6 +10,7 @@ from typing import Any
 
 from kfdeploy.errors import EXIT_BAD_INPUT, SpecError, UsageError
 from kfdeploy.options import Options
+from kfdeploy.render import check_applications
 from kfdeploy.spec import KfDef, parse_text
 from kfdeploy.spec.base import DNS_LABEL
 from kfdeploy.spec.schema import schema_text
@@ -150,12 +149,12 @@ def _check_init_flags(o: StarterOptions) -> None:
 
 
 def validate(opts: Options, render: bool = False) -> ValidateResult:
-    """Check the spec and, when the renderer is present, its applications and params; with
+    """Check the spec, its applications and their params; with
     ``render``, also render everything offline (what build would reject: objects two
     applications render, objects of the wrong shape, jsonnet errors)."""
     try:
         spec = load_spec(opts.file)
-        problems = _application_problems(spec)
+        problems = check_applications(spec)
         if render and not problems:
             problems = _render_problems(spec)
     except SpecError as e:
@@ -167,13 +166,15 @@ def validate(opts: Options, render: bool = False) -> ValidateResult:
     return ValidateResult(opts.file, tuple(problems), spec)
 
 
-def _application_problems(spec: KfDef) -> list[str]:
-    """Problems the renderer finds (unknown components or params); none if it is absent."""
-    if importlib.util.find_spec("kfdeploy.render") is None:
-        return []
-    render = importlib.import_module("kfdeploy.render")
-    check = getattr(render, "check_applications", None)
-    return list(check(spec)) if callable(check) else []
+def validate_text(file: str, text: str) -> ValidateResult:
+    """``validate`` of text not yet saved to ``file`` (the ui's editor): the same problems,
+    named by the same file, with relative paths read from its folder."""
+    try:
+        spec = parse_text(text, file, Path(file).resolve().parent)
+        problems = check_applications(spec)
+    except SpecError as e:
+        return ValidateResult(file, tuple(e.problems))
+    return ValidateResult(file, tuple(problems), spec)
 
 
 def _render_problems(spec: KfDef) -> list[str]:

@@ -9,6 +9,7 @@ namespace. Every test under this folder is marked ``cluster``.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -137,13 +138,28 @@ def namespace(cluster: SharedCluster, request: pytest.FixtureRequest) -> Iterato
         core.delete_namespace(name)
 
 
-def cli_run(cluster: SharedCluster, *args: str) -> tuple[int, str, str]:
-    """Run the kfdeploy CLI against the shared cluster: (exit code, stdout, stderr). A crash
-    (anything but the CLI's own exit) is raised, so a test never mistakes it for an exit code."""
+def cli_invoke(*args: str) -> tuple[int, str, str]:
+    """The one way cluster tests run the kfdeploy CLI (in-process): (exit code, stdout, stderr).
+    A crash (anything but the CLI's own exit) is raised, so a test never mistakes it for an exit
+    code."""
     from click.testing import CliRunner
 
     from kfdeploy.cli import cli
-    result = CliRunner().invoke(cli, [*args, "--kubeconfig", str(cluster.kubeconfig)])
+    result = CliRunner().invoke(cli, list(args))
     if result.exception and not isinstance(result.exception, SystemExit):
         raise result.exception
     return result.exit_code, result.stdout, result.stderr
+
+
+def cli_run(cluster: SharedCluster, *args: str) -> tuple[int, str, str]:
+    """``cli_invoke`` against the shared cluster."""
+    return cli_invoke(*args, "--kubeconfig", str(cluster.kubeconfig))
+
+
+def cli_json(cluster: SharedCluster, *args: str) -> tuple[int, Any, str]:
+    """``cli_run`` with ``-o json``: (exit code, parsed stdout or None, stderr)."""
+    code, out, err = cli_run(cluster, *args, "-o", "json")
+    try:
+        return code, json.loads(out) if out.strip() else None, err
+    except ValueError:
+        return code, None, err

@@ -4,19 +4,18 @@ application (keeping its data) and deletes cleanly."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
-from kfdeploy.cli import cli
 from kfdeploy.kube.client import Cluster, KubeApiError
 from kfdeploy.labels import APPLICATION
 from kfdeploy.render import render
 from kfdeploy.spec import load_spec
+
+from .conftest import cli_invoke, cli_json
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -32,13 +31,7 @@ def spec_file(tmp_path: Path, name: str, drop: tuple[str, ...] = (), extra: list
     return path
 
 
-def kfdeploy(cluster: Any, *args: str) -> tuple[int, Any, str]:
-    """Run the CLI against the test cluster; (exit code, parsed JSON stdout, stderr)."""
-    result = CliRunner().invoke(cli, [*args, "--kubeconfig", str(cluster.kubeconfig), "-o", "json"])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    out = json.loads(result.stdout) if result.stdout.strip() else None
-    return result.exit_code, out, result.stderr
+kfdeploy = cli_json
 
 
 def test_every_library_object_is_accepted_by_the_api_server(cluster: Any, tmp_path: Path):
@@ -126,10 +119,10 @@ def test_unreachable_cluster_is_a_clear_error(tmp_path: Path, args: tuple[str, .
         "clusters": [{"name": "nowhere", "cluster": {"server": "https://127.0.0.1:9"}}],
         "contexts": [{"name": "nowhere", "context": {"cluster": "nowhere", "user": "u"}}],
         "users": [{"name": "u", "user": {"token": "t"}}]}))
-    result = CliRunner().invoke(cli, [*args, "-f", str(spec_file(tmp_path, "unreachable")),
-                                      "--kubeconfig", str(kubeconfig)])
-    assert result.exit_code == code
-    assert "cannot reach the cluster" in result.stderr and "Traceback" not in result.output
+    exit_code, out, err = cli_invoke(*args, "-f", str(spec_file(tmp_path, "unreachable")),
+                                     "--kubeconfig", str(kubeconfig))
+    assert exit_code == code
+    assert "cannot reach the cluster" in err and "Traceback" not in out + err
 
 
 def test_an_apply_killed_midway_converges_when_re_run(cluster: Any, tmp_path: Path):

@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from click.testing import CliRunner
 
-from kfdeploy.cli import cli
 from kfdeploy.kube.client import Cluster
 from kfdeploy.kube.engine import ApplyOptions, Engine
 from kfdeploy.objects import describe
 from kfdeploy.render import render
 from kfdeploy.spec import parse_spec
+
+from .conftest import cli_run
 
 CHART = Path(__file__).resolve().parents[1] / "fixtures" / "charts" / "hooked"
 
@@ -72,7 +72,7 @@ def test_chart_into_a_new_namespace_with_crd_cr_hooks_and_deployment(cluster: An
     position = {o: i for i, o in enumerate(order)}
     crd, namespace = "CustomResourceDefinition/gadgets.hooks.test.kfdeploy.io", f"Namespace/{ns}"
     account, job = f"ServiceAccount/{ns}/hooked-migrate", f"Job/{ns}/hooked-migrate"
-    server, gadget = f"Deployment/{ns}/hooked-server", f"Gadget/{ns}/hooked-gadget"
+    server, gadget = f"Deployment/{ns}/hooked-server", f"Gadget.hooks.test.kfdeploy.io/{ns}/hooked-gadget"
     post = f"ConfigMap/{ns}/hooked-installed"
     assert max(position[namespace], position[crd]) < position[account] < position[job]
     assert position[job] < min(position[server], position[gadget]) and max(position[server], position[gadget]) < position[post]
@@ -82,24 +82,23 @@ def test_chart_into_a_new_namespace_with_crd_cr_hooks_and_deployment(cluster: An
     assert live_ns is not None and "applyset.kubernetes.io/part-of" in live_ns["metadata"]["labels"]  # owned
     assert get(kube, "hooks.test.kfdeploy.io/v1", "Gadget", ns, "hooked-gadget") is not None
 
-    runner = CliRunner()
     spec_file = tmp_path / "kfdef.yaml"
     spec_file.write_text(yaml.safe_dump(spec_data(ns, "1")))
-    args = ["--kubeconfig", str(cluster.kubeconfig), "-f", str(spec_file)]
-    plan = runner.invoke(cli, ["plan", "-a", "hooked", *args])
-    assert plan.exit_code == 0, plan.stdout + plan.stderr  # a second run has nothing to do
+    args = ["-f", str(spec_file)]
+    code, out, err = cli_run(cluster, "plan", "-a", "hooked", *args)
+    assert code == 0, out + err  # a second run has nothing to do
 
     first_job = get(kube, "batch/v1", "Job", ns, "hooked-migrate")
     spec_file.write_text(yaml.safe_dump(spec_data(ns, "2")))
-    plan = runner.invoke(cli, ["plan", "-a", "hooked", *args])
-    assert plan.exit_code == 2
-    assert f"recreate Job/{ns}/hooked-migrate" in plan.stdout and "before-hook-creation" in plan.stdout
+    code, out, err = cli_run(cluster, "plan", "-a", "hooked", *args)
+    assert code == 2
+    assert f"recreate Job/{ns}/hooked-migrate" in out and "before-hook-creation" in out
     result = converge(kube, ns, "2")  # no --recreate: the hook replaces itself
     assert result.outcome == "applied" and result.recreated == 1, result.error
     second_job = get(kube, "batch/v1", "Job", ns, "hooked-migrate")
     assert first_job and second_job and second_job["metadata"]["uid"] != first_job["metadata"]["uid"]
     assert second_job["spec"]["template"]["spec"]["containers"][0]["args"] == ["--schema=2"]
 
-    done = runner.invoke(cli, ["delete", "--yes", *args])
-    assert done.exit_code == 0, done.stderr
+    code, _, err = cli_run(cluster, "delete", "--yes", *args)
+    assert code == 0, err
     assert get(kube, "v1", "Namespace", "", ns) is None

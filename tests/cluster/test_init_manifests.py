@@ -11,22 +11,17 @@ from typing import Any
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
 from cluster.test_kustomize_release import REPOS, release_copy
-from kfdeploy.cli import cli
 
+from .conftest import cli_invoke, cli_run
 
-def kfdeploy(cluster: Any, *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, [*args, "--kubeconfig", str(cluster.kubeconfig)])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
+kfdeploy = cli_run
 
 
 def init(tmp_path: Path, release: Path, name: str, out: str) -> Path:
-    result = CliRunner().invoke(cli, ["init", "--manifests", str(release), "--name", name, "-o", str(tmp_path / out)])
-    assert result.exit_code == 0, result.output
+    code, stdout, err = cli_invoke("init", "--manifests", str(release), "--name", name, "-o", str(tmp_path / out))
+    assert code == 0, stdout + err
     return tmp_path / out
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from kfdeploy.kube.client import Cluster
-from kfdeploy.kube.inventory import APPLYSET_ID, GROUP_KINDS, Inventory
+from kfdeploy.kube.inventory import Inventory
+from kfdeploy.labels import APPLYSET_ID, GROUP_KINDS
 
 from .test_engine import unique
 

@@ -12,7 +12,6 @@ is created, updated and deleted; prune must keep the PVC and say so; everything 
 
 from __future__ import annotations
 
-import json
 import shutil
 import tarfile
 import uuid
@@ -21,10 +20,9 @@ from typing import Any
 
 import pytest
 import yaml
-from click.testing import CliRunner
 from kubernetes import client
 
-from kfdeploy.cli import cli
+from .conftest import cli_json
 
 REPOS = Path(__file__).resolve().parents[1] / "fixtures" / "repos"
 
@@ -71,15 +69,7 @@ def write_spec(path: Path, name: str, namespace: str, uri: str, trainer_path: st
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
 
 
-def run(cluster: Any, *args: str) -> tuple[int, Any, str]:
-    result = CliRunner().invoke(cli, [*args, "--kubeconfig", str(cluster.kubeconfig), "-o", "json"])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    try:
-        data = json.loads(result.stdout)
-    except ValueError:
-        data = None
-    return result.exit_code, data, result.stderr
+run = cli_json
 
 
 def actions(plan: dict[str, Any]) -> dict[str, set[tuple[str, str]]]:

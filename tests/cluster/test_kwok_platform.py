@@ -16,22 +16,16 @@ from typing import Any
 
 import pytest
 import yaml
-from click.testing import CliRunner, Result
 from kubernetes import client
 
-from kfdeploy.cli import cli
 from kfdeploy.platforms.kwok import KwokPlatform
 from kfdeploy.spec import load_spec
 from kfdeploy.tools import find_tool, tool_env
 
-from .conftest import TEST_POOLS, api_client, eventually, kwok_spec_data
+from .conftest import TEST_POOLS, api_client, cli_invoke, eventually, kwok_spec_data
 
 NAME = os.environ.get("KFDEPLOY_TEST_CLUSTER", "kfdeploy") + "-accept"
 GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
-
-
-def kfdeploy(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
 def write_spec(path: Path, pools: list[dict[str, Any]]) -> Path:
@@ -58,10 +52,10 @@ def spec_file(tools: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 @pytest.fixture(scope="module")
 def created(spec_file: Path) -> dict[str, Any]:
-    result = kfdeploy("cluster", "create", "-f", str(spec_file), "-o", "json")
-    assert result.exit_code == 0, result.stderr
-    assert f"creating kwok cluster {NAME}" in result.stderr
-    data: dict[str, Any] = json.loads(result.stdout)
+    code, out, err = cli_invoke("cluster", "create", "-f", str(spec_file), "-o", "json")
+    assert code == 0, err
+    assert f"creating kwok cluster {NAME}" in err
+    data: dict[str, Any] = json.loads(out)
     return data
 
 
@@ -148,34 +142,34 @@ def test_job_completes(api: client.ApiClient, ns: str) -> None:
 
 
 def test_second_create_reuses_the_cluster(spec_file: Path, created: dict[str, Any]) -> None:
-    result = kfdeploy("cluster", "create", "-f", str(spec_file))
-    assert result.exit_code == 0, result.stderr
-    assert f"reusing running kwok cluster {NAME}" in result.stderr
-    assert result.stdout.strip() == (f"cluster {NAME} ready: 3 nodes (1 GPU node, 4 GPUs), "
+    code, out, err = cli_invoke("cluster", "create", "-f", str(spec_file))
+    assert code == 0, err
+    assert f"reusing running kwok cluster {NAME}" in err
+    assert out.strip() == (f"cluster {NAME} ready: 3 nodes (1 GPU node, 4 GPUs), "
                                      f"kubeconfig {created['kubeconfig']}")
 
 
 def test_removed_pool_removes_its_nodes(spec_file: Path, api: client.ApiClient) -> None:
     smaller = write_spec(spec_file.parent / "smaller.yaml", [TEST_POOLS[0]])
-    result = kfdeploy("cluster", "create", "-f", str(smaller), "-o", "json")
-    assert result.exit_code == 0, result.stderr
-    assert json.loads(result.stdout)["created"] is False
-    assert "removing node(s) no longer in the spec: gpu-0" in result.stderr
+    code, out, err = cli_invoke("cluster", "create", "-f", str(smaller), "-o", "json")
+    assert code == 0, err
+    assert json.loads(out)["created"] is False
+    assert "removing node(s) no longer in the spec: gpu-0" in err
     nodes = client.CoreV1Api(api).list_node().items
     assert sorted(n.metadata.name for n in nodes) == ["cpu-0", "cpu-1"]
 
 
 def test_kubeconfig_prints_a_usable_kubeconfig(spec_file: Path) -> None:
-    result = kfdeploy("cluster", "kubeconfig", "-f", str(spec_file))
-    assert result.exit_code == 0, result.stderr
-    config = yaml.safe_load(result.stdout)
+    code, out, err = cli_invoke("cluster", "kubeconfig", "-f", str(spec_file))
+    assert code == 0, err
+    config = yaml.safe_load(out)
     assert config["current-context"] == f"kwok-{NAME}"
     assert config["clusters"][0]["cluster"]["server"].startswith("https://127.0.0.1:")
 
 
 def test_delete_removes_the_cluster(spec_file: Path) -> None:
-    result = kfdeploy("cluster", "delete", "-f", str(spec_file))
-    assert (result.exit_code, result.stdout.strip()) == (0, f"cluster {NAME} deleted")
+    code, out, err = cli_invoke("cluster", "delete", "-f", str(spec_file))
+    assert (code, out.strip()) == (0, f"cluster {NAME} deleted")
     assert NAME not in kwokctl_clusters()
-    again = kfdeploy("cluster", "delete", "-f", str(spec_file))
-    assert again.stdout.strip() == f"cluster {NAME} does not exist; nothing to delete"
+    _, again_out, _ = cli_invoke("cluster", "delete", "-f", str(spec_file))
+    assert again_out.strip() == f"cluster {NAME} does not exist; nothing to delete"

@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
-from kfdeploy.cli import cli
 from kfdeploy.kube.client import Cluster, KubeApiError
 from kfdeploy.kube.engine import ApplyOptions, Engine
 from kfdeploy.kube.inventory import Inventory, Record, kep_group_kind, stamp
 from kfdeploy.labels import APPLICATION, LEGACY_APPLICATION, bookkeeping
 from kfdeploy.objects import object_key
+
+from .conftest import cli_run
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -28,13 +28,6 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 @pytest.fixture()
 def kube(cluster: Any) -> Cluster:
     return Cluster.connect(cluster.kubeconfig, cluster.context)
-
-
-def cli_run(cluster: Any, *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, [*args, "--kubeconfig", str(cluster.kubeconfig)])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 def test_selectors_on_component_apply_healthy_and_kwok_webhooks_ignore(cluster: Any, kube: Cluster,
@@ -46,10 +39,10 @@ def test_selectors_on_component_apply_healthy_and_kwok_webhooks_ignore(cluster: 
         "spec": {"platform": {"kind": "kwok"}, "applications": [
             {"name": "demo", "jsonnet": {"path": str(FIXTURES / "components" / "selects-component")},
              "params": {"namespace": namespace}}]}}))
-    code, out, err = cli_run(cluster, "apply", "-f", str(spec), "--yes")
+    code, out, err = cli_run(cluster, "apply", "-f", str(spec), "--yes", "-v")
     assert code == 0, out + err
     assert "Platform adjustments (kwok)" in out
-    assert "ValidatingWebhookConfiguration demo-webhook (demo): webhook webhook.demo.example failurePolicy" \
+    assert "ValidatingWebhookConfiguration/demo-webhook (demo): webhook webhook.demo.example failurePolicy" \
            " Fail -> Ignore" in out
 
     live = kube.get({"apiVersion": "apps/v1", "kind": "Deployment",

@@ -16,9 +16,10 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from kfdeploy.kube.client import Cluster
-from kfdeploy.kube.inventory import PART_OF, applyset_id
+from kfdeploy.kube.inventory import applyset_id
+from kfdeploy.labels import PART_OF
 
-from .conftest import cli_run
+from .conftest import cli_run, eventually
 
 GROUP = "preflight.kfdeploy.test"
 
@@ -204,3 +205,51 @@ def test_foreign_blocking_webhook_fails_naming_it(cluster: Any, tmp_path: Path) 
     finally:
         admission.delete_validating_webhook_configuration(hook_name)
         run(cluster, "delete", "-f", str(spec), "--yes")
+
+
+# -- Pod Security admission: the prediction against the API server's own verdict ------------------
+
+def pss_namespace(core: client.CoreV1Api, level: str) -> str:
+    name = f"pf-pss-{level}-{uuid.uuid4().hex[:6]}"
+    core.create_namespace({"metadata": {"name": name, "labels": {"pod-security.kubernetes.io/enforce": level}}})
+    # A pod needs its ServiceAccount (admitted before Pod Security), which the controller-manager makes.
+    eventually(lambda: [a.metadata.name for a in core.list_namespaced_service_account(name).items],
+               lambda names: "default" in names, f"ServiceAccount {name}/default")
+    return name
+
+
+def admitted(core: client.CoreV1Api, ns: str, spec: dict[str, Any]) -> bool:
+    """The API server's PodSecurity admission on a Pod of this spec (a server-side dry run: the
+    admission runs, nothing is stored)."""
+    try:
+        core.create_namespaced_pod(ns, {"metadata": {"generateName": "pss-"}, "spec": spec}, dry_run="All")
+    except ApiException as e:
+        assert e.status == 403 and "violates PodSecurity" in (e.body or ""), e.body
+        return False
+    return True
+
+
+def test_pod_security_prediction_matches_the_api_server(cluster: Any, tmp_path: Path) -> None:
+    from fixtures.pod_security_cases import BASELINE, HARDENED, RESTRICTED
+
+    from kfdeploy.preflight.pod_security import violations
+
+    core = client.CoreV1Api(cluster.api)
+    cases = [("hardened", HARDENED, "")] + BASELINE + RESTRICTED
+    namespaces = {level: pss_namespace(core, level) for level in ("baseline", "restricted")}
+    try:
+        disagree = [(name, level) for name, spec, _ in cases for level, ns in namespaces.items()
+                    if (violations(level, spec) == []) != admitted(core, ns, spec)]
+        assert disagree == []
+        # `preflight` names the workload, the namespace, the level and the field before apply.
+        ns = namespaces["restricted"]
+        spec = write_spec(tmp_path, f"pf-pss-{uuid.uuid4().hex[:6]}", [deployment(ns, {}, hostNetwork=True)])
+        code, out, _ = run(cluster, "preflight", "-f", str(spec), "-o", "json")
+        assert code == 1
+        [found] = [f for f in findings(out, "FAIL") if f["check"] == "pod-security"]
+        assert found["object"] == f"Deployment/{ns}/trainer"
+        assert "restricted" in found["message"] and "spec.template.spec.hostNetwork" in found["message"]
+        assert "in the cluster" in found["message"]
+    finally:
+        for ns in namespaces.values():
+            core.delete_namespace(ns)

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from kfdeploy.kube.client import Cluster
-from kfdeploy.kube.inventory import PART_OF
 from kfdeploy.kube.wait import wait_established
+from kfdeploy.labels import PART_OF
 
 from .test_engine import unique, widget_crd
 

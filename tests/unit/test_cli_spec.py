@@ -9,9 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import kfdeploy.render
 from kfdeploy.cli import cli
-from kfdeploy.spec import KfDef
 from kfdeploy.spec.schema import kfdef_schema
 from kfdeploy.workflow import spec_verbs
 
@@ -30,7 +28,7 @@ spec:
 
 @pytest.fixture()
 def no_library_checks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(spec_verbs, "_application_problems", lambda spec: [])
+    monkeypatch.setattr(spec_verbs, "check_applications", lambda spec: [])
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -84,22 +82,15 @@ def test_validate_missing_file_suggests_init(tmp_path: Path) -> None:
     assert "nope.yaml" in err and "does not exist" in err and "kfdeploy init" in err
 
 
-def test_validate_reports_renderer_problems(monkeypatch: pytest.MonkeyPatch) -> None:
-    def check(spec: KfDef) -> list[str]:
-        return [f"spec.applications[0]: unknown component {spec.spec.applications[0].name!r}"]
-
-    monkeypatch.setattr(kfdeploy.render, "check_applications", check, raising=False)
-    code, _, err = run("validate", "-f", str(ROOT / "kfdef.yaml"))
-    assert code == 3 and "unknown component 'cert-manager'" in err
-    code, out, _ = run("validate", "-f", str(ROOT / "kfdef.yaml"), "-o", "json")
-    assert code == 3 and json.loads(out)["problems"] == [
-        "spec.applications[0]: unknown component 'cert-manager'"]
-
-
-def test_validate_without_renderer_check(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delattr(kfdeploy.render, "check_applications", raising=False)
-    code, out, _ = run("validate", "-f", str(ROOT / "kfdef.yaml"))
-    assert code == 0 and "valid KfDef" in out
+def test_validate_reports_library_problems(tmp_path: Path) -> None:
+    spec = tmp_path / "kfdef.yaml"
+    spec.write_text("apiVersion: kfdef.apps.kubeflow.org/v1\nkind: KfDef\nmetadata: {name: kf}\n"
+                    "spec:\n  platform: {kind: kwok}\n  applications: [{name: no-such-component}]\n")
+    code, _, err = run("validate", "-f", str(spec))
+    assert code == 3 and "spec.applications[0]" in err and "no-such-component" in err
+    code, out, _ = run("validate", "-f", str(spec), "-o", "json")
+    [problem] = json.loads(out)["problems"]
+    assert code == 3 and problem.startswith("spec.applications[0]") and "no-such-component" in problem
 
 
 def test_schema_prints_and_writes(tmp_path: Path) -> None:

@@ -63,18 +63,30 @@ def test_status_exit_code_and_json_shape():
     assert StatusResult([healthy]).exit_code == 0
     result = StatusResult([healthy, degraded])
     assert result.exit_code == 1
-    assert result.to_data() == {"components": [healthy, degraded]}
+    assert result.to_data() == {"components": [healthy, degraded], "revision": None}
     assert "Deployment/kubeflow/x: CrashLoopBackOff" in result.text()
+    assert "Revision: none recorded" in result.text()
+    live = {"revision": 4, "outcome": "interrupted", "finished": False, "time": "2026-01-01T00:00:00Z",
+            "specMatches": False, "rollbackTo": 2}
+    text = StatusResult([healthy], live).text().splitlines()[0]
+    assert text.startswith("Revision 4: interrupted") and "a rollback to revision 2" in text
+    assert "did not finish" in text and "spec file differs" in text
 
 
-def test_platform_adjustments_are_listed_in_plan_and_apply():
-    note = Adjustment("kwok", "cert-manager", "ValidatingWebhookConfiguration cert-manager-webhook",
+def test_platform_adjustments_are_counted_and_listed_under_v():
+    note = Adjustment("kwok", "cert-manager", "ValidatingWebhookConfiguration/cert-manager-webhook",
                       "webhook webhook.cert-manager.io failurePolicy Fail -> Ignore")
-    plan = PlanResult(spec_plan(AppPlan("cert-manager", [Change("unchanged", CM)])), adjustments=[note])
-    assert ("Platform adjustments (kwok): 1 change(s)\n  ~ ValidatingWebhookConfiguration cert-manager-webhook"
-            " (cert-manager): webhook webhook.cert-manager.io failurePolicy Fail -> Ignore") in plan.text()
-    assert plan.to_data()["adjustments"] == [{"platform": "kwok", "application": "cert-manager",
-                                              "object": note.object, "change": note.change}]
+    changes = spec_plan(AppPlan("cert-manager", [Change("unchanged", CM)]))
+    plan = PlanResult(changes, adjustments=[note, note])
+    assert "Platform adjustments (kwok): 2 change(s) (-v lists them)" in plan.text()
+    assert note.change not in plan.text()
+    listed = PlanResult(changes, verbose=1, adjustments=[note]).text()
+    assert ("Platform adjustments (kwok): 1 change(s)\n  ~ ValidatingWebhookConfiguration/cert-manager-webhook"
+            " (cert-manager): webhook webhook.cert-manager.io failurePolicy Fail -> Ignore") in listed
+    assert plan.to_data()["adjustments"][0] == {"platform": "kwok", "application": "cert-manager",
+                                                "object": note.object, "change": note.change}
     applied = ApplyResult([AppResult("cert-manager", "applied")], adjustments=[note])
-    assert note.change in applied.text() and applied.to_data()["adjustments"][0]["change"] == note.change
+    assert "1 change(s) (-v lists them)" in applied.text() and note.change not in applied.text()
+    assert note.change in ApplyResult([AppResult("cert-manager", "applied")], adjustments=[note], verbose=1).text()
+    assert applied.to_data()["adjustments"][0]["change"] == note.change
     assert "Platform adjustments" not in PlanResult(spec_plan()).text()

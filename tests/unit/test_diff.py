@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import base64
 import copy
-from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from kfdeploy.kube.diff import (
-    FieldChange,
-    changed_fields,
     mask_secrets,
     normalize,
-    parse_quantity,
     render_diff,
 )
 
@@ -94,88 +90,7 @@ def test_normalize_drops_emptied_annotations() -> None:
     assert "annotations" not in normalize(with_server_fields(deployment()))["metadata"]
 
 
-# --- changed_fields --------------------------------------------------------------------------
-
-
-def _with(obj: dict[str, Any], path: list[Any], value: Any) -> dict[str, Any]:
-    out = copy.deepcopy(obj)
-    target = out
-    for part in path[:-1]:
-        target = target[part]
-    target[path[-1]] = value
-    return out
-
-
 BASE = deployment()
-CHANGE_CASES: list[tuple[str, dict[str, Any] | None, dict[str, Any] | None, list[FieldChange]]] = [
-    ("identical", BASE, copy.deepcopy(BASE), []),
-    ("server-fields-ignored", with_server_fields(BASE), BASE, []),
-    (
-        "container-image-by-name",
-        BASE,
-        deployment(image="gcr.io/ml-pipeline/api-server:2.6.0"),
-        [
-            FieldChange(
-                "spec.template.spec.containers[name=ml-pipeline].image",
-                "gcr.io/ml-pipeline/api-server:2.5.0",
-                "gcr.io/ml-pipeline/api-server:2.6.0",
-            )
-        ],
-    ),
-    (
-        "container-order-ignored",
-        BASE,
-        _with(
-            BASE,
-            ["spec", "template", "spec", "containers"],
-            list(reversed(BASE["spec"]["template"]["spec"]["containers"])),
-        ),
-        [],
-    ),
-    (
-        "container-added",
-        BASE,
-        _with(
-            BASE,
-            ["spec", "template", "spec", "containers"],
-            [*BASE["spec"]["template"]["spec"]["containers"], {"name": "cache", "image": "redis:7"}],
-        ),
-        [FieldChange("spec.template.spec.containers[name=cache]", None, {"name": "cache", "image": "redis:7"})],
-    ),
-    (
-        "list-without-names-by-index",
-        BASE,
-        _with(
-            BASE,
-            ["spec", "template", "spec", "containers", 1, "ports"],
-            [{"containerPort": 8887}, {"containerPort": 8888}],
-        ),
-        [
-            FieldChange("spec.template.spec.containers[name=ml-pipeline].ports[0].containerPort", 8888, 8887),
-            FieldChange("spec.template.spec.containers[name=ml-pipeline].ports[1]", None, {"containerPort": 8888}),
-        ],
-    ),
-    (
-        "dotted-label-key-quoted",
-        BASE,
-        _with(BASE, ["metadata", "labels", "app.kubernetes.io/part-of"], "kubeflow-platform"),
-        [FieldChange('metadata.labels["app.kubernetes.io/part-of"]', "kubeflow", "kubeflow-platform")],
-    ),
-    ("replicas-removed", BASE, _with(BASE, ["spec", "replicas"], None), [FieldChange("spec.replicas", 1, None)]),
-    (
-        "create-reports-added-subtrees",
-        None,
-        {"kind": "ConfigMap", "data": {"a": "1"}},
-        [FieldChange("data", None, {"a": "1"}), FieldChange("kind", None, "ConfigMap")],
-    ),
-]
-
-
-@pytest.mark.parametrize("live,desired,expected", [c[1:] for c in CHANGE_CASES], ids=[c[0] for c in CHANGE_CASES])
-def test_changed_fields(
-    live: dict[str, Any] | None, desired: dict[str, Any] | None, expected: list[FieldChange]
-) -> None:
-    assert changed_fields(live, desired) == expected
 
 
 # --- secrets ---------------------------------------------------------------------------------
@@ -187,12 +102,10 @@ def test_secret_change_shows_neither_value() -> None:
         "kubectl.kubernetes.io/last-applied-configuration": '{"stringData":{"password":"hunter2-old-value"}}'
     }
     text = render_diff(("", "Secret", "kubeflow", "mysql-secret"), live, desired)
-    changes = changed_fields(live, desired)
-    visible = text + repr(changes) + repr(mask_secrets(live))
+    visible = text + repr(mask_secrets(live))
     for value in ("hunter2-old-value", "s3cr3t-new-value"):
         assert value not in visible
         assert base64.b64encode(value.encode()).decode() not in visible
-    assert [c.path for c in changes] == ["data.password"]
     assert "--- live/Secret/kubeflow/mysql-secret" in text and "+++ desired/Secret/kubeflow/mysql-secret" in text
     assert "-  password: (masked, 17 bytes, hash " in text and "+  password: (masked, 16 bytes, hash " in text
 
@@ -244,18 +157,3 @@ def test_render_diff_create_and_delete() -> None:
     created = render_diff("ConfigMap/kubeflow/c", None, {"kind": "ConfigMap", "data": {"a": "1"}})
     deleted = render_diff("ConfigMap/kubeflow/c", {"kind": "ConfigMap", "data": {"a": "1"}}, None)
     assert "+kind: ConfigMap" in created and "-kind: ConfigMap" in deleted
-
-
-@pytest.mark.parametrize(
-    "text,value",
-    [
-        ("20Gi", Decimal(20 * 2**30)),
-        ("500M", Decimal(500_000_000)),
-        ("1e3", Decimal(1000)),
-        ("250m", Decimal("0.25")),
-        ("lots", None),
-    ],
-    ids=["binary", "decimal", "exponent", "milli", "garbage"],
-)
-def test_parse_quantity(text: str, value: Decimal | None) -> None:
-    assert parse_quantity(text) == value

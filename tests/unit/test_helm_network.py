@@ -30,7 +30,7 @@ def seen(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Library:
     stub = tmp_path / "helm"
     stub.write_text(STUB.format(python=sys.executable))
     stub.chmod(0o755)
-    monkeypatch.setenv("KFDEPLOY_HELM", str(stub))
+    monkeypatch.setenv("KFDEPLOY_HELM_BINARY", str(stub))
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.corp.example:3128")
     return write_library(tmp_path / "lib", {"unused": []})
 

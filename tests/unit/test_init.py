@@ -26,7 +26,7 @@ GPU_TAINT = {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"
 @pytest.fixture(autouse=True)
 def _no_library_checks(monkeypatch: pytest.MonkeyPatch) -> None:
     """These tests are about the spec; the component library has its own tests."""
-    monkeypatch.setattr(spec_verbs, "_application_problems", lambda spec: [])
+    monkeypatch.setattr(spec_verbs, "check_applications", lambda spec: [])
 
 
 @pytest.mark.parametrize(("platform", "gpus"), COMBOS, ids=[f"{p}-gpus{g}" for p, g in COMBOS])

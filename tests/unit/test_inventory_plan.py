@@ -141,3 +141,24 @@ def test_app_plan_summary_and_change_flags():
     assert plan.summary() == "1 create, 1 keep"
     assert not AppPlan("y", [Change("keep", ("", "PersistentVolumeClaim", "ns", "p"))]).has_changes
     assert plan.changes[1].label == "PersistentVolumeClaim/ns/p"
+
+
+def crd(versions: list[str], stored: list[str] | None = None) -> dict:
+    obj = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+           "metadata": {"name": "runs.example.io"},
+           "spec": {"group": "example.io", "versions": [{"name": v, "served": True, "storage": i == 0}
+                                                         for i, v in enumerate(versions)]}}
+    return {**obj, "status": {"storedVersions": stored}} if stored else obj
+
+
+@pytest.mark.parametrize(("live_versions", "stored", "desired_versions", "action"), [
+    (["v1", "v1alpha1"], ["v1alpha1", "v1"], ["v1alpha1"], "keep"),
+    (["v1", "v1alpha1"], ["v1alpha1"], ["v1alpha1"], "update"),
+    (["v1alpha1"], ["v1alpha1"], ["v1", "v1alpha1"], "update"),
+], ids=["drops-a-stored-version", "drops-an-unstored-version", "adds-a-version"])
+def test_a_crd_update_that_drops_a_stored_version_is_kept(live_versions, stored, desired_versions, action):
+    live = LiveIndex([stamp(crd(live_versions, stored), "s")])
+    [change] = desired_changes([stamp(crd(desired_versions), "s")], live)
+    assert change.action == action
+    if action == "keep":
+        assert "v1 (status.storedVersions)" in change.reason and not AppPlan("a", [change]).has_changes

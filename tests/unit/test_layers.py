@@ -1,5 +1,5 @@
 """The pipeline's layers, kept by a test (docs/architecture.md): spec -> render -> kube and
-platforms, with preflight beside kube -> workflow -> cli. A module imports only its own layer
+platforms, with preflight and gitops beside kube -> workflow -> cli. A module imports only its own layer
 and those before it; among kube, platforms and preflight, kube imports neither of the others, and
 platforms and preflight do not import each other. The top-level modules that every stage shares
 (errors, the kinds table, object names, labels, poll, options, findings, ...) import no stage."""
@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "kfdeploy"
-LAYER = {"spec": 1, "render": 2, "fidelity": 2, "kube": 3, "platforms": 3, "preflight": 3,
-         "workflow": 4, "cli": 5, "__main__": 5}
+LAYER = {"spec": 1, "render": 2, "fidelity": 2, "kube": 3, "gitops": 3, "platforms": 3, "preflight": 3,
+         "workflow": 4, "cli": 5, "ui": 5, "__main__": 5}
 """Units of the package and their layer; every other top-level module is shared (layer 0)."""
-APART = {("kube", "platforms"), ("kube", "preflight"), ("platforms", "preflight"), ("preflight", "platforms")}
+APART = {("kube", "platforms"), ("kube", "gitops"), ("kube", "preflight"), ("platforms", "preflight"), ("preflight", "platforms")}
 """(importer, imported) pairs of one layer that must stay apart."""
 MODULES = sorted(PACKAGE.rglob("*.py"))
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 import yaml
-from pod_security import LEVELS, containers, violations
 
 from kfdeploy.library import Library, default_root
+from kfdeploy.preflight.pod_security import LEVELS, containers, violations
 from kfdeploy.render import render
 from kfdeploy.spec import KfDef
 

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from kfdeploy.kube.inventory import PART_OF
 from kfdeploy.kube.live import LiveIndex, slim
 from kfdeploy.kube.wait import shared_selector
 from kfdeploy.labels import APPLICATION as COMPONENT
+from kfdeploy.labels import PART_OF
 
 
 def live(kind: str, name: str) -> dict[str, Any]:

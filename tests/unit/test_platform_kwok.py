@@ -11,12 +11,13 @@ from typing import Any
 
 import pytest
 
-from kfdeploy.errors import PlatformError
+from kfdeploy.errors import KfdeployError, PlatformError
 from kfdeploy.platforms.kwok import node_pools
 from kfdeploy.platforms.kwok_objects import node_manifests, stale_nodes, storage_class
 from kfdeploy.platforms.kwokctl import (
     BINARY_OPTIONS,
     PORT_OPTIONS,
+    SERVICE_CIDR,
     clear_stale_pid_files,
     component_ports,
     explain_failure,
@@ -195,3 +196,21 @@ def test_kwokctl_config_takes_the_picked_ports() -> None:
     ports = dict(zip(PORT_OPTIONS, range(25000, 25006), strict=True))
     options = kwokctl_config({}, {}, ports)["options"]
     assert {k: options[k] for k in PORT_OPTIONS} == ports
+
+
+def test_apiserver_args_turn_request_limits_on_and_reach_the_apiserver() -> None:
+    plain = kwokctl_config({}, {})
+    limited = kwokctl_config({}, {}, apiserver_args={"max-requests-inflight": "4"})
+    assert plain["options"]["disableQPSLimits"] is True
+    assert limited["options"]["disableQPSLimits"] is False
+    args = {p["name"]: [(a["key"], a["value"]) for a in p["extraArgs"]] for p in limited["componentsPatches"]}
+    assert ("max-requests-inflight", "4") in args["kube-apiserver"]
+    assert ("service-cluster-ip-range", SERVICE_CIDR) in args["kube-apiserver"]
+
+
+@pytest.mark.parametrize("flag", ["--max-requests-inflight", "Max", "a b", ""])
+def test_apiserver_args_are_plain_flag_names(flag: str) -> None:
+    data = {"apiVersion": "kfdef.apps.kubeflow.org/v1", "kind": "KfDef", "metadata": {"name": "test"},
+            "spec": {"platform": {"kind": "kwok", "kwok": {"apiServerArgs": {flag: "4"}}}}}
+    with pytest.raises(KfdeployError, match="apiServerArgs"):
+        parse_spec(data, "kfdef.yaml", Path("."))

@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
-from kfdeploy.preflight import capacity, quantity
+from kfdeploy import quantity
+from kfdeploy.preflight import capacity
 from kfdeploy.preflight.capacity import Node, PodGroup
+from kfdeploy.quantity import parse_or_none
 
 QUANTITIES = [("500m", Fraction(1, 2)), ("2", Fraction(2)), ("1.5", Fraction(3, 2)), ("64Gi", Fraction(64 * 2**30)),
               ("128974848", Fraction(128974848)), ("129e6", Fraction(129 * 10**6)), ("123Mi", Fraction(123 * 2**20)),
@@ -250,3 +252,19 @@ def test_pools_that_cannot_grow_add_no_templates() -> None:
     from kfdeploy.preflight.pools import pool_templates
     frozen = {**GKE_GPU_POOL, "autoscaling": {"min": 0, "max": 0}}
     assert pool_templates(gke_spec([frozen])) == []
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("20Gi", Fraction(20 * 2**30)),
+    ("500M", Fraction(500_000_000)),
+    ("1e3", Fraction(1000)),
+    ("250m", Fraction(1, 4)),
+    ("100n", Fraction(1, 10**7)),
+    ("5u", Fraction(1, 200_000)),
+    (2, Fraction(2)),
+    ("lots", None),
+    (True, None),
+    ({"cpu": "1"}, None),
+], ids=["binary", "decimal", "exponent", "milli", "nano", "micro", "number", "garbage", "bool", "mapping"])
+def test_one_quantity_parser_for_requests_and_field_comparisons(value: object, expected: Fraction | None) -> None:
+    assert parse_or_none(value) == expected

@@ -63,7 +63,7 @@ def test_checks_that_cannot_read_fail_closed() -> None:
     inputs = Inputs([("app", [pvc, crd])], {"app": ">=1.29"}, "applyset-x-v1")
     found = {f.check: f for f in run_checks(Refusing(), inputs)}
     assert found["version"].status == "OK"
-    for check in ("capacity", "storage", "crds", "webhooks"):
+    for check in ("capacity", "storage", "crds", "webhooks", "pod-security"):
         assert found[check].status == "FAIL" and "cannot check" in found[check].message, check
         assert "--skip-preflight" in found[check].fix
 

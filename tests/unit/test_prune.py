@@ -12,9 +12,9 @@ from fakes.kube_api import FakeCluster, Kind, refused, status_error, timed_out
 
 from kfdeploy.kube.delete import delete_owned
 from kfdeploy.kube.engine import ApplyOptions, Engine
-from kfdeploy.kube.inventory import PART_OF, Inventory, Record, applyset_id
+from kfdeploy.kube.inventory import Inventory, Record, applyset_id
 from kfdeploy.kube.prune import PruneRules, protection
-from kfdeploy.labels import APPLICATION
+from kfdeploy.labels import APPLICATION, PART_OF
 from kfdeploy.objects import describe, describe_key, object_key
 
 SET = applyset_id("demo")
@@ -142,8 +142,8 @@ def test_a_namespace_is_kept_when_its_objects_cannot_be_listed(error: str, path:
     fake.fail("GET", path, make())
     reason = protection(fake, namespace(), SET, PruneRules(verb="delete"))
     assert reason is not None, "an unanswered LIST must keep the namespace"
-    assert reason.startswith("could not list the objects in it")
-    assert shown in reason.lower() and "--delete-namespaces deletes it anyway" in reason
+    assert reason.startswith("could not list the claims and objects in it")
+    assert shown in reason.lower() and "--delete-namespaces with --delete-pvcs deletes it anyway" in reason
 
 
 def test_a_kind_that_cannot_be_listed_405_holds_nothing():
@@ -153,11 +153,46 @@ def test_a_kind_that_cannot_be_listed_405_holds_nothing():
     assert ("GET", "/api/v1/namespaces/team/bindings") in fake.log
 
 
-def test_the_namespace_flag_deletes_it_without_asking_the_cluster():
+def test_the_namespace_and_claim_flags_delete_it_without_asking_the_cluster():
     fake = FakeCluster()
-    fake.add(namespace(), obj("ConfigMap", "theirs"))
+    fake.add(namespace(), obj("ConfigMap", "theirs"), obj("PersistentVolumeClaim", "theirs"))
     fake.fail("GET", r"^/apis$", status_error(500, "InternalError"))
-    assert protection(fake, namespace(), SET, PruneRules(prune_namespaces=True)) is None
+    fake.fail("GET", r"/persistentvolumeclaims$", status_error(500, "InternalError"))
+    assert protection(fake, namespace(), SET, PruneRules(prune_namespaces=True, prune_pvcs=True)) is None
+
+
+# -- Namespaces take their claims' data with them: kept unless the claims' flag is given too -------
+
+@pytest.mark.parametrize("claim", [
+    ours(obj("PersistentVolumeClaim", "ours")),
+    obj("PersistentVolumeClaim", "workspace"),
+    obj("PersistentVolumeClaim", "data-db-0", ownerReferences=[{"kind": "StatefulSet", "name": "db"}]),
+], ids=["ours", "someone-elses", "owned-by-a-statefulset"])
+@pytest.mark.parametrize("verb", ["prune", "delete"])
+def test_a_namespace_holding_a_claim_is_kept_even_with_the_namespace_flag(claim: dict[str, Any], verb: str):
+    fake = FakeCluster()
+    fake.add(namespace(), claim)
+    for rules in (PruneRules(verb=verb), PruneRules(prune_namespaces=True, verb=verb)):
+        reason = protection(fake, namespace(), SET, rules)
+        assert reason is not None, f"a namespace with {claim['metadata']['name']} must be kept ({rules})"
+        assert f"PersistentVolumeClaim/{claim['metadata']['name']}" in reason
+        assert f"--{verb}-pvcs" in reason and "reclaimPolicy" in reason
+    assert protection(fake, namespace(), SET, PruneRules(prune_namespaces=True, prune_pvcs=True, verb=verb)) is None
+
+
+def test_the_claim_flag_alone_leaves_the_namespace_to_its_foreign_objects():
+    fake = FakeCluster()
+    fake.add(namespace(), obj("PersistentVolumeClaim", "workspace"))
+    reason = protection(fake, namespace(), SET, PruneRules(prune_pvcs=True))
+    assert reason is not None and "does not own" in reason and "--prune-namespaces" in reason
+
+
+def test_a_namespace_is_kept_when_its_claims_cannot_be_listed():
+    fake = FakeCluster()
+    fake.add(namespace())
+    fake.fail("GET", r"/namespaces/team/persistentvolumeclaims$", status_error(403, "Forbidden"))
+    reason = protection(fake, namespace(), SET, PruneRules(prune_namespaces=True))
+    assert reason is not None and reason.startswith("could not list the claims")
 
 
 # -- the delete verb and the apply plan read the same protections ---------------------------------
@@ -200,3 +235,18 @@ def test_plan_marks_an_unanswered_protection_as_keep_with_the_reason():
     assert "timed out" in actions["CustomResourceDefinition/notebooks.kubeflow.org"][1]
     assert actions["ConfigMap/team/settings"] == ("delete", "")
     assert actions["Namespace/team"][0] == "keep"  # the Deployment and the PVC stay in it
+
+
+def test_plan_with_prune_namespaces_keeps_a_namespace_whose_claim_is_kept():
+    fake = FakeCluster()
+    objs = [namespace(), ours(obj("PersistentVolumeClaim", "data")), ours(obj("ConfigMap", "settings"))]
+    fake.add(*objs)
+    Inventory(fake, "demo").write(Record("notebooks", [object_key(o) for o in objs],
+                                         api_versions={f"{g}|{k}": o["apiVersion"]
+                                                       for o in objs for g, k, _, _ in [object_key(o)]}))
+    plan = Engine(fake, "demo", "h", ApplyOptions(rules=PruneRules(prune_namespaces=True))).plan(
+        [("notebooks", [], [])])
+    actions = {describe_key(c.key): (c.action, c.reason) for p in plan.apps for c in p.changes}
+    assert actions["PersistentVolumeClaim/team/data"][0] == "keep"
+    assert actions["Namespace/team"][0] == "keep" and "--prune-pvcs" in actions["Namespace/team"][1]
+    assert actions["ConfigMap/team/settings"][0] == "delete"

@@ -223,11 +223,10 @@ def test_helm_application(lib: Library) -> None:
 
 
 def test_helm_missing_says_make_tools(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("KFDEPLOY_HELM", str(tmp_path / "nohelm"))
-    with pytest.raises(ToolMissingError, match="make tools"):
+    monkeypatch.setenv("KFDEPLOY_HELM_BINARY", str(tmp_path / "nohelm"))
+    with pytest.raises(ToolMissingError, match="KFDEPLOY_HELM_BINARY"):
         helm.find_helm()
-    monkeypatch.delenv("KFDEPLOY_HELM")
-    monkeypatch.delenv("KFDEPLOY_HELM_BINARY", raising=False)
+    monkeypatch.delenv("KFDEPLOY_HELM_BINARY")
     monkeypatch.setenv("KFDEPLOY_TOOLS_DIR", str(tmp_path))
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(ToolMissingError, match="make tools"):
@@ -262,7 +261,7 @@ def test_helm_stub_receives_values_file_and_splits_stream(lib: Library, tmp_path
     stub = tmp_path / "helm"
     stub.write_text(STUB_HELM.format(python=sys.executable))
     stub.chmod(0o755)
-    monkeypatch.setenv("KFDEPLOY_HELM", str(stub))
+    monkeypatch.setenv("KFDEPLOY_HELM_BINARY", str(stub))
     spec = make_spec({"secrets": [{"name": "tok", "secretSource": {"literalSource": {"value": "t0k"}}}],
                       "applications": [{"name": "tiny", "helm": {"chart": "charts/tiny",
                                         "values": {"replicas": 3, "token": {"secretRef": "tok"}}}}]})

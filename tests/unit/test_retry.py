@@ -219,6 +219,9 @@ def test_the_client_counts_every_attempt_and_returns_the_answer() -> None:
     cluster = Cluster(transport, "test", RetryPolicy(clock=time.clock()))  # type: ignore[arg-type]
     assert cluster.call("GET", "/api/v1/namespaces/x")["metadata"]["name"] == "x"
     assert cluster.requests == 3
+    assert cluster.retries == 2  # the first attempt is no retry
+    cluster.call("GET", "/api/v1/namespaces/x")
+    assert (cluster.requests, cluster.retries) == (4, 2)
 
 
 def test_a_lost_connection_error_names_the_request_and_the_retries() -> None:

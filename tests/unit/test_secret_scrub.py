@@ -117,7 +117,7 @@ def test_a_chart_calling_lookup_is_named(tmp_path: Path, monkeypatch: pytest.Mon
     stub = tmp_path / "helm"  # a stand-in binary: the warning is about the chart, not helm's output
     stub.write_text(f"#!{sys.executable}\nprint('apiVersion: v1\\nkind: ConfigMap\\nmetadata: {{name: s}}')\n")
     stub.chmod(0o755)
-    monkeypatch.setenv(helm.ENV_HELM, str(stub))
+    monkeypatch.setenv("KFDEPLOY_HELM_BINARY", str(stub))
     chart = {"name": "db", "helm": {"chart": str(FIXTURES / "charts" / "uses-lookup")}}
     render(load_spec(write_spec(tmp_path, ERROR_MAIN, helm_app=chart)))
     err = capsys.readouterr().err

@@ -14,9 +14,8 @@ from fakes.kube_api import FakeCluster, Kind
 
 from kfdeploy.errors import ApplyError, PlatformError
 from kfdeploy.kube import recreate
-from kfdeploy.kube.inventory import PART_OF
 from kfdeploy.kube.wait import POLLER, wait_endpoints, wait_established, wait_healthy
-from kfdeploy.labels import APPLICATION
+from kfdeploy.labels import APPLICATION, PART_OF
 from kfdeploy.platforms import _kube
 from kfdeploy.poll import Poller
 
@@ -167,3 +166,12 @@ def test_the_kwok_readiness_wait_gives_up_at_its_timeout() -> None:
     answers = iter([False, False, True])
     assert _kube.wait_until(lambda: next(answers), 10, time.poller()) is True
     assert _kube.wait_until(lambda: False, 3, time.poller()) is False
+
+
+def test_a_metadata_only_list_of_nothing_is_an_empty_page() -> None:
+    # The API server answers a metadata-only LIST with no items with "items": null.
+    class Empty(FakeCluster):
+        def call(self, method: str, path: str, **kw: Any) -> dict[str, Any]:
+            return {"kind": "PartialObjectMetadataList", "items": None, "metadata": None}
+
+    assert list(Empty().pages("/apis/apiextensions.k8s.io/v1/customresourcedefinitions")) == []

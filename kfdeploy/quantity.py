@@ -1,7 +1,8 @@
 """Kubernetes resource quantities as exact numbers: ``500m``, ``2``, ``64Gi``, ``1.5e3``.
 
 Exact (``Fraction``) so sums of many small requests never drift, as the API server's own
-``resource.Quantity`` does not.
+``resource.Quantity`` does not. The one parser: preflight sums requests with it, and the
+cluster side compares values with it (``0.5`` is ``500m``, ``1Gi`` is ``1024Mi``).
 """
 
 from __future__ import annotations
@@ -36,6 +37,16 @@ def parse(value: str | int | float) -> Fraction:
     number, exponent, suffix = m.groups()
     scale = Fraction(10) ** int(exponent[1:]) if exponent else SUFFIXES[suffix or ""]
     return Fraction(number) * scale
+
+
+def parse_or_none(value: object) -> Fraction | None:
+    """``parse`` for a value that may not be a quantity at all (any field of an object)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return None
+    try:
+        return parse(value)
+    except (QuantityError, ValueError, ZeroDivisionError):
+        return None
 
 
 def show(resource: str, amount: Fraction) -> str:

@@ -1,0 +1,6 @@
+//go:build tools
+
+// Package tools pins Flux's kustomize-controller so `go mod tidy` keeps its dependencies.
+package tools
+
+import _ "github.com/fluxcd/kustomize-controller"
