@@ -32,6 +32,7 @@ import filecmp
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
@@ -266,6 +267,9 @@ def main() -> None:
     args = parser.parse_args()
     if not args.archives:
         parser.error("--archives DIR (or KFDEPLOY_RELEASES_ARCHIVES) is required; see bench/README.md")
+    def interrupted(*_: object) -> None:
+        raise KeyboardInterrupt  # `kill PID` deletes the clusters too (below)
+    signal.signal(signal.SIGTERM, interrupted)
     with tempfile.TemporaryDirectory(prefix="kfdeploy-bench-releases-") as tmp:
         work = Path(tmp) / "work"
         (Path(tmp) / "archives-link").symlink_to(Path(args.archives).resolve())
