@@ -4,7 +4,8 @@ The release archives are never part of the project: pass a folder holding them
 (``--archives DIR`` or ``KFDEPLOY_RELEASES_ARCHIVES``), named as in ``ARCHIVES`` below; bench/README.md
 shows how to make them. They are served at their github.com URLs by the test HTTPS origin, reached
 through its CONNECT proxy (``HTTPS_PROXY``, the test CA in ``REQUESTS_CA_BUNDLE``/``SSL_CERT_FILE``),
-so kfdeploy fetches them on its real path and every download is counted.
+so kfdeploy fetches them on its real path and every download is counted. The repo and render
+caches are the run's own (``KFDEPLOY_REPO_CACHE``, ``KFDEPLOY_RENDER_CACHE``): the first render is cold.
 
 Parts, in order of importance (``--parts`` picks some):
 
@@ -17,7 +18,8 @@ Parts, in order of importance (``--parts`` picks some):
   Healthy, the customization kept, every PVC kept.
 - ``gke``: ``init --platform gke`` of 26.03, ``build``: Istio's GKE overlay rendered (the CNI
   DaemonSet's bin dir is ``/home/kubernetes/bin``).
-- ``vendor``: a vendor bundle of 26.03 imported into an empty cache with the proxy stopped;
+- ``vendor``: a vendor bundle of 26.03 imported into an empty cache (repos and renders) with the
+  proxy stopped;
   ``--offline build`` byte-identical to the online one.
 
 The official loop's kustomize fetches git-style remote bases with git: here git is pointed at the
@@ -81,7 +83,8 @@ class Bench:
         self.proxy = ConnectProxy(self.origin.port)
         os.environ.update({"HTTPS_PROXY": self.proxy.url, "NO_PROXY": "127.0.0.1,localhost",
                            "REQUESTS_CA_BUNDLE": str(self.ca.pem), "SSL_CERT_FILE": str(self.ca.pem),
-                           "KFDEPLOY_REPO_CACHE": str(work / "cache")})
+                           "KFDEPLOY_REPO_CACHE": str(work / "cache"),
+                           "KFDEPLOY_RENDER_CACHE": str(work / "render-cache")})
         for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "no_proxy", "ALL_PROXY", "all_proxy",
                     "KFDEPLOY_OFFLINE", "KFDEPLOY_URL_REWRITE"):
             os.environ.pop(var, None)
@@ -228,6 +231,7 @@ class Bench:
         kfdeploy("vendor", "-f", str(spec), "-o", str(bundle)).check("kfdeploy vendor")
         self.proxy.stop()
         os.environ["KFDEPLOY_REPO_CACHE"] = str(self.work / "empty-cache")
+        os.environ["KFDEPLOY_RENDER_CACHE"] = str(self.work / "empty-render-cache")  # a real render
         before = len(self.origin.requests)
         kfdeploy("vendor", "-f", str(spec), "--import", str(bundle)).check("kfdeploy vendor --import")
         kfdeploy("--offline", "build", "-f", str(spec), "-d", str(offline)).check("kfdeploy --offline build")
