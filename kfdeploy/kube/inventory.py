@@ -57,7 +57,14 @@ def key_parse(text: str) -> ObjectKey:
 
 
 def stamp(obj: dict[str, Any], set_id: str) -> dict[str, Any]:
-    """A copy of a desired object with the ApplySet label and our hash annotation."""
+    """A copy of a desired object with the ApplySet label and our hash annotation.
+
+    An aggregated ClusterRole (one with ``aggregationRule``) goes without ``rules``: the API
+    server's aggregation controller writes them, so applying them (the ``rules: []`` manifests
+    carry) would fight that controller over the field on every apply.
+    """
+    if obj.get("kind") == "ClusterRole" and obj.get("aggregationRule") and "rules" in obj:
+        obj = {k: v for k, v in obj.items() if k != "rules"}
     meta = dict(obj.get("metadata", {}))
     meta["labels"] = {**(meta.get("labels") or {}), PART_OF: set_id}
     meta["annotations"] = {**(meta.get("annotations") or {}), HASH: object_hash(obj)}

@@ -52,6 +52,27 @@ def test_stamp_adds_label_and_hash_without_touching_the_input():
     assert PART_OF not in a["metadata"]["labels"] and "annotations" not in a["metadata"]
 
 
+def aggregated_role(name: str, rules: list[dict]) -> dict:
+    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": name, "labels": {APPLICATION: "kubeflow-base"}},
+            "aggregationRule": {"clusterRoleSelectors": [{"matchLabels": {"example.com/aggregate-to-admin": "true"}}]},
+            "rules": rules}
+
+
+def test_an_aggregated_cluster_role_is_applied_without_the_rules_its_controller_writes():
+    rendered = aggregated_role("admin-x", [])
+    s = stamp(rendered, "set-1")
+    assert "rules" not in s and s["aggregationRule"] == rendered["aggregationRule"]
+    assert rendered["rules"] == []  # the input is untouched
+    # the aggregation controller filled the live rules in: a re-apply is a no-op, not a fight over .rules
+    live = {**s, "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]}
+    assert [c.action for c in desired_changes([stamp(rendered, "set-1")], LiveIndex([live]))] == ["unchanged"]
+    # a plain ClusterRole keeps its rules
+    plain = {k: v for k, v in aggregated_role("plain", [{"apiGroups": [""], "resources": ["pods"],
+                                                          "verbs": ["get"]}]).items() if k != "aggregationRule"}
+    assert stamp(plain, "set-1")["rules"] == plain["rules"]
+
+
 def test_record_round_trips_through_its_configmap():
     rec = Record("katib", [("apps", "Deployment", "kubeflow", "katib-controller"), ("", "Namespace", "", "x")],
                  hash="abc", spec_hash="def", api_versions={"apps|Deployment": "apps/v1"})
