@@ -158,7 +158,7 @@ def drift(live: Any, desired: Any, path: str = "", limit: int = 5) -> list[str]:
             sub = _join(path, str(key))
             if value is None or value == "":
                 continue  # unset: the server or a controller fills it in
-            if key not in live:
+            if live.get(key) is None:  # absent, or null: how the server returns an empty list it keeps
                 out += [] if _empty(value) else [sub]  # the server drops empty values (omitempty)
                 continue
             out += drift(live[key], value, sub, limit - len(out))

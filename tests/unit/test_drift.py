@@ -61,6 +61,16 @@ def test_a_falsy_value_the_server_omits_is_not_drift():
     assert object_drift(live(), wanted) == []
 
 
+def test_an_empty_list_the_server_returns_as_null_is_not_drift():
+    """Upstream's ClusterRoles with `rules: []` come back from the API server as `rules: null`."""
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": "kubeflow-spark-admin"}, "rules": []}
+    assert object_drift({**role, "rules": None}, role) == []
+    granted = [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]
+    assert object_drift({**role, "rules": granted}, role) == ["rules"]  # rules added by hand still count
+    assert object_drift({**role, "rules": None}, {**role, "rules": granted}) == ["rules"]
+
+
 def test_secret_string_data_compares_with_base64_data():
     desired = {"kind": "Secret", "metadata": {"name": "s"}, "stringData": {"password": "hunter2"}}
     same = {"kind": "Secret", "metadata": {"name": "s"}, "data": {"password": base64.b64encode(b"hunter2").decode()}}
