@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kfdeploy import __version__
+from kfdeploy.kinds import CLUSTER_ROLE, group_kind
 from kfdeploy.kube.client import Cluster, KubeApiError
 from kfdeploy.labels import APPLICATION, APPLYSET_ID, GROUP_KINDS, HASH, OURS, PART_OF, RECORD_OF, TOOLING
 from kfdeploy.objects import ObjectKey, object_key
@@ -63,7 +64,7 @@ def stamp(obj: dict[str, Any], set_id: str) -> dict[str, Any]:
     server's aggregation controller writes them, so applying them (the ``rules: []`` manifests
     carry) would fight that controller over the field on every apply.
     """
-    if obj.get("kind") == "ClusterRole" and obj.get("aggregationRule") and "rules" in obj:
+    if group_kind(obj) == CLUSTER_ROLE and obj.get("aggregationRule") and "rules" in obj:
         obj = {k: v for k, v in obj.items() if k != "rules"}
     meta = dict(obj.get("metadata", {}))
     meta["labels"] = {**(meta.get("labels") or {}), PART_OF: set_id}
