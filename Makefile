@@ -16,7 +16,8 @@ setup: $(BIN)/kfdeploy
 tools:
 	bash tools/build.sh
 
-# Flux's source-controller and kustomize-controller, for the opt-in `flux` cluster tests (docs/gitops.md).
+# Flux's source-controller and kustomize-controller, and the sops and age-keygen they decrypt with,
+# for the opt-in `flux` cluster tests (docs/gitops.md).
 tools-flux:
 	bash tools/build-flux.sh
 

@@ -16,11 +16,20 @@ Parts, in order of importance (``--parts`` picks some):
   kustomize, on the same, already-applied cluster).
 - ``upgrade``: v1.11.0 with ``replicas: ml-pipeline 2`` applied, ``upgrade --to`` 26.03, apply:
   Healthy, the customization kept, every PVC kept.
+- ``rollback``: v1.11.0 applied, ``upgrade --to`` 26.03 applied, then ``rollback`` to v1.11.0:
+  its plan (objects to recreate and why), the migration warning shown before the confirmation,
+  Healthy again, ``history`` with the three revisions and their outcomes, revision 1's spec a
+  no-op ``plan``, every PVC kept (same UID), the spec's folder untouched; an ``InferencePool`` made
+  after the upgrade (a CRD only 26.03 installs) keeps its CRD and stays.
 - ``gke``: ``init --platform gke`` of 26.03, ``build``: Istio's GKE overlay rendered (the CNI
   DaemonSet's bin dir is ``/home/kubernetes/bin``).
 - ``vendor``: a vendor bundle of 26.03 imported into an empty cache (repos and renders) with the
   proxy stopped;
   ``--offline build`` byte-identical to the online one.
+- ``export-26.03`` (bench/export_release.py, not run by default: it needs ``make tools-flux``):
+  the release exported for Flux and Argo CD, reconciled by a real Flux to every Kustomization
+  Ready, ``status`` and ``plan`` on that cluster, Argo CD's Applications against its real CRDs
+  and static checks; ``kfdeploy apply`` of the same spec beside it.
 
 The official loop's kustomize fetches git-style remote bases with git: here git is pointed at the
 local mirrors of those repositories (``url.<mirror>.insteadOf``), which is faster than GitHub, so
@@ -31,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import filecmp
+import hashlib
 import json
 import os
 import shutil
@@ -48,6 +58,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+import export_release  # noqa: E402
 from fakes.https_proxy import ConnectProxy, LocalCA, Origin  # noqa: E402
 from harness import delete_cluster, fresh_cluster, kfdeploy, measure, named_spec  # noqa: E402
 
@@ -67,7 +78,12 @@ ARCHIVES = {
 }
 KUSTOMIZE = {"v1.10.2": "v5.4.3", "v1.11.0": "v5.7.1", "26.03": "v5.8.1"}  # as tools/kustomize.env
 PROFILE = "kubeflow-user-example-com"
-PARTS = ("fresh-26.03", "upgrade", "fresh-v1.11.0", "fresh-v1.10.2", "gke", "vendor")
+INFERENCE_POOL = {  # the rollback part's own object of a CRD 26.03 adds (its three required fields)
+    "apiVersion": "inference.networking.x-k8s.io/v1alpha2", "kind": "InferencePool",
+    "metadata": {"name": "bench-pool", "namespace": "kubeflow"},
+    "spec": {"selector": {"app": "bench-model"}, "targetPortNumber": 8000, "extensionRef": {"name": "bench-epp"}}}
+PARTS = ("fresh-26.03", "upgrade", "rollback", "fresh-v1.11.0", "fresh-v1.10.2", "gke", "vendor")
+EXPORT_PARTS = ("export-26.03",)  # bench/export_release.py: the release through Flux and Argo CD
 
 
 class Bench:
@@ -143,6 +159,18 @@ class Bench:
         out = self.kubectl(kubeconfig, "get", "pvc", "-A", "-o",
                            "jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name} {end}")
         return set(out.split())
+
+    def pvc_uids(self, kubeconfig: Path) -> dict[str, str]:
+        out = self.kubectl(kubeconfig, "get", "pvc", "-A", "-o", "jsonpath={range .items[*]}"
+                           "{.metadata.namespace}/{.metadata.name}={.metadata.uid} {end}")
+        return dict(item.split("=", 1) for item in out.split())
+
+    def credential_digest(self, kubeconfig: Path, spec: Path) -> str:
+        """A digest of the generated credentials kfdeploy stores for the spec (never their values)."""
+        name = yaml.safe_load(spec.read_text())["metadata"]["name"]
+        data = self.kubectl(kubeconfig, "get", "secret", "-n", "kfdeploy-system", f"kfdeploy.{name}.credentials",
+                            "--ignore-not-found", "-o", "jsonpath={.data}")
+        return hashlib.sha256(data.encode()).hexdigest() if data else "(none stored)"
 
     def official_noop(self, tag: str, kubeconfig: Path) -> float:
         """`kustomize build example | kubectl apply --server-side -f -` twice on an applied cluster
@@ -225,6 +253,80 @@ class Bench:
         self.report("upgrade")
         delete_cluster(spec)
 
+    def rollback(self) -> None:
+        spec = self.init("v1.11.0", "kwok", "rollback")
+        kubeconfig = self.cluster(spec)
+        on = ("-f", str(spec), "--kubeconfig", str(kubeconfig))
+        old_s, _, _ = self.apply(spec, kubeconfig)
+        self.healthy(spec, kubeconfig)
+        pvcs = self.pvc_uids(kubeconfig)
+        kfdeploy("upgrade", "-f", str(spec), "--to", MANIFESTS.format("26.03"), "--yes").check(
+            f"kfdeploy upgrade -f {spec} --to {MANIFESTS.format('26.03')}")
+        up_s, _, _ = self.apply(spec, kubeconfig)
+        self.healthy(spec, kubeconfig)
+        # data written since the upgrade: an object of a CRD that only 26.03 installs
+        pool = spec.parent / "inference-pool.json"
+        pool.write_text(json.dumps(INFERENCE_POOL))
+        self.kubectl(kubeconfig, "apply", "-f", str(pool))
+        dry = kfdeploy("rollback", *on, "--dry-run", "-o", "json")
+        if dry.returncode not in (0, 2):  # 2: the plan has changes
+            dry.check(f"kfdeploy rollback -f {spec} --dry-run")
+        planned = json.loads(dry.stdout)["applications"]
+        recreate = [f"{a['name']}: {c['object']} ({c.get('reason', '')})"
+                    for a in planned for c in a["changes"] if c["action"] == "recreate"]
+        counts = {action: sum(1 for a in planned for c in a["changes"] if c["action"] == action)
+                  for action in ("create", "update", "recreate", "delete", "keep")}
+        kinds: dict[str, dict[str, int]] = {}  # action -> kind -> objects
+        for c in (c for a in planned for c in a["changes"] if c["action"] in ("create", "delete", "keep")):
+            kind = c["object"].split("/")[0]
+            kinds.setdefault(c["action"], {})[kind] = kinds.get(c["action"], {}).get(kind, 0) + 1
+        keeps = [f"{c['object']} ({c.get('reason', '')})"
+                 for a in planned for c in a["changes"] if c["action"] == "keep"]
+        crds = [f"{c['action']} {c['object']}" for a in planned for c in a["changes"]
+                if c["object"].startswith("CustomResourceDefinition") and c["action"] != "update"]
+        credentials = self.credential_digest(kubeconfig, spec)
+        # stdin is no terminal: the plan and the warning are shown, then the confirmation is refused
+        gate = ["--recreate"] if recreate else []
+        asked = kfdeploy("rollback", *on, *gate)
+        shown = asked.stderr.split("needs confirmation")[0]
+        warning = next((line for line in shown.splitlines() if line.startswith("WARNING")), "")
+        before = sorted(p.name for p in spec.parent.iterdir())
+        run = kfdeploy("rollback", *on, "--yes", *gate, "-o", "json")
+        run.check(f"kfdeploy rollback -f {spec} --yes")
+        touched = sorted(p.name for p in spec.parent.iterdir()) != before
+        live = json.loads(kfdeploy("status", *on, "-o", "json").stdout)["revision"]
+        back = self.work / "rollback-revision-1" / "kfdef.yaml"
+        back.parent.mkdir(parents=True, exist_ok=True)
+        back.write_text(kfdeploy("history", *on, "--revision", "1").check(
+            f"kfdeploy history -f {spec} --revision 1").stdout)
+        health = self.healthy(back, kubeconfig)
+        noop = kfdeploy("plan", "-f", str(back), "--kubeconfig", str(kubeconfig), "-o", "json")
+        not_unchanged = ([a["name"] for a in json.loads(noop.stdout)["applications"] if a["changes"]]
+                         if noop.stdout.strip() else [noop.stderr[-2000:]])
+        history = json.loads(kfdeploy("history", *on, "-o", "json").check(f"kfdeploy history -f {spec}").stdout)
+        revisions = [(r["revision"], r["outcome"], r.get("rollbackTo")) for r in history["revisions"]]
+        pool_kept = bool(self.kubectl(kubeconfig, "get", "inferencepool", "-n", "kubeflow", "--ignore-not-found",
+                                      "-o", "name"))
+        after = self.pvc_uids(kubeconfig)
+        lost = sorted(k for k, uid in pvcs.items() if after.get(k) != uid)
+        kept_credentials = self.credential_digest(kubeconfig, spec) == credentials
+        asked_first = bool(warning) and "needs confirmation" in asked.stderr
+        self.results["rollback"] = {
+            "v1.11.0_apply_s": old_s, "apply_26.03_s": up_s, "rollback_plan_s": dry.seconds, "rollback_s": run.seconds,
+            "rollback_requests": json.loads(run.stdout).get("requests"), "plan": counts, "recreate": recreate,
+            "warning": warning, "warning_before_confirmation": asked_first,
+            "warning_with_yes": warning in run.stderr, "applications": len(health), "history": revisions,
+            "plan_v1.11.0_exit": noop.returncode, "plan_v1.11.0_not_unchanged": not_unchanged,
+            "plan_kinds": kinds, "keep": keeps, "crds_created_or_deleted": crds, "inference_pool_kept": pool_kept,
+            "credentials_unchanged": kept_credentials,
+            "status_of_the_spec_file": live,
+            "pvcs": len(pvcs), "pvcs_lost_or_replaced": lost, "spec_folder_touched": touched,
+            "rollback_messages": [line for line in run.stderr.splitlines() if "✗" in line or "kept" in line][:20],
+            "ok": asked_first and noop.returncode == 0 and not lost and not touched and pool_kept and kept_credentials
+            and revisions == [(1, "healthy", None), (2, "healthy", None), (3, "healthy", 1)]}
+        self.report("rollback")
+        delete_cluster(spec)
+
     def gke(self) -> None:
         spec = self.init("26.03", "gke", "gke", "--project", "bench-project", "--location", "us-central1-a")
         out = spec.parent / "build"
@@ -283,7 +385,8 @@ def main() -> None:
                         help="folder of the release archives (or KFDEPLOY_RELEASES_ARCHIVES)")
     parser.add_argument("--git-mirrors", default=os.environ.get("KFDEPLOY_RELEASES_GIT"),
                         help="folder ORG/REPO[.git] of git repositories for the official loop's kustomize")
-    parser.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated, of {', '.join(PARTS)}")
+    parser.add_argument("--parts", default=",".join(PARTS),
+                        help=f"comma-separated, of {', '.join(PARTS + EXPORT_PARTS)}")
     parser.add_argument("-o", "--output", help="write the results as JSON here")
     args = parser.parse_args()
     if not args.archives:
@@ -304,6 +407,8 @@ def main() -> None:
                 try:
                     if part.startswith("fresh-"):
                         bench.fresh(part.removeprefix("fresh-"))
+                    elif part.startswith("export-"):
+                        export_release.export(bench, part.removeprefix("export-"))
                     else:
                         getattr(bench, part)()
                 except SystemExit as failed:

@@ -365,6 +365,9 @@ def preflight(**kw: Any) -> None:
 @common
 @click.option("--revision", type=int, default=None, metavar="N",
               help="Print revision N's spec (YAML), e.g. to write it back: > kfdef.yaml")
+@click.option("--lock", is_flag=True,
+              help="With --revision N: print its recorded lock instead (the source digests it rendered"
+                   " from), e.g. > kfdef.lock beside the written-back spec.")
 def history(**kw: Any) -> None:
     """List the revisions kept in the cluster: when, who, outcome and what changed.
 
@@ -374,6 +377,7 @@ def history(**kw: Any) -> None:
     outcomes: healthy, failed, interrupted (the apply never finished).
       kfdeploy history -f kfdef.yaml
       kfdeploy history -f kfdef.yaml --revision 3 > kfdef.yaml   # bring the file back to 3
+      kfdeploy history -f kfdef.yaml --revision 3 --lock > kfdef.lock   # and its lock
     """
     from kfdeploy.workflow import revision_verbs
     opts = make_options(kw)
@@ -547,22 +551,38 @@ def credentials_seed(**kw: Any) -> None:
 @click.option("--branch", default="main", show_default=True, help="The branch the engine follows.")
 @click.option("--timeout", default=600, show_default=True, type=int,
               help="Seconds each application may take to become healthy (Flux timeout).")
+@click.option("--sops-age-recipient", multiple=True, metavar="AGE1...",
+              help="Flux: write the Secrets that hold credentials into the tree, SOPS-encrypted for this age "
+                   "recipient (repeat for several), with the values the spec's cluster holds; needs sops.")
+@click.option("--sops-rotate", is_flag=True,
+              help="Encrypt every SOPS Secret again (new data keys), even where nothing changed.")
+@click.option("--kubeconfig", default=None,
+              help="With --sops-age-recipient: read the credentials from this kubeconfig's cluster "
+                   "instead of the platform's.")
+@click.option("--context", default=None, help="With --sops-age-recipient: the kubeconfig context to use.")
 @click.option("-o", "--output", type=click.Choice(["text", "json", "yaml"]), default="text", show_default=True,
               help="Output format.")
-def export_cmd(files: tuple[str, ...], fmt: str, output: str, **kw: Any) -> None:
+def export_cmd(files: tuple[str, ...], fmt: str, output: str, kubeconfig: str | None, context: str | None,
+               **kw: Any) -> None:
     """Write a Git-ready tree for Flux or Argo CD from the same render as apply.
 
     \b
     Flux: one Kustomization per application (dependsOn from the application graph, wait,
     prune with PVCs, CRDs and Namespaces protected). Argo CD: an app-of-apps whose
     Applications carry sync waves, server-side apply, prune protections and ignoreDifferences.
-    No credential is ever written: seed them with `kfdeploy credentials seed -f SPEC`.
+    No credential is ever written in plain text. Either seed the Secrets that hold them
+    (`kfdeploy credentials seed -f SPEC`, the default), or, for Flux, put them in the tree
+    SOPS-encrypted with --sops-age-recipient: export then reads the values from the spec's
+    cluster (generating and storing them on the first run, never rotating them) and runs
+    `sops`; Flux decrypts with the age key of the Secret sops-age in flux-system.
     Re-exporting an unchanged spec changes no byte. See docs/gitops.md.
       kfdeploy export -f kfdef.yaml --format flux -d ../platform-repo
       kfdeploy export -f dev.yaml -f prod.yaml --format argocd -d ../platform-repo
+      kfdeploy export -f kfdef.yaml --format flux -d ../platform-repo --sops-age-recipient age1...
     """
     from kfdeploy.workflow import export_verbs
-    run(export_verbs.export, Options(output=output), files=files, fmt=fmt, **kw)  # type: ignore[arg-type]
+    opts = Options(output=output, kubeconfig=kubeconfig, context=context)  # type: ignore[arg-type]
+    run(export_verbs.export, opts, files=files, fmt=fmt, **kw)
 
 
 @cli.group("library", cls=Group)
@@ -593,18 +613,85 @@ def library_compare(**kw: Any) -> None:
 @click.option("-o", "--output-file", "output_file", metavar="FILE.tar.gz", default=None,
               help="Write the bundle here.")
 @click.option("--import", "import_file", metavar="FILE.tar.gz", default=None,
-              help="Fill this machine's cache from a bundle (verified against the spec's lock).")
+              help="Fill this machine's cache and tools dir from a bundle (verified against the spec's lock).")
+@click.option("--kustomize", "kustomize", metavar="VERSION", multiple=True,
+              help="Also carry this kustomize version (e.g. v5.7.1), built first if missing. Repeatable.")
 def vendor(**kw: Any) -> None:
-    """Pack everything the spec's renders download (repos and remote bases, as pinned in the
-    lock) into one file, or import such a file on a machine without network.
+    """Pack everything the spec's renders download (repos, remote bases, charts, as pinned in the
+    lock) and the kustomize binary each release renders with into one file, or import such a
+    file on a machine without network.
 
     \b
+    The bundle carries the kustomize version each kustomize application's release pins
+    (`kfdeploy build -v` says which), for this machine's os/arch; a version not built yet is built
+    here first (needs Go and the Go module proxy), or the error gives the `go install` command.
+    --import verifies every file's sha256, refuses binaries for another os/arch, and installs
+    them into the tools dir where renders look for them.
       kfdeploy vendor -f kfdef.yaml -o kubeflow-bundle.tar.gz        # connected machine
       kfdeploy vendor -f kfdef.yaml --import kubeflow-bundle.tar.gz  # air-gapped machine
       kfdeploy --offline apply -f kfdef.yaml
     """
     from kfdeploy.workflow import vendor_verbs
-    run(vendor_verbs.vendor, make_options(kw), output_file=kw["output_file"], import_file=kw["import_file"])
+    run(vendor_verbs.vendor, make_options(kw), output_file=kw["output_file"], import_file=kw["import_file"],
+        kustomize=kw["kustomize"])
+
+
+@cli.group("cache", cls=Group)
+def cache_group() -> None:
+    """Show and prune the download and render caches.
+
+    \b
+    kfdeploy keeps what it downloads (repos, remote bases, charts: ~/.cache/kfdeploy/repos,
+    or $KFDEPLOY_REPO_CACHE) and what it renders (~/.cache/kfdeploy/render, or
+    $KFDEPLOY_RENDER_CACHE); both grow with every release. Every use of an entry records it, so
+    prune removes what no run has used for a while. Give your specs with -f: what their lock
+    files pin is never removed (an air-gapped machine cannot download it again).
+      kfdeploy cache list -f kfdef.yaml
+      kfdeploy cache prune --older-than 30d -f kfdef.yaml --dry-run
+    """
+
+
+def cache_specs(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """-f (repeatable, none by default) and -o, shared by the cache commands."""
+    fn = click.option("-o", "--output", type=click.Choice(["text", "json", "yaml"]), default="text",
+                      show_default=True, help="Output format.")(fn)
+    return click.option("-f", "--file", "files", multiple=True, metavar="SPEC",
+                        help="A KfDef spec whose lock's pins are marked (list) or kept (prune); repeatable.")(fn)
+
+
+@cache_group.command("list")
+@cache_specs
+def cache_list(files: tuple[str, ...], output: str) -> None:
+    """Each cache's path, entries and bytes; the downloads each spec's lock pins are marked.
+
+    \b
+    Text lists every download (digest, size, last use, URL); the render cache, one entry per
+    application render, is summed up (every entry: -o json).
+      kfdeploy cache list -f kfdef.yaml -o json
+    """
+    from kfdeploy.workflow import cache_verbs
+    run(cache_verbs.cache_list, Options(output=output), files=files)  # type: ignore[arg-type]
+
+
+@cache_group.command("prune")
+@cache_specs
+@click.option("--older-than", "older_than", default="30d", show_default=True, metavar="DURATION",
+              help="Remove entries no run used for this long: a number and a unit, s m h d or w (12h, 1w2d, 0s).")
+@click.option("--dry-run", "dry_run", is_flag=True, help="Say what would be removed; remove nothing.")
+def cache_prune(files: tuple[str, ...], output: str, older_than: str, dry_run: bool) -> None:
+    """Remove cache entries not used for a while; never what a given spec's lock pins.
+
+    \b
+    Safe while other kfdeploy runs work: files being written (temporary names) are left alone
+    until their writer is gone and they sat unchanged for a day, and an entry is moved away
+    before it is deleted. Symlinks are never followed. A removed entry costs a download or a
+    render when next needed; without -f, downloads an offline machine still needs may go.
+      kfdeploy cache prune --dry-run                      # what 30 days unused would free
+      kfdeploy cache prune --older-than 7d -f prod.yaml -f dev.yaml
+    """
+    from kfdeploy.workflow import cache_verbs
+    run(cache_verbs.cache_prune, Options(output=output),  # type: ignore[arg-type]
+        files=files, older_than=older_than, dry_run=dry_run)
 
 
 @cli.command()

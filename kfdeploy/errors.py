@@ -51,6 +51,10 @@ class RenderError(KfdeployError):
     exit_code = EXIT_BAD_INPUT
 
 
+class FetchError(RenderError):
+    """A source could not be downloaded (offline, unreachable, refused, over a limit)."""
+
+
 class PlatformError(KfdeployError):
     """Creating, reaching or deleting a cluster failed."""
 

@@ -36,6 +36,9 @@ RECONCILED_BY = "kfdeploy.io/reconciled-by"
 """Set on the credential store by ``kfdeploy credentials seed``: a GitOps engine applies this KfDef's export."""
 SECRETS_CHECKSUM = "kfdeploy.io/secrets-checksum"
 """On pod templates that read Secrets of their application: rolls the pods when one changes."""
+SOPS_DIGEST = "kfdeploy.io/sops-digest"
+"""On a SOPS-encrypted Secret of an export: a keyed digest of its plaintext and recipients (it
+carries no ``HASH``: Git holds no unkeyed digest of a credential)."""
 # Platforms: simulated nodes (kwok) and cloud resources (EKS tags).
 NODE_POOL = "kfdeploy.io/node-pool"
 CLUSTER_TAG = "kfdeploy.io/cluster"

@@ -22,6 +22,9 @@ from kfdeploy.credentials import CredentialDecl
 from kfdeploy.errors import RenderError
 
 PARAM_TYPES = ("string", "integer", "number", "boolean", "array", "object")
+# The param type of a Python value: the first that matches (bool before int, as bool is an int).
+VALUE_TYPES: tuple[tuple[type, str], ...] = (
+    (bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"), (list, "array"), (dict, "object"))
 ENV_ROOT = "KFDEPLOY_LIBRARY"
 COMPONENT_KEYS = {"description", "enabledByDefault", "dependsOn", "kubeVersion", "params", "credentials", "login"}
 CREDENTIAL_KEYS = {"length", "bcrypt", "adopt"}
@@ -32,18 +35,9 @@ SPLIT_HINT = " (an unquoted ',' inside {...} ends the value before it: quote the
 
 def type_of(value: Any) -> str:
     """The param type name of a value (a bool is a boolean, never an integer)."""
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
+    for python_type, name in VALUE_TYPES:
+        if isinstance(value, python_type):
+            return name
     return "null" if value is None else type(value).__name__
 
 

@@ -79,9 +79,10 @@ class DeleteFlags:
 
 @dataclass(frozen=True)
 class HistoryFlags:
-    """``history``: the list (default), or one revision's spec."""
+    """``history``: the list (default), or one revision's spec (its lock with ``lock``)."""
 
     revision: int | None = None
+    lock: bool = False
 
 
 @dataclass(frozen=True)

@@ -28,11 +28,12 @@ from kfdeploy.errors import ToolMissingError
 VERSIONS_FILE = Path(__file__).resolve().parent.parent / "tools" / "versions.env"
 KUSTOMIZE_FILE = VERSIONS_FILE.with_name("kustomize.env")
 KUSTOMIZE_MODULE = "sigs.k8s.io/kustomize/kustomize/v5"
+ENV_OFFLINE = "KFDEPLOY_OFFLINE"
 _building: dict[str, threading.Lock] = {}
 _building_lock = threading.Lock()
 # Only these are commonly installed system-wide in a compatible version; the control-plane
 # binaries must match each other, so they never come from PATH.
-PATH_TOOLS = frozenset({"kubectl", "helm"})
+PATH_TOOLS = frozenset({"kubectl", "helm", "sops"})
 BUILD_HINT = ("run `make tools` (needs Go >= 1.26) or set KFDEPLOY_TOOLS_DIR / {var}")
 
 
@@ -78,6 +79,11 @@ def cache_folder(name: str, override: str | None, env: Mapping[str, str] | None 
         return Path(env[override]).expanduser()
     base = Path(env.get("XDG_CACHE_HOME") or Path(env.get("HOME") or Path.home()) / ".cache")
     return base / "kfdeploy" / name
+
+
+def offline(env: Mapping[str, str] | None = None) -> bool:
+    """``KFDEPLOY_OFFLINE`` (``kfdeploy --offline``): download nothing, not even a tool's sources."""
+    return (os.environ if env is None else env).get(ENV_OFFLINE, "").strip().lower() in ("1", "true", "yes")
 
 
 def tool_env_var(name: str) -> str:
@@ -156,8 +162,8 @@ def kustomize_binary(version: str, report: Callable[[str], None] | None = None,
                      env: Mapping[str, str] | None = None) -> str:
     """Path of the standalone kustomize ``version``, built into the tools dir first if missing.
 
-    Builds once per version, also when several renders ask at the same time. Without Go, with
-    ``GOPROXY=off`` or when the build fails, raises ToolMissingError naming the version, where
+    Builds once per version, also when several renders ask at the same time. Offline, without
+    Go, with ``GOPROXY=off`` or when the build fails, raises ToolMissingError naming the version, where
     the binary belongs and how to get it.
     """
     env = os.environ if env is None else env
@@ -177,10 +183,12 @@ def _kustomize_missing(version: str, target: Path, why: str) -> ToolMissingError
         f"kustomize {version} is needed and not built ({target}): {why}",
         hint=f"run `make tools` (it builds the versions of tools/kustomize.env), or on a machine with"
              f" Go and network: GOBIN=DIR {kustomize_install_command(version)} and copy DIR/kustomize"
-             f" to {target}")
+             f" to {target}; offline, `kfdeploy vendor --import` a bundle written for this spec installs it")
 
 
 def _build_kustomize(version: str, target: Path, report: Callable[[str], None], env: Mapping[str, str]) -> None:
+    if offline(env):
+        raise _kustomize_missing(version, target, f"kfdeploy is offline ({ENV_OFFLINE} / --offline)")
     go = shutil.which("go", path=env.get("PATH"))
     if go is None:
         raise _kustomize_missing(version, target, "the Go toolchain is not on PATH to build it")

@@ -6,10 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from kfdeploy import scrub
+
+if TYPE_CHECKING:
+    from fakes.https_proxy import Origin
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -32,3 +36,20 @@ def _forget_secret_values() -> Iterator[None]:
     test is a run of its own, so one test's values never hide another's output."""
     yield
     scrub.forget_all()
+
+
+@pytest.fixture
+def https_origin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Origin]:
+    """A file server at ``https://127.0.0.1:PORT`` serving ``tmp_path/www``, reached directly (no
+    proxy), its certificate from a test CA trusted through REQUESTS_CA_BUNDLE."""
+    from fakes.https_proxy import LocalCA, Origin  # cryptography: only for the tests that serve
+
+    (tmp_path / "www").mkdir()
+    (tmp_path / "ca").mkdir()
+    ca = LocalCA(tmp_path / "ca")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(ca.pem))
+    for var in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    srv = Origin(ca, tmp_path / "www")
+    yield srv
+    srv.stop()

@@ -3,13 +3,15 @@
 ``dependsOn`` is the application graph; ``wait`` is set where kfdeploy waits on an object of the
 application (``kfdeploy.kinds``); ``prune`` is on, with ``kustomize.toolkit.fluxcd.io/prune:
 disabled`` on the objects prune must keep; ``commonMetadata`` adds the cluster's ApplySet label,
-so ``kfdeploy status`` and ``plan`` find what Flux applied.
+so ``kfdeploy status`` and ``plan`` find what Flux applied. An application whose Secrets are
+SOPS-encrypted in the tree gets ``decryption`` (``kfdeploy.gitops.sops``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from kfdeploy.gitops.sops import DECRYPTION_SECRET
 from kfdeploy.gitops.tree import ClusterExport, ExportedApp, Obj, protection
 from kfdeploy.labels import PART_OF
 
@@ -28,7 +30,9 @@ def protect(obj: Obj) -> Obj:
     return {**obj, "metadata": meta}
 
 
-def kustomization(export: ClusterExport, app: ExportedApp, path: str, timeout: str) -> Obj:
+def kustomization(export: ClusterExport, app: ExportedApp, path: str, timeout: str, decrypt: bool = False) -> Obj:
+    """The application's Kustomization; ``decrypt`` when its path holds SOPS-encrypted Secrets
+    (decrypted with the age identities of the ``sops-age`` Secret)."""
     spec: dict[str, Any] = {
         "interval": INTERVAL, "retryInterval": RETRY, "timeout": timeout,
         "sourceRef": {"kind": "GitRepository", "name": SOURCE},
@@ -37,6 +41,8 @@ def kustomization(export: ClusterExport, app: ExportedApp, path: str, timeout: s
     }
     if app.depends_on:
         spec["dependsOn"] = [{"name": d} for d in app.depends_on]
+    if decrypt:
+        spec["decryption"] = {"provider": "sops", "secretRef": {"name": DECRYPTION_SECRET}}
     return {"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
             "metadata": {"name": app.name, "namespace": NAMESPACE}, "spec": spec}
 

@@ -8,6 +8,8 @@
     clusters/<cluster>/
       README.md                     what to seed before the first sync, and how
       apps/<app>/                   an application this cluster renders differently
+      sops/<app>/                   with --sops-age-recipient (Flux): the application's folder
+                                    plus its credential Secrets, SOPS-encrypted
       flux: kustomization.yaml, source.yaml (GitRepository + the root Kustomization),
             flux/kustomization.yaml, flux/applications.yaml (one Kustomization per application)
       argocd: argocd/root.yaml (the app-of-apps), argocd/argocd-cm.yaml (health checks),
@@ -18,12 +20,15 @@ A cluster is a KfDef; its name is ``metadata.name``. Paths are relative to the r
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import posixpath
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from kfdeploy.gitops import argocd, flux
+from kfdeploy.gitops.sops import AGE_KEY, DECRYPTION_SECRET
 from kfdeploy.gitops.tree import ClusterExport, Obj
 
 Format = Literal["flux", "argocd"]
@@ -32,12 +37,14 @@ PROTECT: dict[Format, Callable[[Obj], Obj]] = {"flux": flux.protect, "argocd": a
 
 @dataclass(frozen=True)
 class Settings:
-    """What the engine reads: the export's format, the repository and branch, the wait timeout."""
+    """What the engine reads: the export's format, the repository and branch, the wait timeout;
+    ``sops``: credential Secrets go to Git SOPS-encrypted instead of being seeded (Flux only)."""
 
     format: Format
     repo_url: str
     branch: str = "main"
     timeout: str = "10m"
+    sops: bool = False
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,9 @@ class Layout:
     texts: dict[str, str]  # path -> text (READMEs)
     shared: list[str]  # applications written once under apps/
     per_cluster: dict[str, list[str]]  # cluster -> applications written under its own folder
+    # path -> (cluster, the Secret as the offline render has it): files the workflow writes
+    # with the Secret's real values, SOPS-encrypted (with Settings.sops only)
+    sealed: dict[str, tuple[str, Obj]] = dataclasses.field(default_factory=dict)
 
 
 def kustomize_file(resources: Sequence[str]) -> list[Obj]:
@@ -79,14 +89,24 @@ def layout(exports: Sequence[ClusterExport], settings: Settings, seed_command: C
         files[f"{folder}/kustomization.yaml"] = kustomize_file(["manifests.yaml"])
         files[f"{folder}/manifests.yaml"] = objs
     texts = {}
+    sealed: dict[str, tuple[str, Obj]] = {}
+    paths = dict(folders)  # (cluster, app) -> the folder its Flux Kustomization reads
     for export in exports:
         base = f"clusters/{export.cluster}"
         if settings.format == "flux":
+            for a in export.apps if settings.sops else []:
+                if a.seeded:
+                    folder = folders[(export.cluster, a.name)]
+                    paths[(export.cluster, a.name)] = own = f"{base}/sops/{a.name}"
+                    names = {secret_file(s): s for s in a.seeded}
+                    files[f"{own}/kustomization.yaml"] = kustomize_file([posixpath.relpath(folder, own), *names])
+                    sealed.update({f"{own}/{n}": (export.cluster, s) for n, s in names.items()})
             files[f"{base}/kustomization.yaml"] = kustomize_file(["source.yaml"])
             files[f"{base}/source.yaml"] = flux.source(export, settings.repo_url, settings.branch)
             files[f"{base}/flux/kustomization.yaml"] = kustomize_file(["applications.yaml"])
             files[f"{base}/flux/applications.yaml"] = [
-                flux.kustomization(export, a, folders[(export.cluster, a.name)], settings.timeout) for a in export.apps]
+                flux.kustomization(export, a, paths[(export.cluster, a.name)], settings.timeout,
+                                   decrypt=settings.sops and bool(a.seeded)) for a in export.apps]
         else:
             files[f"{base}/argocd/root.yaml"] = [argocd.root(export, settings.repo_url, settings.branch)]
             files[f"{base}/argocd/argocd-cm.yaml"] = [argocd.health_config()]
@@ -94,18 +114,27 @@ def layout(exports: Sequence[ClusterExport], settings: Settings, seed_command: C
                 files[f"{base}/argocd/apps/{a.name}.yaml"] = [
                     argocd.application(export, a, folders[(export.cluster, a.name)], settings.repo_url,
                                        settings.branch)]
-        texts[f"{base}/README.md"] = cluster_readme(export, settings.format, seed_command(export.cluster))
+        texts[f"{base}/README.md"] = cluster_readme(export, settings, seed_command(export.cluster))
     shared = sorted({n for (_, n), f in folders.items() if f.startswith("apps/")})
     per_cluster = {e.cluster: [a.name for a in e.apps if not folders[(e.cluster, a.name)].startswith("apps/")]
                    for e in exports}
-    return Layout(dict(sorted(files.items())), texts, shared, per_cluster)
+    return Layout(dict(sorted(files.items())), texts, shared, per_cluster, dict(sorted(sealed.items())))
 
 
-def cluster_readme(export: ClusterExport, fmt: Format, seed: str) -> str:
+def secret_file(secret: Obj) -> str:
+    """The file of one encrypted Secret in its application's ``sops/`` folder."""
+    meta = secret["metadata"]
+    return f"{meta.get('namespace') or 'cluster'}.{meta['name']}.yaml"
+
+
+def cluster_readme(export: ClusterExport, settings: Settings, seed: str) -> str:
+    fmt = settings.format
     lines = [f"# Cluster {export.cluster} (exported by kfdeploy for {'Flux' if fmt == 'flux' else 'Argo CD'})",
              "", "Generated: edit the KfDef and export again instead of editing these files.", ""]
     seeded = [(a.name, s) for a in export.apps for s in a.seeded]
-    if seeded:
+    if seeded and settings.sops:
+        lines += sops_readme(seeded)
+    elif seeded:
         lines += ["These Secrets hold credentials and are not in this repository. Seed them into the",
                   "cluster before the first sync (and after adding an application that needs one):", "",
                   f"    {seed}", ""]
@@ -120,3 +149,13 @@ def cluster_readme(export: ClusterExport, fmt: Format, seed: str) -> str:
         lines += ["Argo CD: merge `argocd/argocd-cm.yaml` into argocd-cm, then apply `argocd/root.yaml`",
                   "(the app-of-apps)."]
     return "\n".join(lines) + "\n"
+
+
+def sops_readme(seeded: list[tuple[str, Obj]]) -> list[str]:
+    lines = ["These Secrets hold credentials; they are in this repository SOPS-encrypted for the",
+             "export's age recipients (`sops/<app>/`), and Flux decrypts them with the age key of the",
+             f"Secret `{DECRYPTION_SECRET}` in flux-system. Create it once, from the private key:", "",
+             f"    kubectl -n flux-system create secret generic {DECRYPTION_SECRET} \\",
+             f"      --from-file={AGE_KEY}=/path/to/age.key", ""]
+    lines += [f"- {s['metadata'].get('namespace', '')}/{s['metadata']['name']} ({app})" for app, s in seeded]
+    return lines + [""]

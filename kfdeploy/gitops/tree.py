@@ -3,8 +3,9 @@
 - Objects that hold a credential (a generated one or a ``spec.secrets`` value, placeholders in an
   offline render) never go to Git: they are *seeded* into the cluster by
   ``kfdeploy credentials seed`` and referenced from the tree. Only Secrets may hold them.
-- Objects carry kfdeploy's content hash (``kfdeploy.io/hash``), so ``plan`` and ``status`` judge
-  what an engine applied exactly as what ``apply`` applied; the ApplySet label, which names the
+- Objects are written as ``apply`` applies them (``kube.inventory.as_applied``) and carry
+  kfdeploy's content hash (``kfdeploy.io/hash``), so ``plan`` and ``status`` judge what an engine
+  applied exactly as what ``apply`` applied; the ApplySet label, which names the
   cluster's KfDef, is added by the engine (Flux ``commonMetadata``, Argo CD kustomize labels) so
   an application's files stay identical across clusters.
 - Waves follow the application graph; prune protections and waits follow ``kfdeploy.kinds``.
@@ -21,8 +22,7 @@ from typing import Any
 
 from kfdeploy.errors import RenderError
 from kfdeploy.kinds import API_SERVICE, CRD, HPA, SCALABLE, SECRET, WEBHOOK_KINDS, group_kind, rule_of
-from kfdeploy.kube.inventory import applyset_id, object_hash
-from kfdeploy.labels import HASH
+from kfdeploy.kube.inventory import applyset_id, with_hash
 from kfdeploy.objects import describe_key, object_key
 from kfdeploy.render import Rendered
 
@@ -114,12 +114,6 @@ def split(name: str, objects: Iterable[Obj]) -> tuple[list[Obj], list[Obj]]:
                 " Secret; export keeps credentials out of Git by seeding Secrets, and cannot seed this",
                 hint="have the source read the value from a Secret, or deploy this application with apply")
     return tree, seeded
-
-
-def with_hash(obj: Obj) -> Obj:
-    meta = dict(obj.get("metadata") or {})
-    meta["annotations"] = {**(meta.get("annotations") or {}), HASH: object_hash(obj)}
-    return {**obj, "metadata": meta}
 
 
 def cluster_export(cluster: str, rendered: Rendered) -> ClusterExport:

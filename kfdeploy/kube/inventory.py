@@ -57,18 +57,31 @@ def key_parse(text: str) -> ObjectKey:
     return (g, k, ns, n)
 
 
-def stamp(obj: dict[str, Any], set_id: str) -> dict[str, Any]:
-    """A copy of a desired object with the ApplySet label and our hash annotation.
+def as_applied(obj: dict[str, Any]) -> dict[str, Any]:
+    """A desired object as it is applied, by kfdeploy or by a GitOps engine from an export.
 
     An aggregated ClusterRole (one with ``aggregationRule``) goes without ``rules``: the API
     server's aggregation controller writes them, so applying them (the ``rules: []`` manifests
     carry) would fight that controller over the field on every apply.
     """
     if group_kind(obj) == CLUSTER_ROLE and obj.get("aggregationRule") and "rules" in obj:
-        obj = {k: v for k, v in obj.items() if k != "rules"}
-    meta = dict(obj.get("metadata", {}))
-    meta["labels"] = {**(meta.get("labels") or {}), PART_OF: set_id}
+        return {k: v for k, v in obj.items() if k != "rules"}
+    return obj
+
+
+def with_hash(obj: dict[str, Any]) -> dict[str, Any]:
+    """The object as applied (``as_applied``) with our hash annotation."""
+    obj = as_applied(obj)
+    meta = dict(obj.get("metadata") or {})
     meta["annotations"] = {**(meta.get("annotations") or {}), HASH: object_hash(obj)}
+    return {**obj, "metadata": meta}
+
+
+def stamp(obj: dict[str, Any], set_id: str) -> dict[str, Any]:
+    """A copy of a desired object as applied (``with_hash``), with the ApplySet label."""
+    obj = with_hash(obj)
+    meta = dict(obj["metadata"])
+    meta["labels"] = {**(meta.get("labels") or {}), PART_OF: set_id}
     return {**obj, "metadata": meta}
 
 

@@ -18,7 +18,7 @@ from kfdeploy.kube.live import LiveIndex
 from kfdeploy.kube.migrate import keep_template_labels
 from kfdeploy.kube.order import kind_rank
 from kfdeploy.kube.phases import replaces_on_change
-from kfdeploy.labels import HASH
+from kfdeploy.labels import HASH, SOPS_DIGEST
 from kfdeploy.objects import ObjectKey, describe_key, object_key
 
 REPLACED_ON_CHANGE = "replaced on change (helm hook with hook-delete-policy before-hook-creation)"
@@ -67,13 +67,19 @@ class AppPlan:
 
 def desired_changes(desired: list[dict[str, Any]], index: LiveIndex) -> list[Change]:
     """create / update / unchanged for each desired (already stamped) object. An object whose
-    hash matches is still an update when fields we apply were changed by someone else."""
+    hash matches is still an update when fields we apply were changed by someone else. A
+    Secret an engine decrypted from a SOPS export is judged by its fields (Git holds no hash)."""
     out: list[Change] = []
     for obj in desired:
         key = object_key(obj)
         live = index.get(key)
         if live is None:
             out.append(Change("create", key, obj))
+        elif _sealed(live):
+            unhashed = {**obj, "metadata": {**obj["metadata"], "annotations": {
+                k: v for k, v in (obj["metadata"].get("annotations") or {}).items() if k != HASH}}}
+            same = not object_drift(live, unhashed)
+            out.append(Change("unchanged", key, obj, live) if same else _changed(key, obj, live))
         elif _hash(live) != _hash(obj):
             out.append(_changed(key, obj, live))
         elif drifted := object_drift(live, obj):
@@ -120,3 +126,11 @@ def prune_candidates(app: str, desired: Iterable[dict[str, Any]], index: LiveInd
 
 def _hash(obj: dict[str, Any]) -> str:
     return str(((obj.get("metadata") or {}).get("annotations") or {}).get(HASH, ""))
+
+
+def _sealed(live: dict[str, Any]) -> bool:
+    """Applied from a SOPS-encrypted Secret of an export (no hash of ours in Git). A hash beside
+    the digest says nothing of the values: it is left by another field manager (a
+    ``credentials seed`` or an ``apply`` before the switch to SOPS), which the engine's apply
+    does not remove."""
+    return SOPS_DIGEST in ((live.get("metadata") or {}).get("annotations") or {})

@@ -7,8 +7,9 @@ the same classes serve node groups that fail after creation (their ``health.issu
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -59,44 +60,43 @@ class Ctx:
     instance_types: Sequence[str] = ()
 
 
-def aws_call(client: Any, method: str, ctx: Ctx, **params: Any) -> dict[str, Any]:
-    """``client.<method>(**params)``, with every AWS error raised as a ``PlatformError``."""
+@contextlib.contextmanager
+def aws_errors(client: Any, ctx: Ctx, missing: Sequence[str] = ()) -> Iterator[None]:
+    """Every AWS error of the block raised as a ``PlatformError``; one whose code is in
+    ``missing`` ends the block quietly (the resource is not there)."""
     try:
-        result: dict[str, Any] = getattr(client, method)(**params)
-        return result
+        yield
     except ClientError as e:
+        if error_code(e) in missing:
+            return
         raise from_client_error(e, client.meta.service_model.signing_name,
                                 client.meta.region_name, ctx) from e
     except BotoCoreError as e:
         raise from_botocore_error(e, ctx) from e
+
+
+def aws_call(client: Any, method: str, ctx: Ctx, **params: Any) -> dict[str, Any]:
+    """``client.<method>(**params)``, with every AWS error raised as a ``PlatformError``."""
+    with aws_errors(client, ctx):
+        result: dict[str, Any] = getattr(client, method)(**params)
+    return result
 
 
 def aws_find(client: Any, method: str, ctx: Ctx, missing: Sequence[str], **params: Any
              ) -> dict[str, Any] | None:
     """Like ``aws_call``, but None when AWS answers with one of the ``missing`` error codes."""
-    try:
-        result: dict[str, Any] = getattr(client, method)(**params)
-        return result
-    except ClientError as e:
-        if error_code(e) in missing:
-            return None
-        raise from_client_error(e, client.meta.service_model.signing_name,
-                                client.meta.region_name, ctx) from e
-    except BotoCoreError as e:
-        raise from_botocore_error(e, ctx) from e
+    result: dict[str, Any] | None = None
+    with aws_errors(client, ctx, missing):
+        result = getattr(client, method)(**params)
+    return result
 
 
 def aws_pages(client: Any, method: str, ctx: Ctx, key: str, **params: Any) -> list[Any]:
     """Every ``key`` item of a paginated call, with errors mapped like ``aws_call``."""
     items: list[Any] = []
-    try:
+    with aws_errors(client, ctx):
         for page in client.get_paginator(method).paginate(**params):
             items += page.get(key, [])
-    except ClientError as e:
-        raise from_client_error(e, client.meta.service_model.signing_name,
-                                client.meta.region_name, ctx) from e
-    except BotoCoreError as e:
-        raise from_botocore_error(e, ctx) from e
     return items
 
 

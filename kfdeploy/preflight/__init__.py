@@ -7,7 +7,9 @@ Two groups, run in the order an install meets them:
   offered — asked of the cloud by the platform module (cloud SDKs live only in platforms/);
 - **cluster** (``checks.CLUSTER_CHECKS``): reachable and a supported version, capacity for the
   rendered pods, StorageClasses for the claims, CRDs owned by another tool, admission webhooks
-  that would reject the writes, pods their namespace's Pod Security level would refuse.
+  that would reject the writes, pods their namespace's Pod Security level would refuse;
+- **credentials** (``published.findings``, from the render alone): Secrets whose values a
+  downloaded source publishes (the official release's default passwords), a WARN each.
 
 Every finding is OK, WARN or FAIL and names the object and the fix; any FAIL stops ``apply``.
 """
@@ -20,6 +22,7 @@ from kfdeploy.errors import KfdeployError
 from kfdeploy.findings import Finding, Report
 from kfdeploy.kube.inventory import applyset_id
 from kfdeploy.library import Library
+from kfdeploy.preflight import published
 from kfdeploy.preflight.checks import Inputs, run_checks
 from kfdeploy.preflight.pools import pool_templates
 from kfdeploy.render.params import plan_applications
@@ -52,5 +55,5 @@ def cluster_findings(spec: KfDef, rendered: Rendered, cluster: Cluster, *, force
                      library: Library | None = None) -> list[Finding]:
     inputs = Inputs([(a.name, a.objects) for a in rendered.applications], kube_versions(spec, library),
                     applyset_id(spec.metadata.name), force_conflicts, tuple(pool_templates(spec)))
-    return run_checks(cluster, inputs)
+    return run_checks(cluster, inputs) + published.findings(spec, rendered)
 

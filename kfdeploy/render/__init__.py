@@ -9,7 +9,9 @@ Rendering is deterministic: the same spec and library give the same objects in t
 
 A ``Session`` renders each application's source once per run: ``prepare`` renders every
 application that reads no credential kept in the cluster (so their errors surface before a
-cluster is reached), ``render`` the rest with the credentials read from the cluster.
+cluster is reached), ``render`` the rest with the credentials read from the cluster;
+``render_again`` gives the same applications with other credentials (a GitOps-managed cluster's
+plan compares with the export's placeholders), rendering again only the sources that read them.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from kfdeploy.library import Library, choices_text, suggest
 from kfdeploy.render import adjust, helm, images, jsonnet, kustomize, kustomize_pin, process
 from kfdeploy.render.cache import RenderCache
 from kfdeploy.render.customize import customize
-from kfdeploy.render.key import Inputs, needs_cluster_credentials
+from kfdeploy.render.key import Inputs, needs_cluster_credentials, reads_secrets
 from kfdeploy.render.params import AppPlan, check_applications, mask_secrets, plan_applications, resolve_secrets
 from kfdeploy.render.repos import RepoResolver
 
@@ -208,8 +210,8 @@ class Session:
     def prepare(self) -> None:
         """Render every application that reads no credential kept in the cluster (all but the
         components that declare credentials): their errors surface before a cluster is reached."""
-        self._render_sources([n for n in self.order if not needs_cluster_credentials(self.plans[n])],
-                             Credentials.offline(self.masked))
+        names = [n for n in self.order if not needs_cluster_credentials(self.plans[n])]
+        self.sources.update(self._render_sources(names, Credentials.offline(self.masked)))
 
     def render(self, credentials: Credentials | None = None) -> Rendered:
         """The whole render: the sources ``prepare`` left, with ``credentials``, then the process
@@ -217,13 +219,23 @@ class Session:
         credentials = credentials or Credentials.offline(self.masked)
         if credentials.masked != self.masked:
             raise ValueError("a session renders with masked spec.secrets or without, not both")
-        self._render_sources([n for n in self.order if n not in self.sources], credentials)
-        return self._finish(credentials)
+        self.sources.update(self._render_sources([n for n in self.order if n not in self.sources], credentials))
+        return self._finish(self.sources, credentials)
 
-    def _render_sources(self, names: list[str], credentials: Credentials) -> None:
+    def render_again(self, credentials: Credentials) -> Rendered:
+        """After ``render``: the same applications with other ``credentials`` (masked or not),
+        as ``render(spec, credentials=...)`` gives them. Only the sources that read a credential
+        or a ``spec.secrets`` value are rendered again; the others are the same whatever the
+        credentials, and this session's are used."""
+        if any(n not in self.sources for n in self.order):
+            raise ValueError("render_again follows render")
+        again = self._render_sources([n for n in self.order if reads_secrets(self.plans[n])], credentials)
+        return self._finish({**self.sources, **again}, credentials)
+
+    def _render_sources(self, names: list[str], credentials: Credentials) -> dict[str, list[dict[str, Any]]]:
         with ThreadPoolExecutor(max_workers=RENDER_WORKERS) as pool:  # helm and kustomize are processes
             done = pool.map(lambda name: self._source(name, credentials), names)
-            self.sources.update(zip(names, done, strict=True))  # in order: the first failing one is named
+            return dict(zip(names, done, strict=True))  # in order: the first failing one is named
 
     def _source(self, name: str, credentials: Credentials) -> list[dict[str, Any]]:
         plan = self.plans[name]
@@ -242,8 +254,8 @@ class Session:
         self.report(name, f"{time.monotonic() - start:.1f}s")
         return objects
 
-    def _finish(self, credentials: Credentials) -> Rendered:
-        raw = {name: self.sources[name] for name in self.order}
+    def _finish(self, sources: Mapping[str, list[dict[str, Any]]], credentials: Credentials) -> Rendered:
+        raw = {name: sources[name] for name in self.order}
         by_name = self.plans
         namespaces = {o["metadata"]["name"] for objs in raw.values() for o in objs if group_kind(o) == NAMESPACE}
         for name in self.order:  # a chart's release namespace is made like `helm install --create-namespace`

@@ -4,12 +4,14 @@ running kustomize, helm or jsonnet again.
 
 An entry is one JSON file, ``<cache>/<key[:2]>/<key>.json``, written to a temporary file and
 renamed into place, so a reader sees a whole entry or none. An entry that cannot be read, or
-is not what this version writes, counts as absent and is written again. Applications whose
+is not what this version writes, counts as absent and is written again. Reading an entry sets its
+modification time (``mark_used``): its last use, which ``kfdeploy cache prune`` goes by. Applications whose
 render reads a credential or a ``spec.secrets`` value are never cached, so no entry holds one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -30,6 +32,13 @@ Obj = dict[str, Any]
 def cache_dir(env: Mapping[str, str] | None = None) -> Path:
     """$KFDEPLOY_RENDER_CACHE, else ``$XDG_CACHE_HOME`` or ``~/.cache``, then ``kfdeploy/render``."""
     return cache_folder("render", ENV_CACHE, env)
+
+
+def mark_used(path: Path) -> None:
+    """Record that a cache entry was just used: its modification time, which ``render.caches``
+    reads as the last use (access times are not kept by most mounts). A read-only cache skips it."""
+    with contextlib.suppress(OSError):
+        os.utime(path)
 
 
 def disabled_by(env: Mapping[str, str]) -> bool:
@@ -69,6 +78,7 @@ class RenderCache:
                 and all(isinstance(o, dict) for o in data["objects"])):
             return None
         objects: list[Obj] = data["objects"]
+        mark_used(self.entry(key))
         return objects
 
     def put(self, key: str, objects: list[Obj]) -> None:

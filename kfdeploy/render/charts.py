@@ -5,7 +5,8 @@ unpinned. Instead: the index names the chart archive's URL for the chart and ver
 archive is fetched through the repo cache (https, bounded, rewritten, pinned in the lock) and
 helm renders the local file with the network closed. The chart -> URL answer is remembered in
 the cache (and carried by vendor bundles), so a pinned ``helm.version`` renders offline; without
-a version the index is read on each render for the latest one.
+a version the index is read on each render for the latest one. A chart in an OCI registry
+(``oci://``) is fetched the same way by ``render.oci``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from urllib.parse import urljoin
 import yaml
 
 from kfdeploy.errors import RenderError
+from kfdeploy.render import oci
 from kfdeploy.render.fetch import download
 from kfdeploy.render.remote import file_name
 
@@ -29,9 +31,17 @@ def chart_key(repo: str, chart: str, version: str) -> str:
     return f"{repo.rstrip('/')}#{chart}@{version}"
 
 
+def fetched(source: Any) -> bool:
+    """Whether kfdeploy fetches the chart (helm then renders a local file): from a chart
+    repository or an archive over https, or from an OCI registry."""
+    return oci.is_oci(source) or str(source.repo or source.chart).startswith("https://")
+
+
 def fetch_chart(source: Any, repos: RepoResolver, who: str) -> Path:
-    """The local chart archive of ``source``: ``chart`` in ``repo`` at ``version``, or ``chart``
-    itself when it is an https URL of a chart archive."""
+    """The local chart archive of ``source``: ``chart`` in ``repo`` at ``version``, ``chart``
+    itself when it is an https URL of a chart archive, or the chart of an OCI registry."""
+    if oci.is_oci(source):
+        return oci.fetch_chart(source, repos, who)
     hint = ("run once with network access, `kfdeploy vendor --import` a bundle holding the chart, or"
             " `helm pull` it and point helm.chart at the file")
     if not source.repo:

@@ -8,7 +8,10 @@ network closed, see ``network_guard_env``). So the rules hold in one place:
 - ``HTTPS_PROXY`` / ``NO_PROXY`` and ``REQUESTS_CA_BUNDLE`` (or ``SSL_CERT_FILE``) are honoured;
 - ``KFDEPLOY_URL_REWRITE`` sends URLs to an artifact proxy (git's ``insteadOf``, in spirit);
 - ``KFDEPLOY_OFFLINE=1`` (``kfdeploy --offline``) forbids downloads altogether;
-- size and time are bounded (``LIMITS``), each limit named with the setting that raises it;
+- a registry's ``401`` challenge is answered by the caller's ``Access`` (``render.oci``), and
+  its ``Authorization`` header never follows a redirect to another host;
+- size and time are bounded (``limits.DOWNLOAD_MB``, ``limits.DOWNLOAD_SECONDS``), each named
+  with the setting that raises it;
 - Ctrl-C (``CANCEL``) and the deadline end a download at once: a watchdog shuts its connection.
 """
 
@@ -24,58 +27,35 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from urllib.parse import urljoin
+from typing import Protocol
+from urllib.parse import urljoin, urlsplit
 
 import requests
 import urllib3
 
-from kfdeploy.errors import RenderError
+from kfdeploy import limits
+from kfdeploy.errors import FetchError, RenderError
+from kfdeploy.tools import ENV_OFFLINE, offline
 
-ENV_OFFLINE = "KFDEPLOY_OFFLINE"
 ENV_REWRITE = "KFDEPLOY_URL_REWRITE"
 CONNECT_TIMEOUT = 15.0
-READ_TIMEOUT = 30.0  # between bytes; the whole download has its own deadline (LIMITS)
+READ_TIMEOUT = 30.0  # between bytes; the whole download has its own deadline
 BLOCK = 1 << 16
 MAX_REDIRECTS = 10
 CANCEL = threading.Event()
 Report = Callable[[str], None]
 
 
-@dataclass(frozen=True)
-class Limit:
-    """A bound, its environment setting and default; ``value()`` reads the setting."""
+class Access(Protocol):
+    """How to ask one server: the headers to send, and the answer to its ``401`` challenge."""
 
-    env: str
-    default: int
-    unit: str
+    def headers(self) -> Mapping[str, str]:
+        """Headers for the next request (Accept, Authorization)."""
 
-    def value(self, env: Mapping[str, str] | None = None) -> int:
-        raw = (os.environ if env is None else env).get(self.env, "").strip()
-        if not raw:
-            return self.default
-        if not raw.isdigit() or int(raw) <= 0:
-            raise RenderError(f"{self.env}={raw!r} is not a positive whole number of {self.unit}",
-                              hint=f"unset {self.env} for the default ({self.default} {self.unit})")
-        return int(raw)
-
-    def exceeded(self, what: str, env: Mapping[str, str] | None = None) -> str:
-        return f"{what} exceeds {self.value(env)} {self.unit} (raise it with {self.env})"
-
-
-LIMITS = {
-    "download_mb": Limit("KFDEPLOY_MAX_DOWNLOAD_MB", 2048, "MB"),
-    "download_seconds": Limit("KFDEPLOY_DOWNLOAD_TIMEOUT", 900, "seconds"),
-    "extract_mb": Limit("KFDEPLOY_MAX_EXTRACT_MB", 4096, "MB"),
-    "extract_ratio": Limit("KFDEPLOY_MAX_ARCHIVE_RATIO", 100, "times the archive's size"),
-    "extract_entries": Limit("KFDEPLOY_MAX_ARCHIVE_ENTRIES", 200_000, "entries"),
-}
-
-
-def offline(env: Mapping[str, str] | None = None) -> bool:
-    return (os.environ if env is None else env).get(ENV_OFFLINE, "").strip().lower() in ("1", "true", "yes")
+    def challenge(self, resp: requests.Response) -> bool:
+        """Answer the ``WWW-Authenticate`` of a 401 (fetch a token); True: ask again."""
 
 
 def rewrites(env: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
@@ -120,16 +100,19 @@ def install_interrupt() -> None:
         signal.signal(signal.SIGINT, interrupt)
 
 
-def failure(who: str, url: str, why: str, hint: str) -> RenderError:
-    return RenderError(f"{who}: cannot download {url}: {why}", hint=hint)
+def failure(who: str, url: str, why: str, hint: str) -> FetchError:
+    return FetchError(f"{who}: cannot download {url}: {why}", hint=hint)
 
 
-def open_https(session: requests.Session, url: str, who: str, hint: str) -> requests.Response:
-    """GET ``url``, following redirects by hand so that none leads to plain http."""
+def open_https(session: requests.Session, url: str, who: str, hint: str,
+               headers: Mapping[str, str] | None = None) -> requests.Response:
+    """GET ``url``, following redirects by hand so that none leads to plain http; ``headers``
+    go along, but ``Authorization`` only to ``url``'s own host (blob storage gets none)."""
+    headers = dict(headers or {})
     for _ in range(MAX_REDIRECTS + 1):
         if not url.lower().startswith("https://"):
             raise failure(who, url, "kfdeploy downloads over https only", hint)
-        resp = session.get(url, stream=True, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
+        resp = session.get(url, stream=True, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT), headers=headers,
                            allow_redirects=False, verify=ca_bundle())
         if not resp.is_redirect:
             return resp
@@ -137,28 +120,31 @@ def open_https(session: requests.Session, url: str, who: str, hint: str) -> requ
         resp.close()
         if not target.lower().startswith("https://"):
             raise failure(who, url, f"it redirects to {target}, which is not https; refused", hint)
+        if urlsplit(target).netloc != urlsplit(url).netloc:
+            headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
         url = target
     raise failure(who, url, f"more than {MAX_REDIRECTS} redirects", hint)
 
 
-def download(url: str, dest: Path, who: str, report: Report, hint: str) -> str:
+def download(url: str, dest: Path, who: str, report: Report, hint: str, access: Access | None = None) -> str:
     """Stream ``url`` (rewritten for an artifact proxy) into ``dest``; return its sha256.
 
-    Bounded by ``LIMITS`` (size, and a deadline for the whole download), ended by Ctrl-C."""
+    Bounded by ``limits`` (size, and a deadline for the whole download), ended by Ctrl-C.
+    ``access`` gives the headers to send and answers a 401 challenge once."""
     if offline():
-        raise RenderError(f"{who}: {url} is not in the cache and kfdeploy is offline ({ENV_OFFLINE} / --offline)",
+        raise FetchError(f"{who}: {url} is not in the cache and kfdeploy is offline ({ENV_OFFLINE} / --offline)",
                           hint=hint)
     source = rewrite(url)
-    max_bytes = LIMITS["download_mb"].value() * 1_000_000
-    deadline = time.monotonic() + LIMITS["download_seconds"].value()
+    max_bytes = limits.value(limits.DOWNLOAD_MB) * 1_000_000
+    deadline = time.monotonic() + limits.value(limits.DOWNLOAD_SECONDS)
     h = hashlib.sha256()
     try:
-        with requests.Session() as session, open_https(session, source, who, hint) as resp:
+        with requests.Session() as session, ask(session, source, who, hint, access) as resp:
             if resp.status_code != 200:
                 raise failure(who, source, f"HTTP {resp.status_code} {resp.reason}", hint)
             total = int(resp.headers.get("Content-Length") or 0)
             if total > max_bytes:
-                raise failure(who, source, LIMITS["download_mb"].exceeded(f"its size ({mb(total)})"), hint)
+                raise failure(who, source, limits.exceeded(limits.DOWNLOAD_MB, f"its size ({mb(total)})"), hint)
             report(f"{who}: downloading {source}" + (f" ({mb(total)})" if total else ""))
             done = 0
             with dest.open("wb") as out, watchdog(resp, deadline):
@@ -175,6 +161,15 @@ def download(url: str, dest: Path, who: str, report: Report, hint: str) -> str:
         check_bounds(who, source, 0, max_bytes, deadline, hint)
         raise failure(who, source, f"the connection broke ({e})", hint) from e
     return h.hexdigest()
+
+
+def ask(session: requests.Session, url: str, who: str, hint: str, access: Access | None) -> requests.Response:
+    """GET ``url`` with ``access``'s headers; once more after it answered a 401 challenge."""
+    resp = open_https(session, url, who, hint, access.headers() if access else None)
+    if resp.status_code == 401 and access is not None and access.challenge(resp):
+        resp.close()
+        resp = open_https(session, url, who, hint, access.headers())
+    return resp
 
 
 @contextlib.contextmanager
@@ -214,9 +209,9 @@ def check_bounds(who: str, url: str, done: int, max_bytes: int, deadline: float,
     if CANCEL.is_set():
         raise KeyboardInterrupt
     if done > max_bytes:
-        raise failure(who, url, LIMITS["download_mb"].exceeded("the download"), hint)
+        raise failure(who, url, limits.exceeded(limits.DOWNLOAD_MB, "the download"), hint)
     if time.monotonic() > deadline:
-        raise failure(who, url, LIMITS["download_seconds"].exceeded("the download's time"), hint)
+        raise failure(who, url, limits.exceeded(limits.DOWNLOAD_SECONDS, "the download's time"), hint)
 
 
 def reason(e: requests.RequestException) -> str:

@@ -30,7 +30,7 @@ from kfdeploy.labels import HELM_HOOK_DELETE_POLICY as HOOK_DELETE_POLICY
 from kfdeploy.labels import HELM_HOOK_WEIGHT as HOOK_WEIGHT
 from kfdeploy.labels import PHASE, REPLACE_ON_CHANGE
 from kfdeploy.objects import describe
-from kfdeploy.render.charts import fetch_chart
+from kfdeploy.render.charts import fetch_chart, fetched
 from kfdeploy.render.fetch import rewrite
 from kfdeploy.render.kustomize import network_guard_env
 from kfdeploy.render.manifests import load_documents
@@ -63,8 +63,9 @@ def chart_ref(chart: str, base_dir: Path) -> str:
 
 
 def helm_env(source: Any, chart: str) -> dict[str, str]:
-    """A local chart renders with the network closed (as kustomize does); a chart from a chart
-    repository or an OCI registry is fetched by helm itself."""
+    """A local chart renders with the network closed (as kustomize does), and so does a chart
+    kfdeploy fetched (``render.charts``); only a chart helm must find itself (a repo name helm
+    knows, rendering without a repo resolver) opens it."""
     remote = source.repo or chart.startswith(("oci://", "https://", "http://")) or not Path(chart).exists()
     return dict(os.environ) if remote else network_guard_env(os.environ)
 
@@ -92,9 +93,10 @@ def template(release: str, source: Any, namespace: str, base_dir: Path,
              values: Mapping[str, Any], kube_version: str | None = None,
              repos: RepoResolver | None = None) -> list[Any]:
     """Run ``helm template`` for one application and return its objects (unprocessed). A chart
-    from a chart repository is fetched through ``repos`` first (``render.charts``), when given."""
+    from a chart repository, an https URL or an OCI registry is fetched through ``repos`` first
+    (``render.charts``), when given."""
     helm = find_helm()
-    if repos is not None and (source.repo or source.chart).startswith("https://"):
+    if repos is not None and fetched(source):
         local = fetch_chart(source, repos, f"helm application '{release}'")
         source = source.model_copy(update={"chart": str(local), "repo": None, "version": None})
     files = [str(f if Path(f).is_absolute() else Path(base_dir) / f) for f in source.values_files]

@@ -13,7 +13,8 @@ same inputs (``render.cache``):
 - the tools: which kustomize (kubectl's binary: path, size, modification time; and the version
   chosen for the repo) and helm binary, which jsonnet evaluator and its version, the Kubernetes
   version helm renders for;
-- the lock the render starts from (it pins every remote base a build fetches).
+- the lock the render starts from (it pins every remote base a build fetches, and the chart
+  of a chart repository or OCI registry).
 
 What runs after the source (the process chain, platform adjustments, the image registry) is
 not cached, so its inputs need no key. Not cached at all: applications whose render reads a
@@ -35,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import kfdeploy
-from kfdeploy.render import helm, jsonnet, kustomize, kustomize_pin, remote
+from kfdeploy.render import helm, jsonnet, kustomize, kustomize_pin, oci, remote
 from kfdeploy.render.params import AppPlan, mask_secrets
 from kfdeploy.render.repos import RepoResolver
 
@@ -177,13 +178,14 @@ class Inputs:
             files = self.tree(chart)
         elif chart.is_file():
             files = self.file(chart)
-        elif source.version:
-            files = None  # a pinned chart of a repository: named in the spec entry
+        elif source.version or oci.is_oci(source):
+            files = None  # a chart of a repository or registry at a version (or digest): named in
+            # the spec entry, its bytes pinned by the lock
         else:
             return None
         kube_version = self.library.platform(self.spec.spec.platform.kind).kubernetes_version
         return {"chart": files, "valuesFiles": [self.file(self.spec.resolve_path(f)) for f in source.values_files],
-                "helm": helm.renderer(), "kubeVersion": kube_version}
+                "helm": helm.renderer(), "kubeVersion": kube_version, "lock": self.pins if files is None else None}
 
     def jsonnet(self, main: Path) -> dict[str, Any]:
         files = jsonnet_files(main.resolve(), self.library.jpath)

@@ -86,18 +86,24 @@ def table_version(tags: list[str], table: dict[str, str]) -> tuple[str, str] | N
 
 def choose(repo: Repo | None, root: Path | None) -> KustomizeChoice:
     """The kustomize for a repo's folders (``repo`` None: folders beside the spec)."""
+    return through_kubectl(pick(repo, root))
+
+
+def pick(repo: Repo | None, root: Path | None) -> KustomizeChoice:
+    """The kustomize version a repo's folders ask for, before kubectl's built-in one stands in for
+    it: what a vendor bundle carries, since the machine that imports it may have another kubectl."""
     if repo is None:
         return DEFAULT
     override = repo.kustomize.version if repo.kustomize else None
     if override:
-        return through_kubectl(KustomizeChoice(None if override == BUILTIN else override,
-                                               f"spec.repos '{repo.name}' kustomize.version"))
+        return KustomizeChoice(None if override == BUILTIN else override,
+                               f"spec.repos '{repo.name}' kustomize.version")
     pinned = pinned_version(root) if root is not None else None
     if pinned:
-        return through_kubectl(KustomizeChoice(pinned[0], f"pinned by the release's {pinned[1]}"))
+        return KustomizeChoice(pinned[0], f"pinned by the release's {pinned[1]}")
     listed = table_version(release_tags(repo.uri, root), kustomize_releases())
     if listed:
-        return through_kubectl(KustomizeChoice(listed[0], f"release {listed[1]} in tools/kustomize.env"))
+        return KustomizeChoice(listed[0], f"release {listed[1]} in tools/kustomize.env")
     return DEFAULT
 
 

@@ -44,10 +44,12 @@ def lock_path(spec_path: str | Path) -> Path:
 @dataclass
 class Lock:
     """The URL -> sha256 pins of one spec. ``path`` None keeps them in memory only (a spec
-    read from memory, or ``init`` before its spec is written). Safe to share between threads."""
+    read from memory, a recorded revision's pins, or ``init`` before its spec is written). Safe
+    to share between threads."""
 
     path: Path | None = None
     sources: dict[str, str] = field(default_factory=dict)
+    name: str = ""  # what messages call a lock kept in memory (a recorded revision's)
     _guard: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def digest(self, url: str) -> str | None:
@@ -71,13 +73,29 @@ class Lock:
         return {"apiVersion": API_VERSION, "kind": KIND,
                 "sources": [{"url": u, "sha256": d} for u, d in sorted(self.sources.items())]}
 
+    def text(self) -> str:
+        """The lock file's text."""
+        return yaml.safe_dump(self.to_data(), sort_keys=False, default_flow_style=False)
 
-def for_spec(spec_source: str, base_dir: Path) -> Lock:
-    """The lock beside the spec file ``spec_source`` in ``base_dir`` (empty if it does not exist
-    yet; in memory only for a spec that is no file)."""
+
+def for_spec(spec_source: str, base_dir: Path, pins: dict[str, str] | None = None) -> Lock:
+    """The lock of a spec: ``pins`` given with it, in memory only (a recorded revision's lock);
+    else the lock file beside the spec file ``spec_source`` in ``base_dir`` (empty if it does not
+    exist yet; in memory only for a spec that is no file)."""
+    if pins is not None:
+        return Lock(None, dict(pins), name=f"the lock of {spec_source}")
     if spec_source in (MEMORY, "-", "") or spec_source.startswith("<"):
         return Lock()
     return load(lock_path(base_dir / Path(spec_source).name))
+
+
+def from_text(text: str, where: str) -> dict[str, str]:
+    """The pins of a lock file's text read from elsewhere than a file (``where`` names it)."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise RenderError(f"{where}: cannot read the lock: {e}") from e
+    return parse(where, data)
 
 
 def load(path: Path) -> Lock:
@@ -92,7 +110,7 @@ def load(path: Path) -> Lock:
     return Lock(path, parse(path, data))
 
 
-def parse(path: Path, data: Any) -> dict[str, str]:
+def parse(path: Path | str, data: Any) -> dict[str, str]:
     problems: list[str] = []
     if not isinstance(data, dict) or data.get("apiVersion") != API_VERSION or data.get("kind") != KIND:
         problems.append(f"not a lock file (expected apiVersion {API_VERSION}, kind {KIND})")
@@ -118,7 +136,7 @@ def parse(path: Path, data: Any) -> dict[str, str]:
 def save(lock: Lock) -> None:
     """Write the lock atomically (a temporary file renamed over it)."""
     assert lock.path is not None
-    text = yaml.safe_dump(lock.to_data(), sort_keys=False, default_flow_style=False)
+    text = lock.text()
     lock.path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=lock.path.parent, prefix=f".{lock.path.name}.")
     try:
@@ -130,9 +148,15 @@ def save(lock: Lock) -> None:
         raise
 
 
-def mismatch(url: str, locked: str, got: str, where: Path | None) -> RenderError:
+def mismatch(url: str, locked: str, got: str, lock: Lock) -> RenderError:
     """A download whose bytes differ from the lock's pin."""
-    lock_name = str(where) if where else "the lock"
+    if lock.path is None and lock.name:  # a recorded revision's: only its recorded bytes will do
+        return RenderError(f"sha256 mismatch for {url}: {lock.name} pins {locked}, the download has {got}",
+                           hint="the source changed since that revision was applied; import a vendor bundle"
+                                " that holds the recorded bytes (kfdeploy vendor --import), or write the"
+                                " revision back to the spec file (kfdeploy history --revision N), accept"
+                                " the new bytes there and apply it")
+    lock_name = str(lock.path) if lock.path else "the lock"
     return RenderError(f"sha256 mismatch for {url}: {lock_name} pins {locked}, the download has {got}",
                        hint=f"the source changed since it was locked; if the new bytes are trusted, "
                             f"delete its entry from {lock_name} and re-run")

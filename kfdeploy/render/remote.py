@@ -252,23 +252,39 @@ class Mirror:
         remote = parse(ref.value, f"{self.who}: {where}")
         hint = (f"run once with network access, or `kfdeploy vendor --import` a bundle holding {remote.url}")
         label = f"{self.who}: remote {'file' if remote.is_file else 'base'} {ref.value} ({where})"
+        got = fetch(remote, self.repos, label, hint)
         if remote.is_file:
-            name = file_name(remote.url)
-            entry = self.repos.fetch(remote.url, label, hint, file_name=name)
-            local = target / f".remote-{entry.name[:12]}-{name}"
+            local = target / f".remote-{got.entry.name[:12]}-{got.path.name}"
             if not local.exists():
-                link(entry / name, local)
+                link(got.path, local)
             return local.name
-        from kfdeploy.render.repos import tree_root
-
-        entry = self.repos.fetch(remote.url, label, hint)
-        tree = tree_root(entry)
-        start = (tree / remote.folder).resolve()
-        if not inside(start, tree.resolve()) or kustomization_file(start) is None:
+        if not inside(got.path, got.tree.resolve()) or kustomization_file(got.path) is None:
             raise RenderError(f"{label}: {remote.folder or 'the top folder'} of {remote.url} holds no"
                               " kustomization", hint="check the reference's path and ref")
-        landed = self.place(start, tree, tree, self.base / "remote" / entry.name)
+        landed = self.place(got.path, got.tree, got.tree, self.base / "remote" / got.entry.name)
         return os.path.relpath(landed, target)
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """Where a remote reference is in the repos cache."""
+
+    entry: Path  # the cache entry
+    path: Path  # the file itself, or the folder the reference names (resolved)
+    tree: Path  # a base: the archive's top folder; a file: its entry
+
+
+def fetch(remote: Remote, repos: RepoResolver, label: str, hint: str) -> Fetched:
+    """Fetch (or find cached) what ``remote`` names, through the repos cache."""
+    if remote.is_file:
+        name = file_name(remote.url)
+        entry = repos.fetch(remote.url, label, hint, file_name=name)
+        return Fetched(entry, entry / name, entry)
+    from kfdeploy.render.repos import tree_root
+
+    entry = repos.fetch(remote.url, label, hint)
+    tree = tree_root(entry)
+    return Fetched(entry, (tree / remote.folder).resolve(), tree)
 
 
 def shown(path: Path) -> str:

@@ -6,11 +6,12 @@ extracted twice and a pinned ``sha256`` names the cache entry before anything is
 pinned repo that is cached is never downloaded again. Every URL fetched (repos and the remote
 bases their kustomizations name, see ``render.remote``) is pinned in the spec's lock file
 (``render.lock``), verified on every later download; an unlocked URL also remembers the digest it
-downloaded (``<cache>/urls/<sha256 of the URL>``). Downloads go through ``render.fetch``
+downloaded (``<cache>/urls/<sha256 of the URL>``). Each use of an entry sets the modification time
+of its completion mark, the last use ``kfdeploy cache prune`` goes by. Downloads go through ``render.fetch``
 (https only, bounded). Archives holding a single top-level folder (as GitHub's do) are read from
 inside it. Extraction refuses absolute paths, ``..``, device files and links leading out of the
 archive (a link to a file inside it becomes a copy; no link is ever made), so an archive can
-never write outside its cache entry, and archives past the bounds (``fetch.LIMITS``: size,
+never write outside its cache entry, and archives past the bounds (``limits``: size,
 ratio, entries) before anything is written.
 """
 
@@ -23,12 +24,14 @@ import tarfile
 import tempfile
 import threading
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
+from kfdeploy import limits
 from kfdeploy.errors import RenderError
-from kfdeploy.render.fetch import LIMITS, Report, download, stderr_report, sweep, temp_prefix
+from kfdeploy.render.cache import mark_used
+from kfdeploy.render.fetch import Access, Report, download, stderr_report, sweep, temp_prefix
 from kfdeploy.render.lock import Lock
 from kfdeploy.render.lock import for_spec as lock_for_spec
 from kfdeploy.render.lock import mismatch as lock_mismatch
@@ -67,8 +70,8 @@ class RepoResolver:
 
     @classmethod
     def for_spec(cls, spec: KfDef, report: Report = stderr_report) -> RepoResolver:
-        """The resolver of a spec's render, its lock beside the spec file."""
-        return cls(spec.base_dir, report=report, lock=lock_for_spec(spec.source, spec.base_dir))
+        """The resolver of a spec's render, its lock the one given with the spec or beside the spec file."""
+        return cls(spec.base_dir, report=report, lock=lock_for_spec(spec.source, spec.base_dir, spec.pins))
 
     def root(self, repo: Repo) -> Path:
         with self._guard:
@@ -93,25 +96,29 @@ class RepoResolver:
         check_digest(repo.sha256, digest, f"repo '{repo.name}'", repo.uri)
         return tree_root(self._stored(f"repo '{repo.name}'", repo.uri, digest, local, None))
 
-    def fetch(self, url: str, who: str, hint: str, pinned: str | None = None, file_name: str | None = None) -> Path:
+    def fetch(self, url: str, who: str, hint: str, pinned: str | None = None, file_name: str | None = None,
+              access: Access | None = None, check: Callable[[Path], object] | None = None) -> Path:
         """The complete cache entry of ``url``: its extracted archive, or a folder holding the
         file ``file_name``. What the lock (or ``pinned``) names and the cache holds is never
-        downloaded again; a download is verified against both, then pinned in the lock."""
+        downloaded again; a download is verified against both (and by ``check``, given the
+        downloaded file), then pinned in the lock. ``access``: headers and 401 answers."""
         with self._fetching:
             self.fetched.add(url)
             expected = pinned or self.lock.digest(url) or self._remembered(url)
             if expected and self.complete(expected):
                 self.lock.record(url, expected)
-                return self._entry(expected)
+                return self._used(expected)
             self.cache.mkdir(parents=True, exist_ok=True)
             sweep(self.cache)
             with tempfile.TemporaryDirectory(dir=self.cache, prefix=temp_prefix("download")) as tmp:
                 target = Path(tmp) / (file_name or archive_name(url))
-                digest = download(url, target, who, self.report, hint)
+                digest = download(url, target, who, self.report, hint, access)
                 check_digest(pinned, digest, who, url)
                 locked = self.lock.digest(url)
                 if not pinned and locked and locked != digest:
-                    raise lock_mismatch(url, locked, digest, self.lock.path)
+                    raise lock_mismatch(url, locked, digest, self.lock)
+                if check is not None:
+                    check(target)
                 return self.add(url, who, digest, target, file_name)
 
     def add(self, url: str, who: str, digest: str, source: Path, file_name: str | None) -> Path:
@@ -162,6 +169,11 @@ class RepoResolver:
     def _entry(self, digest: str) -> Path:
         return self.cache / "sha256" / digest
 
+    def _used(self, digest: str) -> Path:
+        """The entry of ``digest``, its last use recorded."""
+        mark_used(self._entry(digest) / DONE_MARK)
+        return self._entry(digest)
+
     def _url_record(self, uri: str) -> Path:
         return self.cache / "urls" / hashlib.sha256(uri.encode()).hexdigest()
 
@@ -182,7 +194,7 @@ class RepoResolver:
                 if not self.complete(digest):  # another run may have finished meanwhile
                     shutil.rmtree(entry, ignore_errors=True)  # a half-written entry from a killed run
                     os.replace(tree, entry)
-        return entry
+        return self._used(digest)
 
 
 def archive_name(uri: str) -> str:
@@ -201,8 +213,8 @@ def file_digest(path: Path) -> str:
 def check_digest(expected: str | None, actual: str, who: str, uri: str) -> None:
     if expected and expected != actual:
         raise RenderError(f"{who}: sha256 mismatch for {uri}: expected {expected}, got {actual}",
-                          hint="the archive is not the one pinned; if the new one is trusted, set"
-                               " spec.repos sha256 to the digest it got")
+                          hint="the bytes are not the ones pinned; if the new ones are trusted, pin the"
+                               " digest they have (spec.repos sha256, or helm.chart's @sha256)")
 
 
 def offline_hint(repo: Repo) -> str:
@@ -224,7 +236,7 @@ def tree_root(entry: Path) -> Path:
 
 def extract(archive: Path, dest: Path, who: str, uri: str) -> None:
     """Extract a .tar.gz/.tgz/.zip into ``dest``, refusing members that could escape it and
-    archives over the bounds (``fetch.LIMITS``: total size, ratio to the archive, entries)."""
+    archives over the bounds (``limits``: total size, ratio to the archive, entries)."""
     dest.mkdir(parents=True)
     try:
         bounds = Bounds(who, uri, archive.stat().st_size)
@@ -244,9 +256,11 @@ class Bounds:
 
     def __init__(self, who: str, uri: str, packed: int) -> None:
         self.who, self.uri = who, uri
-        self.max_entries = LIMITS["extract_entries"].value()
-        self.max_bytes = min(LIMITS["extract_mb"].value() * 1_000_000,
-                             max(packed, 1_000_000) * LIMITS["extract_ratio"].value())
+        self.max_entries = limits.value(limits.EXTRACT_ENTRIES)
+        by_size = limits.value(limits.EXTRACT_MB) * 1_000_000
+        by_ratio = max(packed, 1_000_000) * limits.value(limits.EXTRACT_RATIO)
+        self.max_bytes, self.size_limit = min((by_size, limits.EXTRACT_MB), (by_ratio, limits.EXTRACT_RATIO),
+                                              key=lambda bound: bound[0])
         self.entries = self.size = 0
 
     def add(self, name: str, size: int) -> None:
@@ -255,10 +269,9 @@ class Bounds:
         self.entries += 1
         self.size += max(size, 0)
         if self.entries > self.max_entries:
-            raise self.over(LIMITS["extract_entries"].exceeded("its entry count"))
+            raise self.over(limits.exceeded(limits.EXTRACT_ENTRIES, "its entry count"))
         if self.size > self.max_bytes:
-            limit = "extract_mb" if self.max_bytes == LIMITS["extract_mb"].value() * 1_000_000 else "extract_ratio"
-            raise self.over(LIMITS[limit].exceeded("its extracted size"))
+            raise self.over(limits.exceeded(self.size_limit, "its extracted size"))
 
     def over(self, why: str) -> RenderError:
         return RenderError(f"{self.who}: archive {self.uri} is too large to extract: {why}; nothing was"

@@ -2,17 +2,21 @@
 
 ``write_bundle`` fetches (or finds in the cache) every URL the spec needs: the repos given as
 URLs, every remote base their applications' kustomizations name, nested ones included, and the
-charts of helm applications from chart repositories (with the chart they answer). It
-packs the bytes exactly as downloaded, one file per sha256, with an index and the lock::
+charts of helm applications from chart repositories (with the chart they answer) and OCI
+registries (manifest and chart layer). It packs the bytes exactly as downloaded, one file per
+sha256, with an index and the lock, and the kustomize binary each release renders with
+(``vendor_tools``)::
 
-    kfdeploy-vendor/index.yaml          # apiVersion kfdeploy.io/v1, kind VendorBundle, sources
+    kfdeploy-vendor/index.yaml          # apiVersion kfdeploy.io/v1, kind VendorBundle, sources, tools
     kfdeploy-vendor/kfdef.lock          # the same pins, as a lock file
     kfdeploy-vendor/sources/<sha256>    # the downloaded archive or file
+    kfdeploy-vendor/tools/<sha256>      # a kustomize binary (version and os/arch in the index)
 
 The archive is deterministic (sorted, no timestamps or owners). ``import_bundle`` reads it
 through the same safe, bounded extractor as any archive, checks every file against its digest
-and against the spec's lock, and fills the cache as a download would have: the next render with
-``--offline`` finds everything.
+and against the spec's lock, refuses binaries for another os/arch, fills the cache as a download
+would have and installs the binaries into the tools dir: the next render with ``--offline`` finds
+everything.
 """
 
 from __future__ import annotations
@@ -21,15 +25,16 @@ import gzip
 import io
 import tarfile
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from kfdeploy.errors import RenderError
-from kfdeploy.render import kustomize
-from kfdeploy.render.charts import fetch_chart
-from kfdeploy.render.fetch import temp_prefix
+from kfdeploy.render import kustomize, vendor_tools
+from kfdeploy.render.charts import fetch_chart, fetched
+from kfdeploy.render.fetch import stderr_report, temp_prefix
 from kfdeploy.render.lock import API_VERSION, Lock
 from kfdeploy.render.lock import mismatch as lock_mismatch
 from kfdeploy.render.lock import parse as parse_lock
@@ -46,7 +51,7 @@ def fetch_everything(spec: KfDef, repos: RepoResolver) -> None:
         if repo.is_url:
             repos.root(repo)
     for app in spec.enabled_applications:
-        if app.helm is not None and (app.helm.repo or app.helm.chart).startswith("https://"):
+        if app.helm is not None and fetched(app.helm):
             fetch_chart(app.helm, repos, f"helm application '{app.name}'")
         source = app.kustomize
         if source is None:
@@ -71,16 +76,21 @@ def index(repos: RepoResolver) -> list[dict[str, Any]]:
     return entries
 
 
-def write_bundle(spec: KfDef, repos: RepoResolver, out: Path) -> list[dict[str, Any]]:
-    """Fetch everything ``spec`` needs and pack it into ``out`` (a .tar.gz)."""
+def write_bundle(spec: KfDef, repos: RepoResolver, out: Path,
+                 kustomize_versions: Iterable[str] = ()) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Fetch everything ``spec`` needs and pack it into ``out`` (a .tar.gz), with the kustomize
+    binaries its applications render with and ``kustomize_versions``; returns sources and tools."""
     fetch_everything(spec, repos)
     sources = index(repos)
+    carried = vendor_tools.carry(vendor_tools.wanted(spec, repos, kustomize_versions), stderr_report)
+    tools = [entry for entry, _ in carried]
     for s in sources:
         if not repos.blob(s["sha256"]).is_file():  # cached before bundles kept the bytes
             raise RenderError(f"{s['url']} is cached without its downloaded bytes",
                               hint=f"remove {repos.cache} (or its entry sha256/{s['sha256']}) and run vendor again")
     lock = Lock(None, {s["url"]: s["sha256"] for s in sources})
-    members = {f"{TOP}/index.yaml": yaml.safe_dump({"apiVersion": API_VERSION, "kind": KIND, "sources": sources},
+    members = {f"{TOP}/index.yaml": yaml.safe_dump({"apiVersion": API_VERSION, "kind": KIND, "sources": sources,
+                                                    "tools": tools},
                                                    sort_keys=False).encode(),
                f"{TOP}/kfdef.lock": yaml.safe_dump(lock.to_data(), sort_keys=False).encode()}
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -92,17 +102,23 @@ def write_bundle(spec: KfDef, repos: RepoResolver, out: Path) -> list[dict[str, 
             blob = repos.blob(s["sha256"])
             with blob.open("rb") as stream:
                 tar.addfile(member(f"{TOP}/sources/{s['sha256']}", blob.stat().st_size), stream)
-    return sources
+        for entry, binary in carried:
+            with binary.open("rb") as stream:
+                tar.addfile(member(f"{TOP}/tools/{entry['sha256']}", binary.stat().st_size, 0o755), stream)
+    return sources, tools
 
 
-def member(name: str, size: int) -> tarfile.TarInfo:
+def member(name: str, size: int, mode: int = 0o644) -> tarfile.TarInfo:
     info = tarfile.TarInfo(name)
-    info.size, info.mtime, info.mode, info.uid, info.gid = size, 0, 0o644, 0, 0
+    info.size, info.mtime, info.mode, info.uid, info.gid = size, 0, mode, 0, 0
     return info
 
 
-def import_bundle(bundle: Path, repos: RepoResolver) -> list[dict[str, Any]]:
-    """Fill the cache from ``bundle``, each source verified against its digest and the lock."""
+def import_bundle(bundle: Path, repos: RepoResolver) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Fill the cache from ``bundle``, each source verified against its digest and the lock, and
+    install its kustomize binaries (verified, for this machine's os/arch) into the tools dir.
+    Nothing is imported when any part is refused. Returns sources and tools (each with
+    ``installed``: what happened, and ``path``)."""
     who = f"vendor bundle {bundle}"
     if not bundle.is_file():
         raise RenderError(f"{who} does not exist", hint="give the file `kfdeploy vendor -o` wrote")
@@ -110,25 +126,33 @@ def import_bundle(bundle: Path, repos: RepoResolver) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory(dir=repos.cache, prefix=temp_prefix("extract")) as tmp:
         extract(bundle, Path(tmp) / "tree", who, str(bundle))
         top = Path(tmp) / "tree" / TOP
-        sources = read_index(top / "index.yaml", who)
+        sources, tools = read_index(top / "index.yaml", who)
+        vendor_tools.refuse_foreign(tools, who)
+        for s in sources:
+            verified(top / "sources" / s["sha256"], s["sha256"], s["url"], who)
+            locked = repos.lock.digest(s["url"])
+            if locked is not None and locked != s["sha256"]:
+                raise lock_mismatch(s["url"], locked, s["sha256"], repos.lock)
+        for t in tools:
+            verified(top / "tools" / t["sha256"], t["sha256"], f"kustomize {t['version']}", who)
         for s in sources:
             url, digest = s["url"], s["sha256"]
-            blob = top / "sources" / digest
-            if not blob.is_file() or file_digest(blob) != digest:
-                raise RenderError(f"{who}: the bytes of {url} are missing or do not match sha256 {digest}",
-                                  hint="the bundle is damaged: write it again with `kfdeploy vendor -o`")
-            locked = repos.lock.digest(url)
-            if locked is not None and locked != digest:
-                raise lock_mismatch(url, locked, digest, repos.lock.path)
             if not repos.complete(digest) or not repos.blob(digest).is_file():
-                repos.add(url, who, digest, blob, s.get("file"))
+                repos.add(url, who, digest, top / "sources" / digest, s.get("file"))
             repos.lock.record(url, digest)
             if isinstance(s.get("chart"), str):
                 repos.remember(s["chart"], url)
-    return sources
+        return sources, [vendor_tools.install(t, top / "tools" / t["sha256"]) for t in tools]
 
 
-def read_index(path: Path, who: str) -> list[dict[str, Any]]:
+def verified(blob: Path, digest: str, what: str, who: str) -> None:
+    """Refuse a bundle member that is missing or whose bytes are not ``digest``."""
+    if not blob.is_file() or blob.is_symlink() or file_digest(blob) != digest:
+        raise RenderError(f"{who}: the bytes of {what} are missing or do not match sha256 {digest}",
+                          hint="the bundle is damaged: write it again with `kfdeploy vendor -o`")
+
+
+def read_index(path: Path, who: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as e:
@@ -142,4 +166,4 @@ def read_index(path: Path, who: str) -> list[dict[str, Any]]:
         if name is not None and (not isinstance(name, str) or "/" in name or name.startswith(".")):
             raise RenderError(f"{who}: source {s.get('url')} has a bad file name {name!r}",
                               hint="give a file `kfdeploy vendor -o` wrote")
-    return sources
+    return sources, vendor_tools.check(data.get("tools"), who)

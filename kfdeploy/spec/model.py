@@ -2,7 +2,8 @@
 
 ``KfDef`` is the one value every verb starts from. It knows where it was read from (``source``,
 ``base_dir``) so relative paths in it (jsonnet paths, helm charts, kubeconfig) resolve against
-the spec's folder, not the working directory.
+the spec's folder, not the working directory; a spec that comes with its lock (a recorded
+revision's) carries the lock's pins too, instead of the lock file beside the spec.
 """
 
 from __future__ import annotations
@@ -201,6 +202,7 @@ class KfDef(SpecModel):
     spec: KfDefSpec = Field(description="The deployment.")
     _source: str = PrivateAttr("<memory>")
     _base_dir: Path = PrivateAttr(default_factory=Path)
+    _pins: dict[str, str] | None = PrivateAttr(None)
 
     @property
     def source(self) -> str:
@@ -212,8 +214,14 @@ class KfDef(SpecModel):
         """Folder that relative paths in the spec are resolved against."""
         return self._base_dir
 
-    def with_origin(self, source: str, base_dir: Path) -> KfDef:
-        self._source, self._base_dir = source, base_dir
+    @property
+    def pins(self) -> dict[str, str] | None:
+        """The lock's URL -> sha256 pins given with the spec (kept in memory, never written);
+        None: the lock is the file beside the spec (``kfdeploy.render.lock``)."""
+        return self._pins
+
+    def with_origin(self, source: str, base_dir: Path, pins: dict[str, str] | None = None) -> KfDef:
+        self._source, self._base_dir, self._pins = source, base_dir, pins
         return self
 
     def resolve_path(self, path: str) -> Path:

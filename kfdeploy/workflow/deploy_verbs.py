@@ -27,7 +27,7 @@ from kfdeploy.library import Library
 from kfdeploy.objects import describe_key
 from kfdeploy.options import ApplyFlags, DeleteFlags, Options, PlanFlags
 from kfdeploy.progress import Printer
-from kfdeploy.render import Rendered, render
+from kfdeploy.render import Rendered
 from kfdeploy.render.adjust import Adjustment, report_data, report_lines
 from kfdeploy.spec import KfDef
 from kfdeploy.workflow import revision_verbs
@@ -109,8 +109,7 @@ def plan(opts: Options, flags: PlanFlags = _ALL_APPLICATIONS) -> PlanResult:
     rendered = report_tools(session.render(cluster_credentials(cluster, spec)), opts.verbose, printer.line)
     if credential_store.reconciled_by_gitops(cluster, spec.metadata.name):  # compare with the export
         from kfdeploy.gitops.tree import as_exported
-        offline = render(spec, only=flags.applications, credentials=Credentials.offline(masked=True))
-        rendered = as_exported(rendered, offline)
+        rendered = as_exported(rendered, session.render_again(Credentials.offline(masked=True)))
     engine = _engine(spec, cluster, printer)
     spec_plan = engine.plan(_desired(rendered))
     if flags.applications:  # a partial plan never prunes other applications
@@ -196,7 +195,8 @@ def apply(opts: Options, flags: ApplyFlags, confirm: Confirm,
     for line in credentials.adopted:
         printer.line(f"kept {line}: its data was initialised with it (an install made before"
                      " generated credentials); to rotate it, change it in the database, then in spec.secrets")
-    with revision_verbs.recorded(cluster, spec, spec_plan, flags, printer, rollback) as revision:
+    with revision_verbs.recorded(cluster, spec, spec_plan, flags, printer, session.repos.lock,
+                                 rollback) as revision:
         if credentials.changed():  # stored before anything that reads them is applied
             credential_store.write(cluster, spec.metadata.name, credentials.merged())
         results = engine.apply(spec_plan)

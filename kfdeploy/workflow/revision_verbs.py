@@ -4,7 +4,8 @@ live revision that ``status`` names. The store is ``kfdeploy.kube.revisions``.
 A rollback re-renders a recorded spec and lock and hands it to ``deploy_verbs.apply``: the same
 preflight, plan, confirmation, prune protections and ``--recreate`` gate as any apply, and the
 same credential store (generated credentials are read, never rotated). It changes the cluster,
-never the spec file.
+never the spec file, and writes nothing beside it: the recorded spec and lock are rendered from
+memory.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from kfdeploy import __version__, kinds
-from kfdeploy.errors import KfdeployError, UsageError
+from kfdeploy.errors import FetchError, KfdeployError, UsageError
 from kfdeploy.kube.client import Cluster
 from kfdeploy.kube.engine import AppResult, SpecPlan
 from kfdeploy.kube.revisions import (
@@ -32,7 +33,8 @@ from kfdeploy.kube.revisions import (
 )
 from kfdeploy.options import ApplyFlags, HistoryFlags, Options, RollbackFlags
 from kfdeploy.progress import Printer
-from kfdeploy.render.lock import lock_path
+from kfdeploy.render.lock import Lock
+from kfdeploy.render.lock import from_text as lock_from_text
 from kfdeploy.spec import KfDef, parse_spec
 from kfdeploy.workflow.revision_changes import changes, migrations_crossed
 from kfdeploy.workflow.session import connect, load_spec
@@ -52,10 +54,9 @@ class RollbackTo:
 
 # -- what a revision records ------------------------------------------------------------------------
 
-def lock_text(spec: KfDef) -> str | None:
-    """The text of the spec's lock file (``kfdeploy.render.lock``); None when there is none."""
-    path = lock_path(spec.base_dir / Path(spec.source).name)
-    return path.read_text(encoding="utf-8") if path.is_file() else None
+def lock_text(lock: Lock) -> str | None:
+    """The text of the lock a render used (``kfdeploy.render.lock``); None when it pins nothing."""
+    return lock.text() if lock.sources else None
 
 
 def recorded_spec(spec: KfDef) -> dict[str, Any]:
@@ -90,18 +91,18 @@ class Recording:
 
 
 @contextmanager
-def recorded(cluster: Cluster, spec: KfDef, plan: SpecPlan, flags: ApplyFlags, printer: Printer,
+def recorded(cluster: Cluster, spec: KfDef, plan: SpecPlan, flags: ApplyFlags, printer: Printer, lock: Lock,
              rollback: RollbackTo | None = None) -> Iterator[Recording]:
     """Record a revision as in-progress before the apply's first change (only when the plan
     changes something), trim the history, and mark it failed or interrupted when the apply
-    raises; the body calls ``finish`` with the results."""
+    raises; the body calls ``finish`` with the results. ``lock`` is the one the render used."""
     if not plan.has_changes:
         yield Recording(None)
         return
     store = RevisionStore(cluster, spec.metadata.name)
     revision = Revision(number=store.next_number(), time=_now(), user=store.user(),
                         kfdeploy_version=__version__, spec=recorded_spec(spec), spec_hash=spec.spec_hash(),
-                        lock=lock_text(spec), applications={n: d.hash for n, d in plan.desired.items()},
+                        lock=lock_text(lock), applications={n: d.hash for n, d in plan.desired.items()},
                         plan={a: sum(p.count(a) for p in plan.all()) for a in PLAN_ACTIONS},
                         rollback_to=rollback.number if rollback else None)
     store.write(revision)
@@ -181,24 +182,39 @@ class HistoryResult:
 
 @dataclass
 class RevisionSpec:
-    """One revision's spec, printed as YAML that can be written over the spec file."""
+    """One revision's spec, printed as YAML that can be written over the spec file; with
+    ``lock`` its recorded lock instead, to be written beside it (``kfdef.lock``)."""
 
     revision: Revision
+    lock: bool = False
 
     def to_data(self) -> dict[str, Any]:
+        if self.lock:
+            return dict(yaml.safe_load(self.revision.lock or "") or {})
         return self.revision.spec
 
     def text(self) -> str:
+        if self.lock:
+            return self.revision.lock or ""
         return yaml.safe_dump(self.revision.spec, sort_keys=False)
 
 
 def history(opts: Options, flags: HistoryFlags) -> HistoryResult | RevisionSpec:
-    """The kept revisions, oldest first; with ``--revision N`` that revision's spec."""
+    """The kept revisions, oldest first; with ``--revision N`` that revision's spec (or lock)."""
     spec = load_spec(opts.file)
+    if flags.lock and flags.revision is None:
+        raise UsageError("--lock prints one revision's lock: give --revision N too",
+                         hint=f"kfdeploy history -f {opts.file} lists the revisions")
     revisions = _store(opts, spec).all()
     if flags.revision is None:
         return HistoryResult(revisions)
     revision = _find(revisions, flags.revision, spec)
+    if flags.lock:
+        if revision.lock is None:
+            raise KfdeployError(f"KfDef {spec.metadata.name}: revision {revision.number} pins no download"
+                                " (its sources are all local), so it has no lock",
+                                hint="the spec alone re-renders it: history --revision N")
+        return RevisionSpec(revision, lock=True)
     redacted = [s["name"] for s in revision.spec.get("spec", {}).get("secrets", [])
                 if (s.get("secretSource", {}).get("literalSource") or {}).get("value") == SECRET_NOT_RECORDED]
     if redacted:
@@ -232,13 +248,10 @@ def rollback_target(revisions: list[Revision], to: int | None, spec: KfDef) -> R
     return earlier[-1]
 
 
-@contextmanager
-def restored_spec(revision: Revision, current: KfDef) -> Iterator[KfDef]:
+def restored_spec(revision: Revision, current: KfDef) -> KfDef:
     """The revision's spec, ready to render: literal secrets taken from the current spec file
     (never stored), relative paths resolved against the spec file's folder, and the recorded
-    lock where a render looks for a spec's lock. The spec is read as the file
-    ``.<name>.revision-<N>.yaml`` beside the spec file (the recorded, secret-free document), its
-    lock ``.<name>.revision-<N>.lock``; both are removed when the block ends."""
+    lock's pins given with it (in memory: nothing is written beside the spec file)."""
     data = yaml.safe_load(yaml.safe_dump(revision.spec))
     given = {s["name"]: s for s in current.canonical()["spec"]["secrets"]}
     for i, secret in enumerate(data.get("spec", {}).get("secrets", [])):
@@ -249,22 +262,11 @@ def restored_spec(revision: Revision, current: KfDef) -> Iterator[KfDef]:
                                  f" which is not recorded, and {current.source} has no secret of that name",
                                  hint="add it to spec.secrets of the spec file, then run rollback again")
             data["spec"]["secrets"][i] = given[secret["name"]]
-    name = Path(current.source)
-    copy = current.base_dir / f".{name.stem}.revision-{revision.number}{name.suffix or '.yaml'}"
-    try:
-        copy.write_text(yaml.safe_dump(revision.spec, sort_keys=False), encoding="utf-8")
-        if revision.lock is not None:
-            lock_path(copy).write_text(revision.lock, encoding="utf-8")
-    except OSError as e:
-        raise KfdeployError(f"cannot write {copy} beside the spec for the rollback: {e}",
-                            hint="run rollback where the spec file's folder is writable") from e
-    try:
-        spec = parse_spec(data, str(copy), current.base_dir)
-        kinds.extend(k.rule() for k in spec.spec.kinds)  # its own kinds, as the spec file's join
-        yield spec
-    finally:
-        copy.unlink(missing_ok=True)
-        lock_path(copy).unlink(missing_ok=True)
+    source = f"revision {revision.number} of {current.source}"
+    pins = lock_from_text(revision.lock, f"the lock of {source}") if revision.lock is not None else {}
+    spec = parse_spec(data, source, current.base_dir).with_origin(source, current.base_dir, pins)
+    kinds.extend(k.rule() for k in spec.spec.kinds)  # its own kinds, as the spec file's join
+    return spec
 
 
 def rollback(opts: Options, flags: RollbackFlags, confirm: Confirm) -> ApplyResult | PlanResult:
@@ -276,20 +278,35 @@ def rollback(opts: Options, flags: RollbackFlags, confirm: Confirm) -> ApplyResu
     target = rollback_target(revisions, flags.to, current)
     printer = Printer()
     warning = _migration_warning(revisions[-1] if revisions else None, target)
-    if warning and (opts.yes or opts.dry_run):
+    if warning:  # first, so it is seen even when a check stops the rollback before the question
         printer.line(warning)
 
     def ask(question: str, details: str) -> bool:
         return confirm(question, details + ("\n" + warning if warning else ""))
 
     printer.line(f"rolling back to revision {target.number} (applied {target.time}, {target.shown_outcome})")
-    with restored_spec(target, current) as spec:
+    spec = restored_spec(target, current)
+    try:
         result = deploy_verbs.apply(opts, flags.apply_flags(), ask, rollback=RollbackTo(spec, target.number))
+    except FetchError as e:  # raised by the render, before any change
+        raise FetchError(e.message, hint=_bundle_hint(opts.file, target.number)) from e
     if not opts.dry_run:
         printer.line(f"the cluster runs revision {target.number}'s spec; {opts.file} is unchanged, and the next"
                      f" apply of it would upgrade again. To keep revision {target.number}:"
                      f" kfdeploy history -f {opts.file} --revision {target.number} > {opts.file}")
     return result
+
+
+def _bundle_hint(spec_file: str, number: int) -> str:
+    """How to carry a revision's sources to a machine without network: its spec, vendored."""
+    copy = Path(spec_file).parent / f"revision-{number}.yaml"  # beside the spec: its relative paths hold
+    bundle = f"revision-{number}.tar.gz"
+    lock = copy.with_suffix(".lock")
+    return (f"revision {number}'s sources travel in a vendor bundle: on a machine with network, write the revision"
+            f" and its lock beside the spec (kfdeploy history -f {spec_file} --revision {number} > {copy};"
+            f" kfdeploy history -f {spec_file} --revision {number} --lock > {lock}) and bundle it"
+            f" (kfdeploy vendor -f {copy} -o {bundle}); here, import it (kfdeploy vendor -f {copy} --import"
+            f" {bundle}) and run rollback again")
 
 
 def _migration_warning(live_revision: Revision | None, target: Revision) -> str:

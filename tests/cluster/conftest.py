@@ -163,3 +163,19 @@ def cli_json(cluster: SharedCluster, *args: str) -> tuple[int, Any, str]:
         return code, json.loads(out) if out.strip() else None, err
     except ValueError:
         return code, None, err
+
+
+@pytest.fixture(scope="module")
+def flux(cluster: SharedCluster, tmp_path_factory: pytest.TempPathFactory,
+         request: pytest.FixtureRequest) -> Iterator[Any]:
+    """Flux's source-controller and kustomize-controller on the shared cluster, reading an empty
+    Git repository on loopback (tests/fakes/flux.py). Opt-in: ``-m flux``."""
+    from kfdeploy.kube.client import Cluster
+    from tests.fakes import flux as fluxfake
+    if not fluxfake.built():
+        pytest.skip(f"Flux's controllers are not built in {fluxfake.flux_dir()}: run `make tools-flux`")
+    if "flux" not in str(request.config.getoption("markexpr") or ""):
+        pytest.skip("opt-in: run with -m flux (it reconciles exports through a real Flux)")
+    kube = Cluster.connect(cluster.kubeconfig, cluster.context)
+    with fluxfake.running(kube, cluster.kubeconfig, tmp_path_factory.mktemp("flux")) as running:
+        yield running

@@ -10,9 +10,6 @@ as missing on the live object.
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -22,33 +19,24 @@ from click.testing import CliRunner
 
 from kfdeploy.cli import cli
 from kfdeploy.kube.client import Cluster
-from kfdeploy.kube.diff import drift
-from kfdeploy.kube.wait import wait_established
 from tests.cluster.conftest import SharedCluster
+from tests.fakes import argocd
 
 REPO = Path(__file__).resolve().parents[2]
-ARGO_CD = "github.com/argoproj/argo-cd/v3@v3.5.8"  # v3.6.x needs Go 1.27
 
 
 def argo_crds(tmp: Path) -> list[dict[str, Any]]:
-    if shutil.which("go") is None:
-        pytest.skip("the Go toolchain is needed to fetch Argo CD's CRDs from the module proxy")
-    done = subprocess.run(["go", "mod", "download", "-json", ARGO_CD], cwd=tmp, capture_output=True, text=True)
-    info = json.loads(done.stdout or "{}")
-    if done.returncode != 0 or not info.get("Dir"):
-        pytest.skip(f"could not download {ARGO_CD}: {info.get('Error') or done.stderr.strip()}")
-    crds = Path(info["Dir"]) / "manifests" / "crds"
-    return [d for p in sorted(crds.glob("*-crd.yaml")) for d in yaml.safe_load_all(p.read_text()) if d]
+    try:
+        return argocd.crds(tmp)
+    except argocd.Unavailable as e:
+        pytest.skip(str(e))
 
 
 def test_argocd_export_is_accepted_by_argo_cds_crds(cluster: SharedCluster, tmp_path: Path) -> None:
     kube = Cluster.connect(cluster.kubeconfig, cluster.context)
     crds = argo_crds(tmp_path)
     assert {c["spec"]["names"]["kind"] for c in crds} >= {"Application", "AppProject"}
-    for crd in crds:
-        kube.apply(crd)
-    assert wait_established(kube, crds, time.monotonic() + 120) == []
-    kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "argocd"}})
+    argocd.install(kube, crds)
 
     data = yaml.safe_load((REPO / "kfdef.yaml").read_text())
     data["metadata"]["name"] = "argo"
@@ -58,16 +46,9 @@ def test_argocd_export_is_accepted_by_argo_cds_crds(cluster: SharedCluster, tmp_
                                       "-o", "json"])
     assert result.exit_code == 0, result.output
     out = result.stdout
-    base = tmp_path / "repo" / "clusters" / "argo" / "argocd"
-    objects = [d for p in [base / "root.yaml", base / "argocd-cm.yaml", *sorted((base / "apps").glob("*.yaml"))]
-               for d in yaml.safe_load_all(p.read_text()) if d]
+    objects = argocd.export_objects(tmp_path / "repo", "argo")
     assert len([o for o in objects if o["kind"] == "Application"]) == len(json.loads(out)["clusters"][0]["applications"]) + 1
-    dropped = {}
-    for obj in objects:
-        live = kube.apply(obj)
-        lost = drift(live, {k: v for k, v in obj.items() if k != "metadata"})
-        if lost:
-            dropped[obj["metadata"]["name"]] = lost
+    dropped = argocd.dropped_fields(kube, objects)
     assert dropped == {}, f"fields the API server dropped (unknown to Argo CD's schema): {dropped}"
     live_apps = kube.list("argoproj.io/v1alpha1", "Application", namespace="argocd")
     waves = {a["metadata"]["name"]: a["metadata"].get("annotations", {}).get("argocd.argoproj.io/sync-wave")

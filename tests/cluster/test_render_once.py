@@ -109,3 +109,22 @@ def _credential_store(cluster: Any, name: str) -> list[str]:
                        "metadata": {"name": f"kfdeploy.{name}.credentials", "namespace": "kfdeploy-system"}})
     assert secret is not None
     return [base64.b64decode(v).decode() for v in secret["data"].values()]
+
+
+def test_a_plan_of_a_gitops_managed_cluster_renders_each_source_once(cluster: Any, tmp_path: Path,
+                                                                     monkeypatch: Any) -> None:
+    """It compares with the export (placeholders where the cluster's credentials were): only the
+    sources that read a credential are rendered again for it, the others are the session's."""
+    monkeypatch.setenv("KFDEPLOY_RENDER_CACHE", str(tmp_path / "render-cache"))
+    ns = f"once-{uuid.uuid4().hex[:6]}"
+    spec = str(write_project(tmp_path, ns))
+    code, out, err, _ = run(cluster, "apply", "-f", spec, "--yes", "-o", "json")
+    assert code == 0, err
+    applied = [a["name"] for a in json.loads(out)["applications"]]
+    code, out, err, _ = run(cluster, "credentials", "seed", "-f", spec)  # now GitOps-managed
+    assert code == 0, err
+
+    code, out, err, rendered = run(cluster, "plan", "-f", spec, "--no-cache")
+    assert code in (0, 2), out + err
+    assert "vault" in out  # compared with the export: its pods' credential checksum is the placeholders'
+    assert rendered == Counter(applied) + Counter({"vault": 1})  # with the cluster's credentials, then as exported

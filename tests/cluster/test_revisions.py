@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
 import json
 import os
 import signal
@@ -22,11 +23,12 @@ from typing import Any
 
 import pytest
 import yaml
+from fakes.https_proxy import Origin
 from kubernetes import client
 
 from kfdeploy.errors import EXIT_BAD_INPUT
 
-from .conftest import REPO, cli_run, eventually
+from .conftest import REPO, cli_invoke, cli_run, eventually
 from .test_kustomize_release import REPOS, release_copy, write_spec
 from .test_recreate import write_spec as write_selector_spec
 
@@ -80,11 +82,17 @@ def platform_spec(path: Path, name: str, ns: str, release: str, trainer: str, **
 
 
 def v2_archive(tmp_path: Path, ns: str) -> str:
-    v2 = release_copy(REPOS / "release-v2", tmp_path / "v2" / "release-2.0", ns)
-    archive = tmp_path / "release-2.0.tar.gz"
+    return str(release_archive(tmp_path, ns, "v2"))
+
+
+def release_archive(folder: Path, ns: str, version: str) -> Path:
+    """The fixture release ``release-<version>`` as ``folder/release-<n>.0.tar.gz``."""
+    top = f"release-{version.removeprefix('v')}.0"
+    tree = release_copy(REPOS / f"release-{version}", folder / version / top, ns)
+    archive = folder / f"{top}.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
-        tar.add(v2, arcname="release-2.0")
-    return str(archive)
+        tar.add(tree, arcname=top)
+    return archive
 
 
 def stored_revisions(cluster: Any, kfdef: str) -> list[dict[str, Any]]:
@@ -167,11 +175,13 @@ def test_upgrade_history_and_rollback(cluster: Any, tmp_path: Path, monkeypatch:
     assert recorded_v1["spec"]["repos"][0]["uri"] == v1 and LITERAL not in out
     assert "token" in err and "not recorded" in err  # the literal must be put back by hand
 
+    listing = sorted(p.name for p in spec.parent.iterdir())
     code, _, err = run(cluster, "rollback", "-f", str(spec), "--yes", "--revision-history-limit", "2")
     assert code == 0, err
     assert "pipeline (Kubeflow Pipelines)" in err and "schema migration" in err  # warned
     assert f"history -f {spec} --revision 1 > {spec}" in err
     assert spec.read_text() == v2_text  # the spec file is the user's
+    assert sorted(p.name for p in spec.parent.iterdir()) == listing  # and so is its folder
     assert deployments(cluster, ns) == v1_images  # v2's pruned, v1's back with v1's images
     assert core.read_namespaced_persistent_volume_claim("minio-pvc", ns).metadata.uid == pvc_uid
     assert generated_values(cluster, name) == generated  # never rotated
@@ -218,16 +228,7 @@ def test_an_apply_killed_midway_shows_interrupted_and_rollback_converges(
     v1_text, v1_images = spec.read_text(), deployments(cluster, ns)
 
     add_stuck_application(spec, ns)
-    with open(tmp_path / "apply.log", "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "kfdeploy", "apply", "-f", str(spec), "--yes", "--skip-preflight",
-                                 "--kubeconfig", str(cluster.kubeconfig)], stdout=log, stderr=log, cwd=REPO)
-        try:
-            eventually(lambda: "stuck" in deployments(cluster, ns) or proc.poll() is not None, bool,
-                       "the apply reaching the stuck application", timeout=180)
-            assert proc.poll() is None, (tmp_path / "apply.log").read_text()
-            os.kill(proc.pid, signal.SIGKILL)
-        finally:
-            proc.wait()
+    killed_midway(cluster, tmp_path, ns, "apply", "-f", str(spec), "--yes", "--skip-preflight")
 
     revisions = history(cluster, spec)
     assert [(r["revision"], r["outcome"]) for r in revisions] == [(1, "healthy"), (2, "interrupted")]
@@ -242,10 +243,39 @@ def test_an_apply_killed_midway_shows_interrupted_and_rollback_converges(
     assert deployments(cluster, ns) == v1_images  # the stuck application is pruned
     revisions = history(cluster, spec)
     assert [(r["revision"], r["outcome"], r.get("rollbackTo")) for r in revisions][-1] == (3, "healthy", 1)
+    stuck_text = spec.read_text()
+
+    # A rollback killed midway (back to the interrupted revision, whose application never becomes
+    # healthy) leaves nothing beside the spec, shows as interrupted, and a rollback from it converges.
+    listing = sorted(p.name for p in spec.parent.iterdir())
+    killed_midway(cluster, tmp_path, ns, "rollback", "-f", str(spec), "--to", "2", "--yes", "--skip-preflight")
+    assert sorted(p.name for p in spec.parent.iterdir()) == listing
+    assert spec.read_text() == stuck_text
+    assert [(r["revision"], r["outcome"], r.get("rollbackTo")) for r in history(cluster, spec)][-1] == \
+        (4, "interrupted", 2)
+    code, _, err = run(cluster, "rollback", "-f", str(spec), "--yes")  # the last healthy: 3
+    assert code == 0, err
+    assert deployments(cluster, ns) == v1_images
+    assert sorted(p.name for p in spec.parent.iterdir()) == listing
+
     spec.write_text(v1_text)
     all_healthy(cluster, spec)
     code, plan, _ = run(cluster, "plan", "-f", str(spec))
     assert code == 0 and not plan["changes"], plan
+
+
+def killed_midway(cluster: Any, tmp_path: Path, ns: str, *args: str) -> None:
+    """Run ``kfdeploy ARGS`` until it has applied the stuck application, then SIGKILL it."""
+    with open(tmp_path / "killed.log", "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "kfdeploy", *args, "--kubeconfig", str(cluster.kubeconfig)],
+                                stdout=log, stderr=log, cwd=REPO)
+        try:
+            eventually(lambda: "stuck" in deployments(cluster, ns) or proc.poll() is not None, bool,
+                       "the command reaching the stuck application", timeout=180)
+            assert proc.poll() is None, (tmp_path / "killed.log").read_text()
+            os.kill(proc.pid, signal.SIGKILL)
+        finally:
+            proc.wait()
 
 
 def test_a_rollback_across_an_immutable_change_needs_recreate(cluster: Any, tmp_path: Path,
@@ -291,3 +321,65 @@ def test_revisions_of_a_2000_object_spec_stay_far_under_the_object_limit(cluster
     size = len(json.dumps(cm))
     print(f"revision object of a 2,000-object spec: {size} bytes")
     assert size < 64 * 1024  # the record holds the spec and digests, never the objects
+
+
+def caches(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    monkeypatch.setenv("KFDEPLOY_REPO_CACHE", str(folder / "repos"))
+    monkeypatch.setenv("KFDEPLOY_RENDER_CACHE", str(folder / "render"))
+
+
+def test_a_rollback_without_network_names_the_source_and_the_bundle_that_carries_it(
+        cluster: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, https_origin: Origin,
+        installed: list[Path]) -> None:
+    ns = f"rv-{uuid.uuid4().hex[:6]}"
+    name = f"off-{ns}"
+    spec = tmp_path / "spec" / "kfdef.yaml"
+    spec.parent.mkdir()
+    origin = https_origin
+    v1, v2 = (f"{origin.url}/{release_archive(tmp_path / 'www', ns, v).name}" for v in ("v1", "v2"))
+    caches(monkeypatch, tmp_path / "cache")
+    write_spec(spec, name, ns, v1, "apps/trainer")
+    installed.append(spec)
+    code, _, err = run(cluster, "apply", "-f", str(spec), "--yes")
+    assert code == 0, err
+    v1_images = deployments(cluster, ns)
+    write_spec(spec, name, ns, v2, "apps/training/trainer")
+    code, _, err = run(cluster, "apply", "-f", str(spec), "--yes")
+    assert code == 0, err
+
+    caches(monkeypatch, tmp_path / "empty")  # a machine that never rendered revision 1, offline
+    monkeypatch.setenv("KFDEPLOY_OFFLINE", "1")  # as --offline does (it sets it for the process)
+    listing = {p.name: p.read_bytes() for p in spec.parent.iterdir()}
+    code, _, err = cli_run(cluster, "rollback", "-f", str(spec), "--yes")
+    assert code == EXIT_BAD_INPUT, err
+    copy = spec.parent / "revision-1.yaml"
+    assert v1 in err and "offline" in err  # what is missing
+    assert f"--revision 1 > {copy}" in err and f"vendor -f {copy} -o " in err and "--import" in err  # what carries it
+    assert f"--revision 1 --lock > {copy.with_suffix('.lock')}" in err  # with the digests revision 1 rendered from
+    assert {p.name: p.read_bytes() for p in spec.parent.iterdir()} == listing
+    assert [r["outcome"] for r in history(cluster, spec)] == ["healthy", "healthy"]  # nothing changed
+
+    # As the hint says: the revision written beside the spec, vendored where the network is, imported here.
+    code, out, err = cli_run(cluster, "history", "-f", str(spec), "--revision", "1")
+    assert code == 0, err
+    copy.write_text(out)
+    code, out, err = cli_run(cluster, "history", "-f", str(spec), "--revision", "1", "--lock")
+    assert code == 0, err
+    v1_digest = hashlib.sha256((tmp_path / "www" / v1.rsplit("/", 1)[1]).read_bytes()).hexdigest()
+    assert v1 in out and v1_digest in out and v2.rsplit("/", 1)[1] not in out  # revision 1's pin, not the live one's
+    copy.with_suffix(".lock").write_text(out)
+    bundle = tmp_path / "revision-1.tar.gz"
+    caches(monkeypatch, tmp_path / "online")
+    monkeypatch.delenv("KFDEPLOY_OFFLINE")
+    code, _, err = cli_invoke("vendor", "-f", str(copy), "-o", str(bundle))
+    assert code == 0, err
+    origin.stop()
+    caches(monkeypatch, tmp_path / "empty")
+    monkeypatch.setenv("KFDEPLOY_OFFLINE", "1")
+    code, _, err = cli_invoke("vendor", "-f", str(copy), "--import", str(bundle))
+    assert code == 0, err
+    code, _, err = run(cluster, "rollback", "-f", str(spec), "--yes")
+    assert code == 0, err
+    assert deployments(cluster, ns) == v1_images
+    assert [(r["revision"], r["outcome"], r.get("rollbackTo")) for r in history(cluster, spec)][-1] == \
+        (3, "healthy", 1)

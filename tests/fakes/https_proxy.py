@@ -8,8 +8,8 @@ requests sends the host name to the proxy), and no byte leaves the machine.
 
 - ``Origin``: a threaded HTTPS server with one certificate for every host it serves; answers
   from ``files`` (``"github.com/org/repo/archive/v1.tar.gz" -> bytes``), from ``handlers`` for
-  misbehaving servers (redirects, endless or trickling bodies), else from a folder; records every
-  request as ``host/path``.
+  misbehaving servers (redirects, endless or trickling bodies; a handler of ``host/path`` answers
+  that path whatever its query), else from a folder; records every request as ``host/path``.
 - ``ConnectProxy``: accepts ``CONNECT host:443`` and tunnels it to the origin; ``stop()`` takes
   the network down (connections are refused).
 - ``network`` fixture: both, with the environment set and a fresh repo cache.
@@ -34,7 +34,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-HOSTS = ("github.com", "gitlab.com", "artifacts.corp.example", "charts.example.org", "127.0.0.1")
+HOSTS = ("github.com", "gitlab.com", "artifacts.corp.example", "charts.example.org", "ghcr.io",
+         "registry-1.docker.io", "blobs.example.net", "127.0.0.1")
 Handler = Callable[[http.server.BaseHTTPRequestHandler], None]
 
 
@@ -106,8 +107,9 @@ class Origin:
                 host = (self.headers.get("Host") or "").split(":")[0]
                 key = f"{host}{self.path}"
                 origin.requests.append(key)
-                if key in origin.handlers:
-                    origin.handlers[key](self)
+                handler = origin.handlers.get(key) or origin.handlers.get(key.split("?")[0])
+                if handler is not None:
+                    handler(self)
                 elif key in origin.files:
                     body = origin.files[key]
                     self.send_response(200)

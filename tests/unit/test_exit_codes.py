@@ -88,3 +88,11 @@ def test_no_error_exits_with_the_changes_code():
     codes = {c.__name__: c.exit_code for c in subclasses(errors.KfdeployError)}
     assert EXIT_CHANGES not in codes.values(), codes
     assert codes["SpecError"] == codes["UsageError"] == codes["RenderError"] == EXIT_BAD_INPUT
+
+
+def test_history_lock_without_a_revision_is_bad_input_before_any_cluster_call(tmp_path: Path):
+    spec = tmp_path / "kfdef.yaml"
+    spec.write_text(VALID_EXISTING)  # its cluster does not exist: reaching it would be error 1
+    code, err = invoke("history", "-f", str(spec), "--lock")
+    assert code == EXIT_BAD_INPUT, err
+    assert "--revision N" in err

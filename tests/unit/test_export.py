@@ -250,3 +250,28 @@ def test_plan_of_a_gitops_cluster_compares_with_the_export() -> None:
         differs += key not in seeded and obj != real_by_key[key]
     assert differs, "some pod template reads a seeded Secret (its checksum differs from a live render's)"
     assert [a.name for a in view.applications] == [a.name for a in real.applications]
+
+
+def test_an_aggregated_cluster_role_is_exported_as_apply_applies_it() -> None:
+    """Upstream releases ship aggregated ClusterRoles with ``rules: []``. The export writes them
+    as apply applies them: without ``rules`` (the aggregation controller's field) and with the
+    hash apply stamps, so an engine does not reset the aggregated rules and ``plan`` on an
+    engine-managed cluster finds them unchanged."""
+    from kfdeploy.gitops.tree import cluster_export
+    from kfdeploy.kube.inventory import stamp
+    from kfdeploy.render import Rendered, RenderedApp
+    aggregated = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                  "metadata": {"name": "team-admin"}, "rules": [],
+                  "aggregationRule": {"clusterRoleSelectors": [
+                      {"matchLabels": {"example.com/aggregate-to-team-admin": "true"}}]}}
+    part = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": "team-reader", "labels": {"example.com/aggregate-to-team-admin": "true"}},
+            "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]}
+    export = cluster_export("c", Rendered([RenderedApp("team", [aggregated, part], [], "team", "")]))
+    exported = {o["metadata"]["name"]: o for o in export.apps[0].objects}
+    assert "rules" not in exported["team-admin"] and exported["team-admin"]["aggregationRule"]
+    assert exported["team-reader"]["rules"] == part["rules"]
+    for obj in (aggregated, part):
+        applied = stamp(obj, export.applyset)
+        assert exported[obj["metadata"]["name"]]["metadata"]["annotations"][HASH] == \
+            applied["metadata"]["annotations"][HASH]

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from fakes.https_proxy import Network, network
 
-from kfdeploy.errors import RenderError
+from kfdeploy.errors import RenderError, UsageError
 from kfdeploy.render import fetch
 from kfdeploy.render.repos import RepoResolver
 from kfdeploy.spec import Repo
@@ -150,11 +150,13 @@ def test_archives_over_the_bounds_are_refused_before_extraction(network: Network
     assert not (network.cache / "sha256").exists() or not any((network.cache / "sha256").iterdir())
 
 
-def test_a_bad_limit_setting_is_named(network: Network, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_bad_limit_setting_is_named_and_nothing_is_fetched(network: Network,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     network.origin.add(URL, tar_of({"a.yaml": b"a: 1\n"}))
     monkeypatch.setenv("KFDEPLOY_MAX_DOWNLOAD_MB", "lots")
-    with pytest.raises(RenderError, match="KFDEPLOY_MAX_DOWNLOAD_MB='lots'"):
+    with pytest.raises(UsageError, match="KFDEPLOY_MAX_DOWNLOAD_MB='lots'.* from 1 to "):
         fetch_repo(network)
+    assert leftovers(network.cache) == [] and not (network.cache / "sha256").exists()
 
 
 def test_temporaries_of_killed_runs_are_swept_and_live_ones_kept(network: Network) -> None:

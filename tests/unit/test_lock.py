@@ -57,8 +57,19 @@ def test_a_broken_lock_is_named_with_the_fix(tmp_path: Path, text: str, words: s
 
 
 def test_mismatch_names_url_and_both_digests(tmp_path: Path) -> None:
-    err = lock.mismatch("https://a.example/a.tar.gz", A, B, tmp_path / "kfdef.lock")
+    err = lock.mismatch("https://a.example/a.tar.gz", A, B, lock.Lock(tmp_path / "kfdef.lock"))
     assert "https://a.example/a.tar.gz" in err.message and A in err.message and B in err.message
+    assert str(tmp_path / "kfdef.lock") in err.message and err.hint and "delete its entry" in err.hint
+
+
+def test_a_mismatch_against_pins_given_with_the_spec_names_them_and_no_file(tmp_path: Path) -> None:
+    pins = lock.for_spec("revision 4 of kfdef.yaml", tmp_path, {"https://a.example/a.tar.gz": A})
+    assert pins.path is None and pins.digest("https://a.example/a.tar.gz") == A
+    err = lock.mismatch("https://a.example/a.tar.gz", A, B, pins)
+    assert "the lock of revision 4 of kfdef.yaml" in err.message and A in err.message and B in err.message
+    assert err.hint and "vendor" in err.hint and "delete its entry" not in err.hint
+    pins.record("https://b.example/b.tar.gz", B)
+    assert list(tmp_path.iterdir()) == []  # kept in memory
 
 
 def test_an_unwritable_lock_is_a_clear_error(tmp_path: Path) -> None:

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 import yaml
+from test_render import make_spec
 
 from kfdeploy.errors import SpecError
 from kfdeploy.library import Library
 from kfdeploy.render import check_applications
 from kfdeploy.render.params import plan_applications, resolve_secrets
-from kfdeploy.spec.model import KfDef
 
 ALPHA = {
     "description": "Alpha.", "enabledByDefault": True, "dependsOn": [],
@@ -53,12 +53,6 @@ def write_library(root: Path, platform: dict[str, Any] | None = None) -> Library
     plat = platform if platform is not None else {"kubernetesVersion": "1.33", "overlays": ["plat"], "addons": ["beta"]}
     (root / "platforms" / "kwok.yaml").write_text(yaml.safe_dump(plat))
     return Library.load(root)
-
-
-def make_spec(spec: dict[str, Any], base: Path = Path(".")) -> KfDef:
-    doc = {"apiVersion": "kfdef.apps.kubeflow.org/v1", "kind": "KfDef", "metadata": {"name": "t"},
-           "spec": {"platform": {"kind": "kwok"}, **spec}}
-    return KfDef.model_validate(doc).with_origin("kfdef.yaml", base)
 
 
 @pytest.fixture

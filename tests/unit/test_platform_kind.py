@@ -5,38 +5,21 @@ from __future__ import annotations
 import json
 import os
 import stat
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from fakes.local_cli import USER_KUBECONFIG, StubCli, install_stub, platform_spec
 
 from kfdeploy.errors import PlatformError, ToolMissingError
 from kfdeploy.platforms.kind import KindPlatform, image_version, kind_config, progress_line
-from kfdeploy.spec import KfDef, parse_spec
+from kfdeploy.spec import KfDef
 
-FAKES = Path(__file__).resolve().parent.parent / "fakes" / "bin-kind"
 DEFAULT_IMAGE = "kindest/node:v1.33.1"
-USER_KUBECONFIG = "apiVersion: v1\nkind: Config\ncurrent-context: prod\n"
 
 
-@dataclass
-class FakeKind:
-    home: Path
-    log: Path
-    state: Path
-    user_kubeconfig: Path
-
-    def calls(self) -> list[list[str]]:
-        return [r["argv"] for r in self.records()]
-
-    def records(self) -> list[dict[str, Any]]:
-        if not self.log.exists():
-            return []
-        return [json.loads(line) for line in self.log.read_text().splitlines()]
-
+class FakeKind(StubCli):
     def creates(self) -> list[dict[str, Any]]:
         return [r for r in self.records() if r["argv"][:2] == ["create", "cluster"]]
 
@@ -46,33 +29,16 @@ class FakeKind:
 
 @pytest.fixture()
 def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeKind:
-    """The stubs first on PATH, a fresh HOME, a user kubeconfig in $KUBECONFIG, and a library
-    root whose platforms/kind.yaml pins DEFAULT_IMAGE."""
-    home, pybin, lib = tmp_path / "home", tmp_path / "pybin", tmp_path / "lib" / "platforms"
-    for d in (home, pybin, lib):
-        d.mkdir(parents=True)
-    (pybin / "python3").symlink_to(sys.executable)
-    (lib / "kind.yaml").write_text(f"kubernetesVersion: '1.33'\ndefaults: {{nodeImage: '{DEFAULT_IMAGE}'}}\n")
-    user = home / "user-config"
-    user.write_text(USER_KUBECONFIG)
-    env = {"PATH": os.pathsep.join([str(FAKES), str(pybin), os.environ.get("PATH", "")]),
-           "HOME": str(home), "KUBECONFIG": str(user), "KFDEPLOY_LIBRARY": str(tmp_path / "lib"),
-           "FAKE_KIND_LOG": str(tmp_path / "kind.log"), "FAKE_KIND_STATE": str(tmp_path / "state.json")}
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    for key in ("KFDEPLOY_KIND_BINARY", "KFDEPLOY_DOCKER_BINARY", "KFDEPLOY_KUBECONFIG_DIR",
-                "FAKE_KIND_FAIL", "FAKE_DOCKER_RUNTIME", "FAKE_DOCKER_STDERR", "FAKE_KIND_SLEEP"):
-        monkeypatch.delenv(key, raising=False)
-    return FakeKind(home, tmp_path / "kind.log", tmp_path / "state.json", user)
+    """The kind and docker stubs first on PATH; the library's platforms/kind.yaml pins DEFAULT_IMAGE."""
+    stub = install_stub(tmp_path, monkeypatch, "kind",
+                        f"kubernetesVersion: '1.33'\ndefaults: {{nodeImage: '{DEFAULT_IMAGE}'}}\n",
+                        unset=("KFDEPLOY_KIND_BINARY", "KFDEPLOY_DOCKER_BINARY", "KFDEPLOY_KUBECONFIG_DIR",
+                               "FAKE_KIND_FAIL", "FAKE_DOCKER_RUNTIME", "FAKE_DOCKER_STDERR", "FAKE_KIND_SLEEP"))
+    return FakeKind(**vars(stub))
 
 
 def kind_spec(block: dict[str, Any] | None = None, name: str = "kf") -> KfDef:
-    platform: dict[str, Any] = {"kind": "kind"}
-    if block is not None:
-        platform["kindCluster"] = block
-    data = {"apiVersion": "kfdef.apps.kubeflow.org/v1", "kind": "KfDef",
-            "metadata": {"name": name}, "spec": {"platform": platform}}
-    return parse_spec(data, "kfdef.yaml", Path("."))
+    return platform_spec("kind", "kindCluster", block, name)
 
 
 def create(spec: KfDef) -> tuple[Any, list[str]]:

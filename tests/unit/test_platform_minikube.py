@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from fakes.local_cli import USER_KUBECONFIG, StubCli, install_stub, platform_spec
 
 from kfdeploy.errors import PlatformError, ToolMissingError
 from kfdeploy.platforms.minikube import (
@@ -24,27 +22,10 @@ from kfdeploy.platforms.minikube import (
     parse_profiles,
     progress_line,
 )
-from kfdeploy.spec import KfDef, parse_spec
-
-FAKES = Path(__file__).resolve().parent.parent / "fakes" / "bin-minikube"
-USER_KUBECONFIG = "apiVersion: v1\nkind: Config\ncurrent-context: prod\n"
+from kfdeploy.spec import KfDef
 
 
-@dataclass
-class FakeMinikube:
-    home: Path
-    log: Path
-    state: Path
-    user_kubeconfig: Path
-
-    def records(self) -> list[dict[str, Any]]:
-        if not self.log.exists():
-            return []
-        return [json.loads(line) for line in self.log.read_text().splitlines()]
-
-    def calls(self) -> list[list[str]]:
-        return [r["argv"] for r in self.records()]
-
+class FakeMinikube(StubCli):
     def starts(self) -> list[list[str]]:
         return [c for c in self.calls() if c[0] == "start"]
 
@@ -59,34 +40,15 @@ class FakeMinikube:
 
 @pytest.fixture()
 def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeMinikube:
-    """The stub first on PATH, a fresh HOME, a user kubeconfig in $KUBECONFIG, and a library
-    root whose platforms/minikube.yaml says 1.33, 4 CPUs, 12g."""
-    home, pybin, lib = tmp_path / "home", tmp_path / "pybin", tmp_path / "lib" / "platforms"
-    for d in (home, pybin, lib):
-        d.mkdir(parents=True)
-    (pybin / "python3").symlink_to(sys.executable)
-    (lib / "minikube.yaml").write_text("kubernetesVersion: '1.33'\ndefaults: {cpus: 4, memory: 12g}\n")
-    user = home / "user-config"
-    user.write_text(USER_KUBECONFIG)
-    env = {"PATH": os.pathsep.join([str(FAKES), str(pybin), os.environ.get("PATH", "")]),
-           "HOME": str(home), "KUBECONFIG": str(user), "KFDEPLOY_LIBRARY": str(tmp_path / "lib"),
-           "FAKE_MINIKUBE_LOG": str(tmp_path / "minikube.log"),
-           "FAKE_MINIKUBE_STATE": str(tmp_path / "state.json")}
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    for key in ("KFDEPLOY_MINIKUBE_BINARY", "KFDEPLOY_KUBECONFIG_DIR", "FAKE_MINIKUBE_FAIL",
-                "MINIKUBE_IN_STYLE"):
-        monkeypatch.delenv(key, raising=False)
-    return FakeMinikube(home, tmp_path / "minikube.log", tmp_path / "state.json", user)
+    """The minikube stub first on PATH; the library's platforms/minikube.yaml says 1.33, 4 CPUs, 12g."""
+    stub = install_stub(tmp_path, monkeypatch, "minikube",
+                        "kubernetesVersion: '1.33'\ndefaults: {cpus: 4, memory: 12g}\n", unset=("KFDEPLOY_MINIKUBE_BINARY", "KFDEPLOY_KUBECONFIG_DIR", "FAKE_MINIKUBE_FAIL",
+                               "MINIKUBE_IN_STYLE"))
+    return FakeMinikube(**vars(stub))
 
 
 def mk_spec(block: dict[str, Any] | None = None, name: str = "kf") -> KfDef:
-    platform: dict[str, Any] = {"kind": "minikube"}
-    if block is not None:
-        platform["minikube"] = block
-    data = {"apiVersion": "kfdef.apps.kubeflow.org/v1", "kind": "KfDef",
-            "metadata": {"name": name}, "spec": {"platform": platform}}
-    return parse_spec(data, "kfdef.yaml", Path("."))
+    return platform_spec("minikube", "minikube", block, name)
 
 
 def ensure(spec: KfDef) -> tuple[Any, list[str]]:

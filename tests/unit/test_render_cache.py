@@ -331,8 +331,9 @@ def test_a_broken_entry_is_rendered_again_and_rewritten(project: Project, cache:
     assert [p.name for p in cache.root.rglob("*") if p.name.startswith(".tmp-")] == []
 
 
-@needs_kubectl
-def test_no_entry_holds_a_secret(project: Project, cache: RenderCache) -> None:
+def add_secret_readers(project: Project) -> tuple[str, str]:
+    """Applications that read a generated credential (vault) or a ``spec.secrets`` value (web,
+    tanka, chart); the literal secret and the one read from $CACHE_TEST_SECRET."""
     literal, from_env = "literal-top-secret-31337", "env-top-secret-4242"
     comp = project.root / "lib" / "jsonnet" / "components" / "vault"
     write(comp / "main.jsonnet", CREDENTIAL_MAIN)
@@ -348,6 +349,13 @@ def test_no_entry_holds_a_secret(project: Project, cache: RenderCache) -> None:
     shutil.copytree(FIXTURES / "components" / "hello-tanka", project.root / "tanka")
     if helm_binary() is not None:
         project.app("chart")["helm"]["values"] = {"replicas": 3, "token": {"secretRef": "lit"}}
+    return literal, from_env
+
+
+@needs_kubectl
+def test_no_entry_holds_a_secret(project: Project, cache: RenderCache) -> None:
+    literal, from_env = add_secret_readers(project)
+    spec_doc = project.doc["spec"]
     spec = project.spec()
     generated: list[str] = []
     for _ in range(2):
@@ -429,3 +437,27 @@ def test_prepare_reports_a_render_error_before_any_credential_is_read(tmp_path: 
     session = Session(make_spec({}, tmp_path), Library.load(lib.root))
     with pytest.raises(RenderError, match="application 'alpha'"):
         session.prepare()
+
+
+@needs_kubectl
+def test_render_again_renders_only_the_sources_that_read_secrets(project: Project, cache: RenderCache) -> None:
+    """A GitOps-managed cluster's plan: the session's render with the cluster's credentials,
+    then the same applications as the export renders them (placeholders, masked secrets)."""
+    literal, from_env = add_secret_readers(project)
+    spec, env = project.spec(), {"CACHE_TEST_SECRET": from_env}
+    session = Session(spec, project.library, env=env, cache=cache)
+    with pytest.raises(ValueError, match="follows render"):
+        session.render_again(Credentials.offline(masked=True))
+    real = session.render(Credentials({}))
+    readers = {n for n, p in session.plans.items() if render_key.reads_secrets(p)}
+    assert readers and readers < set(session.order)
+    before = Counter(SOURCE_RENDERS)
+    exported = session.render_again(Credentials.offline(masked=True))
+    assert Counter({n: SOURCE_RENDERS[n] - before[n] for n in session.order if SOURCE_RENDERS[n] > before[n]}) \
+        == Counter(readers)
+    assert exported.applications == render(spec, project.library, env=env,
+                                           credentials=Credentials.offline(masked=True)).applications
+    assert literal in json.dumps(real.objects) and literal not in json.dumps(exported.objects)
+    unchanged = set(session.order) - readers
+    assert [a.objects for a in exported.applications if a.name in unchanged] \
+        == [a.objects for a in real.applications if a.name in unchanged]

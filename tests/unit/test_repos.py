@@ -8,11 +8,10 @@ import hashlib
 import io
 import tarfile
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fakes.https_proxy import LocalCA, Origin
+from fakes.https_proxy import Origin
 
 from kfdeploy.errors import RenderError
 from kfdeploy.render.repos import RepoResolver
@@ -37,15 +36,9 @@ def sha(path: Path) -> str:
 
 
 @pytest.fixture
-def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Origin]:
-    """A file server at https://127.0.0.1:PORT (no proxy), its certificate from a test CA."""
-    (tmp_path / "www").mkdir()
-    (tmp_path / "ca").mkdir()
-    ca = LocalCA(tmp_path / "ca")
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(ca.pem))
-    srv = Origin(ca, tmp_path / "www")
-    yield srv
-    srv.stop()
+def server(https_origin: Origin) -> Origin:
+    """A file server at https://127.0.0.1:PORT serving tmp_path/www (tests/conftest.py)."""
+    return https_origin
 
 
 @pytest.fixture

@@ -4,14 +4,19 @@ secret redaction, what changed between two specs, and the migrations a rollback 
 from __future__ import annotations
 
 import base64
+import hashlib
+import io
 import json
 import random
+import tarfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from fakes.https_proxy import Origin
 
+from kfdeploy.errors import RenderError
 from kfdeploy.kube.revisions import (
     PART_BYTES,
     RECORD_KEY,
@@ -23,10 +28,11 @@ from kfdeploy.kube.revisions import (
     from_configmaps,
     to_trim,
 )
-from kfdeploy.render.lock import lock_path
+from kfdeploy.render.lock import Lock, save
+from kfdeploy.render.repos import RepoResolver
 from kfdeploy.spec import parse_spec
 from kfdeploy.workflow.revision_changes import changes, migrating_component, migrations_crossed
-from kfdeploy.workflow.revision_verbs import recorded_spec, restored_spec, rollback_target
+from kfdeploy.workflow.revision_verbs import lock_text, recorded_spec, restored_spec, rollback_target
 
 
 def spec_doc(apps: list[dict[str, Any]], repos: list[dict[str, Any]] | None = None, **spec: Any) -> dict[str, Any]:
@@ -110,17 +116,61 @@ def test_restored_spec_takes_literal_secrets_from_the_file_and_keeps_its_folder(
     secret = {"name": "db", "secretSource": {"literalSource": {"value": "from-the-file"}}}
     current = parse_spec(spec_doc([], secrets=[secret]), str(tmp_path / "kfdef.yaml"), tmp_path)
     recorded = recorded_spec(parse_spec(spec_doc([{"name": "pipelines"}], secrets=[secret]), "old", tmp_path))
-    with restored_spec(revision(7, doc=recorded, lock="locked: true\n"), current) as spec:
-        literal = spec.spec.secrets[0].secret_source.literal_source
-        assert literal is not None and literal.value.get_secret_value() == "from-the-file"
-        assert spec.base_dir == tmp_path and [a.name for a in spec.spec.applications] == ["pipelines"]
-        # The recorded lock is where a render looks for the lock of the spec it reads.
-        assert lock_path(spec.base_dir / Path(spec.source).name).read_text() == "locked: true\n"
-        assert "from-the-file" not in Path(spec.source).read_text()  # no secret on disk
-    assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing left beside the spec
+    spec = restored_spec(revision(7, doc=recorded), current)
+    literal = spec.spec.secrets[0].secret_source.literal_source
+    assert literal is not None and literal.value.get_secret_value() == "from-the-file"
+    assert spec.base_dir == tmp_path and [a.name for a in spec.spec.applications] == ["pipelines"]
+    assert "revision 7" in spec.source and spec.pins == {}  # no lock recorded: an empty one, in memory
+    assert list(tmp_path.iterdir()) == []  # nothing written beside the spec
     bare = parse_spec(spec_doc([]), str(tmp_path / "kfdef.yaml"), tmp_path)
-    with pytest.raises(Exception, match="secret 'db'"), restored_spec(revision(1, doc=recorded), bare):
-        pass
+    with pytest.raises(Exception, match="secret 'db'"):
+        restored_spec(revision(1, doc=recorded), bare)
+
+
+def release_archive(version: str) -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w:gz") as tar:
+        data = f"resources: []  # {version}\n".encode()
+        info = tarfile.TarInfo(f"release-{version}/kustomization.yaml")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+def test_a_rollback_renders_with_the_recorded_lock_and_writes_nothing_beside_the_spec(
+        https_origin: Origin, tmp_path: Path) -> None:
+    v1, v2 = f"{https_origin.url}/release-1.tar.gz", f"{https_origin.url}/release-2.tar.gz"
+    www = tmp_path / "www"
+    v1_bytes = release_archive("1")
+    (www / "release-1.tar.gz").write_bytes(v1_bytes)
+    (www / "release-2.tar.gz").write_bytes(release_archive("2"))
+    folder = tmp_path / "spec"
+    folder.mkdir()
+    old = parse_spec(spec_doc([{"name": "app", "kustomize": {"repo": "r", "path": "."}}],
+                              [{"name": "r", "uri": v1}]), str(folder / "kfdef.yaml"), folder)
+    recorded_lock = lock_text(Lock(None, {v1: hashlib.sha256(v1_bytes).hexdigest()}))
+    assert recorded_lock is not None and lock_text(Lock(None)) is None
+    # The file's lock pins v2 only (the spec file was upgraded since).
+    (folder / "kfdef.yaml").write_text(yaml.safe_dump(spec_doc([], [{"name": "r", "uri": v2}])))
+    save(Lock(folder / "kfdef.lock", {v2: hashlib.sha256(release_archive("2")).hexdigest()}))
+    listing = {p.name: p.read_bytes() for p in folder.iterdir()}
+    current = parse_spec(spec_doc([], [{"name": "r", "uri": v2}]), str(folder / "kfdef.yaml"), folder)
+
+    spec = restored_spec(revision(1, doc=recorded_spec(old), lock=recorded_lock), current)
+    repos = RepoResolver(spec.base_dir, tmp_path / "cache", report=lambda _: None,
+                         lock=RepoResolver.for_spec(spec).lock)
+    assert (repos.root(spec.spec.repos[0]) / "kustomization.yaml").read_text().endswith("# 1\n")
+    assert repos.lock.path is None and lock_text(repos.lock) == recorded_lock  # what the rollback records
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == listing  # the user's folder untouched
+
+    (www / "release-1.tar.gz").write_bytes(release_archive("1-moved"))  # the URL now serves other bytes: refused by the recorded pin
+    again = RepoResolver(spec.base_dir, tmp_path / "other-cache", report=lambda _: None,
+                         lock=RepoResolver.for_spec(spec).lock)
+    with pytest.raises(RenderError, match="sha256 mismatch") as refused:
+        again.root(spec.spec.repos[0])
+    assert "the lock of revision 1 of" in refused.value.message and recorded_lock.split("sha256: ")[1][:64] \
+        in refused.value.message
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == listing
 
 
 def test_rollback_target_is_the_last_healthy_before_the_live_one() -> None:
@@ -206,9 +256,3 @@ def test_history_lists_each_revision_with_what_it_changed() -> None:
     assert HistoryResult([]).text().startswith("No revisions recorded")
 
 
-def test_the_lock_recorded_is_the_file_beside_the_spec(tmp_path: Path) -> None:
-    from kfdeploy.workflow.revision_verbs import lock_text
-    spec = parse_spec(spec_doc([]), str(tmp_path / "kfdef.yaml"), tmp_path)
-    assert lock_text(spec) is None
-    (tmp_path / "kfdef.lock").write_text("sources: []\n")
-    assert lock_text(spec) == "sources: []\n"
