@@ -2,7 +2,8 @@
 
 The stages, in the order data flows: ``params`` (which applications, with which params) ->
 ``jsonnet`` / ``helm`` / ``kustomize`` (evaluate, then the customizations of helm and kustomize
-sources; served from the render ``cache`` when its ``key`` matches) -> ``process`` (extract,
+sources; served from the render ``cache`` when its ``key`` matches) -> ``published`` (the
+official releases' published credentials replaced by generated ones) -> ``process`` (extract,
 validate, namespace, label, sort) -> ``adjust`` (the platform's declared adjustments, reported)
 -> ``images`` (every image moved to ``spec.imageRegistry`` when one is set).
 Rendering is deterministic: the same spec and library give the same objects in the same order.
@@ -31,7 +32,7 @@ from kfdeploy.errors import RenderError
 from kfdeploy.graph import stable_order
 from kfdeploy.kinds import NAMESPACE, group_kind
 from kfdeploy.library import Library, choices_text, suggest
-from kfdeploy.render import adjust, helm, images, jsonnet, kustomize, kustomize_pin, process
+from kfdeploy.render import adjust, helm, images, jsonnet, kustomize, kustomize_pin, process, published
 from kfdeploy.render.cache import RenderCache
 from kfdeploy.render.customize import customize
 from kfdeploy.render.key import Inputs, needs_cluster_credentials, reads_secrets
@@ -65,6 +66,7 @@ class RenderedApp:
 class Rendered:
     applications: list[RenderedApp] = field(default_factory=list)
     cached: frozenset[str] = frozenset()  # applications whose source came from the render cache
+    replaced: list[published.Replaced] = field(default_factory=list)  # published credentials replaced
 
     @property
     def objects(self) -> list[dict[str, Any]]:
@@ -206,6 +208,7 @@ class Session:
         self.inputs = Inputs(spec, library, self.repos)
         self.sources: dict[str, list[dict[str, Any]]] = {}
         self.cached: set[str] = set()
+        self.texts: dict[str, published.Texts] = {}
 
     def prepare(self) -> None:
         """Render every application that reads no credential kept in the cluster (all but the
@@ -255,7 +258,7 @@ class Session:
         return objects
 
     def _finish(self, sources: Mapping[str, list[dict[str, Any]]], credentials: Credentials) -> Rendered:
-        raw = {name: sources[name] for name in self.order}
+        raw, replaced = published.replace({name: sources[name] for name in self.order}, self._texts, credentials)
         by_name = self.plans
         namespaces = {o["metadata"]["name"] for objs in raw.values() for o in objs if group_kind(o) == NAMESPACE}
         for name in self.order:  # a chart's release namespace is made like `helm install --create-namespace`
@@ -268,8 +271,9 @@ class Session:
         apps = []
         for name in self.order:
             plan = by_name[name]
-            # Pods of components that declare credentials roll when one changes (a checksum annotation).
-            key = credentials.checksum_key() if needs_cluster_credentials(plan) else b""
+            # Pods reading generated credentials roll when one changes (a checksum annotation).
+            generated = needs_cluster_credentials(plan) or any(r.application == name for r in replaced)
+            key = credentials.checksum_key() if generated else b""
             ctx = process.Context(name, plan.namespace, cluster_kinds, key)
             objects, notes = adjust.adjust(process.process(raw[name], ctx), platform.adjust, platform.kind, name)
             objects = to_registry(objects, self.spec.spec.image_registry if self.mirror else None)
@@ -278,4 +282,12 @@ class Session:
             apps.append(RenderedApp(name, objects, list(plan.depends_on), plan.namespace,
                                     plan.params_hash(), notes, tool))
         process.check_duplicates({a.name: a.objects for a in apps})
-        return Rendered(apps, frozenset(self.cached))
+        return Rendered(apps, frozenset(self.cached), replaced)
+
+    def _texts(self, name: str) -> published.Texts:
+        """The files a kustomize application's build read from downloads (none for other sources)."""
+        if name not in self.texts:
+            app = self.plans[name].ref.app
+            source = app.kustomize if app is not None else None
+            self.texts[name] = [] if source is None else published.downloaded_texts(name, source, self.spec, self.repos)
+        return self.texts[name]

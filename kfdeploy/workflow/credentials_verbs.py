@@ -2,8 +2,9 @@
 
 The application that declares ``login:`` in its component.yaml (the library's auth) names the
 params of the user, the password and its hash, and the ingress Service; the password is the
-value stored by apply (or the one the spec supplies). Apply only ever says that this command
-exists.
+value stored by apply (or the one the spec supplies). An official release's login is its dex
+user, with the password kfdeploy generated in place of the published one
+(``render.published.LOGIN``). Apply only ever says that this command exists.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from kfdeploy.kube.client import Cluster
 from kfdeploy.library import Library
 from kfdeploy.options import Options
 from kfdeploy.render.params import AppPlan, plan_applications, resolve_secrets
+from kfdeploy.render.published import LOGIN, RELEASE
 from kfdeploy.spec import KfDef
 from kfdeploy.workflow.session import connect, load_spec, printer
 
@@ -38,24 +40,27 @@ class Login:
         return "\n".join(lines + ([self.note] if self.note else []))
 
 
-def login_plan(spec: KfDef, library: Library) -> AppPlan:
+def login_plan(spec: KfDef, library: Library) -> AppPlan | None:
+    """The application that declares the dashboard login, if one does."""
     plans, problems = plan_applications(spec, library)
     if problems:
         raise KfdeployError(f"{spec.source}: {problems[0]}", hint="kfdeploy validate lists every problem")
-    found = [p for p in plans if p.component is not None and p.component.login]
-    if not found:
-        raise KfdeployError(f"{spec.source}: no application declares a dashboard login",
-                            hint="the library's auth application does: add {name: auth} to spec.applications")
-    return found[0]
+    return next((p for p in plans if p.component is not None and p.component.login), None)
 
 
 def credentials(opts: Options) -> Login:
     spec = load_spec(opts.file)
     plan = login_plan(spec, Library.load())
-    assert plan.component is not None
-    login = plan.component.login
+    release = spec.spec.repos and any(a.kustomize is not None for a in spec.spec.applications)
+    if plan is None and not release:
+        raise KfdeployError(f"{spec.source}: no application declares a dashboard login",
+                            hint="the library's auth application does: add {name: auth} to spec.applications")
     cluster = connect(opts, spec, printer(opts), create=False)
     stored = credential_store.read(cluster, spec.metadata.name)
+    if plan is None:
+        return release_login(cluster, spec, stored, opts.file)
+    assert plan.component is not None
+    login = plan.component.login
     params = resolve_secrets({k: plan.params.get(v) for k, v in login.items() if v in plan.params}, spec)
     password = params.get("password") or stored.get(store_key(plan.name, login["password"]))
     hashed = params.get("passwordHash") or stored.get(store_key(plan.name, login.get("passwordHash", "")))
@@ -68,6 +73,17 @@ def credentials(opts: Options) -> Login:
     url, how = dashboard_url(cluster, login["service"].format_map(plan.params), bool(plan.params.get("tls")))
     return Login(url, str(params.get("user", "")), None if password is None else str(password),
                  "\n".join(filter(None, [note, how])))
+
+
+def release_login(cluster: Cluster, spec: KfDef, stored: dict[str, str], file: str) -> Login:
+    """An official release's dex user, with the password generated in place of the published one."""
+    password = stored.get(store_key(RELEASE, LOGIN["password"]))
+    if password is None:
+        raise KfdeployError(f"no generated login of '{spec.metadata.name}' in the cluster",
+                            hint=f"run kfdeploy apply -f {file} first; a release whose dex Secret kfdeploy"
+                                 " does not recognise keeps its own password (kfdeploy preflight names it)")
+    url, how = dashboard_url(cluster, LOGIN["service"])
+    return Login(url, LOGIN["user"], password, how)
 
 
 def dashboard_url(cluster: Cluster, service_ref: str, tls: bool = False) -> tuple[str, str]:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from kfdeploy.credentials import Credentials
+from kfdeploy.credentials import Credentials, store_key
 from kfdeploy.errors import KfdeployError, UsageError
 from kfdeploy.kube import credential_store, recreate
 from kfdeploy.kube.client import Cluster
@@ -29,6 +29,7 @@ from kfdeploy.options import ApplyFlags, DeleteFlags, Options, PlanFlags
 from kfdeploy.progress import Printer
 from kfdeploy.render import Rendered
 from kfdeploy.render.adjust import Adjustment, report_data, report_lines
+from kfdeploy.render.published import RELEASE, sets_login
 from kfdeploy.spec import KfDef
 from kfdeploy.workflow import revision_verbs
 from kfdeploy.workflow.render_verbs import report_tools
@@ -195,6 +196,8 @@ def apply(opts: Options, flags: ApplyFlags, confirm: Confirm,
     for line in credentials.adopted:
         printer.line(f"kept {line}: its data was initialised with it (an install made before"
                      " generated credentials); to rotate it, change it in the database, then in spec.secrets")
+    for line in replaced_lines(rendered, credentials, opts.file):
+        printer.line(line)
     with revision_verbs.recorded(cluster, spec, spec_plan, flags, printer, session.repos.lock,
                                  rollback) as revision:
         if credentials.changed():  # stored before anything that reads them is applied
@@ -209,7 +212,26 @@ def apply(opts: Options, flags: ApplyFlags, confirm: Confirm,
 
 def _has_login(rendered: Rendered, library: Library) -> bool:
     components = library.components
-    return any(components[a.name].login for a in rendered.applications if a.name in components)
+    return any(components[a.name].login for a in rendered.applications if a.name in components) \
+        or sets_login(rendered.replaced)
+
+
+def replaced_lines(rendered: Rendered, credentials: Credentials, file: str) -> list[str]:
+    """One line per Secret whose published values this apply replaces with new generated ones
+    (said once: later applies keep them)."""
+    stored = credentials.stored or {}
+    by_secret: dict[tuple[str, str], list[str]] = {}
+    for r in rendered.replaced:
+        if store_key(RELEASE, r.param) not in stored and store_key(RELEASE, r.param) not in adopted(credentials):
+            by_secret.setdefault((r.application, r.secret), []).append(r.key)
+    tail = f"; kfdeploy credentials -f {file} prints the login" if sets_login(rendered.replaced) else ""
+    return [f"generated {', '.join(keys)} of Secret {secret} (application {app}) in place of the value"
+            f" its release publishes{tail}" for (app, secret), keys in by_secret.items()]
+
+
+def adopted(credentials: Credentials) -> set[str]:
+    """The store keys whose value was adopted from a live Secret."""
+    return {line.split(" ", 1)[0] for line in credentials.adopted}
 
 
 # -- status ---------------------------------------------------------------------------------------
