@@ -15,7 +15,7 @@ from kfdeploy.errors import KfdeployError
 from kfdeploy.findings import Finding, ok, warn
 from kfdeploy.kinds import SECRET, group_kind
 from kfdeploy.objects import describe
-from kfdeploy.render.published import downloaded_texts, identifier_keys, published_keys
+from kfdeploy.render.published import adopted_keys, downloaded_texts, identifier_keys, published_keys
 from kfdeploy.render.repos import RepoResolver
 
 if TYPE_CHECKING:
@@ -45,15 +45,19 @@ def findings(spec: KfDef, rendered: Rendered, repos: RepoResolver | None = None)
         secrets += len(objs)
         for obj in objs:
             named = {f"{field}.{k}" for k in identifier_keys(obj) for field in ("data", "stringData")}
+            adopted = {f"{field}.{k}" for k in adopted_keys(obj) for field in ("data", "stringData")}
             for url, keys in published_keys(obj, texts):
                 keys = [k for k in keys if k not in named]
-                out += [_finding(app.name, obj, url, keys)] if keys else []
+                out += [_finding(app.name, obj, url, keys, bool(adopted & set(keys)))] if keys else []
     return out or [ok(CHECK, "Secrets", f"{secrets} rendered from downloaded sources; none holds a"
                       " credential written in its source")]
 
 
-def _finding(app: str, obj: dict[str, Any], url: str, keys: list[str]) -> Finding:
+def _finding(app: str, obj: dict[str, Any], url: str, keys: list[str], adopted: bool) -> Finding:
+    fix = (f"set them from spec.secrets with a postRender of application {app} (its params take"
+           " {secretRef: NAME}); a value changed by hand in the cluster is put back by the next apply")
+    if adopted:  # kept from an earlier install: its database holds it
+        fix = ("the database was initialised with it, so apply keeps it: change the password in the"
+               " database, then " + fix)
     return warn(CHECK, describe(obj), f"{', '.join(keys)}: the value(s) {url} publishes (application {app});"
-                " everyone who downloads it knows them",
-                f"set them from spec.secrets with a postRender of application {app} (its params take"
-                " {secretRef: NAME}); a value changed by hand in the cluster is put back by the next apply")
+                " everyone who downloads it knows them", fix)

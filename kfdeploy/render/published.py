@@ -91,6 +91,12 @@ def release_secret(obj: Mapping[str, Any]) -> ReleaseSecret | None:
     return next((s for s in RELEASE_SECRETS if s.matches(obj)), None)
 
 
+def adopted_keys(obj: Mapping[str, Any]) -> tuple[str, ...]:
+    """The keys of a release Secret whose credential an earlier install's value may stand for."""
+    known = release_secret(obj)
+    return tuple(k for k, d in known.credentials.items() if d.adopt) if known is not None else ()
+
+
 def identifier_keys(obj: Mapping[str, Any]) -> tuple[str, ...]:
     """The keys of a release Secret that name something and are not secret."""
     known = release_secret(obj)

@@ -36,9 +36,9 @@ from kfdeploy.kube.inventory import applyset_id, stamp
 from kfdeploy.objects import ObjectKey, describe_key, object_key
 from kfdeploy.options import Options
 from kfdeploy.preflight import published
-from kfdeploy.render import render
-from kfdeploy.workflow.render_verbs import load, yaml_stream
-from kfdeploy.workflow.session import connect, load_spec, printer
+from kfdeploy.render import Session
+from kfdeploy.workflow.render_verbs import yaml_stream
+from kfdeploy.workflow.session import connect, load_spec, printer, render_session
 
 HEADER = "# Exported by kfdeploy export; do not edit (edit the spec and export again).\n"
 MD_HEADER = "<!-- Exported by kfdeploy export; do not edit. -->\n"
@@ -80,12 +80,22 @@ class ExportResult:
         return "\n".join(lines)
 
 
-def export_cluster(opts: Options, spec_file: str) -> tuple[ClusterExport, list[Finding]]:
-    """One spec's export, and the published credentials it carries (preflight's credentials check)."""
+@dataclass
+class SpecExport:
+    """One spec's export, the published credentials it carries (preflight's credentials check),
+    and the render session that made it (the credential Secrets are rendered again from it)."""
+
+    export: ClusterExport
+    warnings: list[Finding]
+    session: Session
+
+
+def export_cluster(opts: Options, spec_file: str) -> SpecExport:
     spec = load_spec(spec_file)
-    rendered = load(dataclasses.replace(opts, file=spec_file))
-    warnings = [f for f in published.findings(spec, rendered) if f.status != "OK"]
-    return cluster_export(spec.metadata.name, rendered), warnings
+    session = render_session(dataclasses.replace(opts, file=spec_file), spec, masked=True)
+    rendered = session.render()
+    warnings = [f for f in published.findings(spec, rendered, session.repos) if f.status != "OK"]
+    return SpecExport(cluster_export(spec.metadata.name, rendered), warnings, session)
 
 
 def export(opts: Options, files: tuple[str, ...], fmt: Format, out_dir: str, repo_url: str,
@@ -108,7 +118,7 @@ def export(opts: Options, files: tuple[str, ...], fmt: Format, out_dir: str, rep
                          hint="export the specs one by one, or leave the flags out (each spec's platform names one)")
     binary = sops.sops_binary() if recipients else ""
     done = [export_cluster(opts, f) for f in files]
-    exports = [e for e, _ in done]
+    exports = [d.export for d in done]
     names = [e.cluster for e in exports]
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
@@ -120,18 +130,19 @@ def export(opts: Options, files: tuple[str, ...], fmt: Format, out_dir: str, rep
                   seed.__getitem__)
     contents = {p: HEADER + yaml_stream(objs) for p, objs in tree.files.items()}
     contents.update({p: MD_HEADER + text for p, text in tree.texts.items()})
-    encrypted = sealed_files(opts, Path(out_dir), tree, spec_of, binary, recipients, sops_rotate, contents)
+    sessions = {d.export.cluster: d.session for d in done}
+    encrypted = sealed_files(opts, Path(out_dir), tree, spec_of, sessions, binary, recipients, sops_rotate, contents)
     written, removed = write_tree(Path(out_dir), contents)
     clusters = [{"name": e.cluster, "applications": [a.name for a in e.apps],
                  "ownApplications": tree.per_cluster[e.cluster], "seedCommand": seed[e.cluster],
                  "sops": bool(recipients),
                  "seeded": [describe_key(object_key(s)) for a in e.apps for s in a.seeded]} for e in exports]
     return ExportResult(out_dir, fmt, clusters, tree.shared, written, removed, encrypted,
-                        [w for _, ws in done for w in ws])
+                        [w for d in done for w in d.warnings])
 
 
-def sealed_files(opts: Options, root: Path, tree: Layout, spec_of: dict[str, str], binary: str,
-                 recipients: list[str], rotate: bool, contents: dict[str, str]) -> list[str]:
+def sealed_files(opts: Options, root: Path, tree: Layout, spec_of: dict[str, str], sessions: dict[str, Session],
+                 binary: str, recipients: list[str], rotate: bool, contents: dict[str, str]) -> list[str]:
     """Add the SOPS-encrypted Secrets of ``tree.sealed`` to ``contents``, with the values each
     cluster holds; a file whose digest still matches is kept as it is. Returns the paths
     encrypted by this run."""
@@ -139,7 +150,7 @@ def sealed_files(opts: Options, root: Path, tree: Layout, spec_of: dict[str, str
     for cluster_name in sorted({c for c, _ in tree.sealed.values()}):
         paths = {p: object_key(s) for p, (c, s) in tree.sealed.items() if c == cluster_name}
         spec_opts = dataclasses.replace(opts, file=spec_of[cluster_name])
-        found = credential_secrets(spec_opts, set(paths.values()))
+        found = credential_secrets(spec_opts, set(paths.values()), sessions[cluster_name])
         key, by_key = found.key, {object_key(s): s for s in found.secrets}
         for path, secret_key in paths.items():
             secret = by_key[secret_key]
@@ -226,8 +237,9 @@ class ClusterSecrets:
     stored: bool  # whether the credential store was written (values generated or changed)
 
 
-def credential_secrets(opts: Options, keys: set[ObjectKey]) -> ClusterSecrets:
-    """The Secrets ``keys`` of the spec, with the credentials its cluster holds. New credentials
+def credential_secrets(opts: Options, keys: set[ObjectKey], session: Session) -> ClusterSecrets:
+    """The Secrets ``keys`` of the spec, with the credentials its cluster holds (``session``,
+    which rendered the export, renders again only the sources that read them). New credentials
     are generated and stored first, as apply does; nothing is rotated. The store is marked as
     reconciled by a GitOps engine."""
     from kfdeploy.workflow.session import cluster_credentials
@@ -235,7 +247,7 @@ def credential_secrets(opts: Options, keys: set[ObjectKey]) -> ClusterSecrets:
     spec = load_spec(opts.file)
     cluster = connect(opts, spec, printer(opts), create=False)
     credentials = cluster_credentials(cluster, spec)
-    secrets = [o for o in render(spec, credentials=credentials).objects if object_key(o) in keys]
+    secrets = [o for o in session.render_again(credentials).objects if object_key(o) in keys]
     key = credentials.checksum_key()
     stored = credentials.changed()
     if stored or not credential_store.reconciled_by_gitops(cluster, spec.metadata.name):
@@ -247,9 +259,10 @@ def credential_secrets(opts: Options, keys: set[ObjectKey]) -> ClusterSecrets:
 def seed(opts: Options) -> SeedResult:
     """Apply the Secrets an export leaves out, with the credentials the cluster holds (new
     ones generated and stored first, as apply does); nothing else is applied."""
-    spec = load_spec(opts.file)
-    left_out = {object_key(s) for a in cluster_export(spec.metadata.name, load(opts)).apps for s in a.seeded}
-    found = credential_secrets(opts, left_out)
+    done = export_cluster(opts, opts.file)
+    spec = done.session.spec
+    left_out = {object_key(s) for a in done.export.apps for s in a.seeded}
+    found = credential_secrets(opts, left_out, done.session)
     cluster, secrets = found.cluster, found.secrets
     set_id = applyset_id(spec.metadata.name)
     for namespace in sorted({s["metadata"]["namespace"] for s in secrets}):

@@ -137,6 +137,7 @@ def test_a_database_password_of_an_earlier_install_is_adopted_and_still_warned(r
     assert credentials.adopted == ["release.katibMysqlPassword from Secret kubeflow/katib-mysql-secrets"]
     warned = [f for f in check.findings(spec, rendered) if f.status != "OK"]
     assert [f.object for f in warned] == ["Secret/kubeflow/katib-mysql-secrets"]
+    assert "change the password in the database" in warned[0].fix
     assert not [v for v in every_form(PUBLISHED) if v in json.dumps([f.to_data() for f in warned])]
 
 
