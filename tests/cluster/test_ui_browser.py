@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
@@ -85,7 +86,9 @@ def test_the_page_deploys_end_to_end(browser: Any, served: tuple[str, Path, str]
     pages: list[str] = []
 
     def wait_for(what: str, check: Callable[[], Any], seconds: float = 30) -> Any:
-        return WebDriverWait(browser, seconds, poll_frequency=0.25).until(lambda _: check(), message=what)
+        # the page re-renders its status while a check reads it: a stale element is read again
+        return WebDriverWait(browser, seconds, poll_frequency=0.25,
+                             ignored_exceptions=[StaleElementReferenceException]).until(lambda _: check(), message=what)
 
     def text(element_id: str) -> str:
         return str(browser.find_element(By.ID, element_id).text)
