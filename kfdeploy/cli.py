@@ -516,6 +516,8 @@ def credentials_cmd(ctx: click.Context, /, **kw: Any) -> None:
 
     \b
     kfdeploy generates the password on the first apply and keeps it; apply never prints it.
+    For an official release it is the dex user's (user@example.com), generated in place of the
+    password the release publishes.
       kfdeploy credentials -f kfdef.yaml -o json   # {"url": ..., "user": ..., "password": ...}
       kfdeploy credentials seed -f kfdef.yaml      # before a GitOps engine's first sync
     """
