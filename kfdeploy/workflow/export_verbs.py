@@ -30,6 +30,7 @@ from kfdeploy.findings import Finding
 from kfdeploy.gitops import sops
 from kfdeploy.gitops.layout import Format, Layout, Settings, layout
 from kfdeploy.gitops.tree import ClusterExport, Obj, cluster_export
+from kfdeploy.kinds import NAMESPACE, group_kind
 from kfdeploy.kube import credential_store
 from kfdeploy.kube.client import Cluster
 from kfdeploy.kube.inventory import applyset_id, stamp
@@ -265,10 +266,14 @@ def seed(opts: Options) -> SeedResult:
     found = credential_secrets(opts, left_out, done.session)
     cluster, secrets = found.cluster, found.secrets
     set_id = applyset_id(spec.metadata.name)
+    # A missing namespace is created as the export writes it: one created bare owns no field, so
+    # an engine's first apply finds it without managed fields, and Flux reports it configured on
+    # every reconcile after that.
+    exported = {o["metadata"]["name"]: o for a in done.export.apps for o in a.objects if group_kind(o) == NAMESPACE}
     for namespace in sorted({s["metadata"]["namespace"] for s in secrets}):
         ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
         if cluster.get(ns) is None:
-            cluster.apply(ns)
+            cluster.apply(exported.get(namespace, ns))
     for secret in secrets:
         cluster.apply(stamp(secret, set_id), force=True)
     return SeedResult(spec.metadata.name, [describe_key(object_key(s)) for s in secrets], found.stored)

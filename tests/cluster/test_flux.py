@@ -84,6 +84,10 @@ def test_flux_reconciles_the_export(cluster: SharedCluster, flux: Flux, tmp_path
     plan = json.loads(out)
     noisy = [(a["name"], c) for a in plan["applications"] for c in a["changes"]]
     assert code == 0 and noisy == [], f"plan after Flux applied the export: {noisy[:10]}"
+    # Reconciled again at the same revision, Flux changes nothing: no fight with a controller,
+    # nor with the namespaces `credentials seed` created for its Secrets.
+    again = flux.reconcile_again()
+    assert [a for a in again if a[2] != "unchanged"] == [], again
 
     # 2. An edit reaches the cluster as exactly that change.
     from kfdeploy.render import render
