@@ -14,6 +14,9 @@ no credential reaches a file or a terminal.
 A credential a database was initialised with (``adopt: {secret, key}``) cannot be rotated by
 changing a Secret: an install made before kfdeploy stored credentials keeps the value its live
 Secret holds, and the apply says so, instead of locking its services out of their own data.
+
+Values a source generates itself on every render (a helm chart's random passwords,
+``render.volatile``) are kept the same way with ``kept``: stored, else live, else this render's.
 """
 
 from __future__ import annotations
@@ -106,6 +109,21 @@ class Credentials:
                 self.values[key] = value
                 scrub.remember(value, PLACEHOLDER.format(key))
         return out
+
+    def kept(self, key: str, rendered: str, live: tuple[str, str, str]) -> str:
+        """A value a source makes anew on every render (a chart's random password): the stored
+        one, else the live Secret's (namespace, name, key: an install made before), else this
+        render's; a placeholder offline."""
+        if self.placeholders:
+            return PLACEHOLDER.format(key)
+        assert self.stored is not None
+        value = self.stored.get(key)
+        if value is None and self.live is not None:
+            value = self.live(*live)
+        value = rendered if value is None else value
+        self.values[key] = value
+        scrub.remember(value, PLACEHOLDER.format(key))
+        return value
 
     def _chosen(self, key: str, decl: CredentialDecl, params: Mapping[str, Any], namespace: str) -> str:
         assert self.stored is not None

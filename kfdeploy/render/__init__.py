@@ -3,7 +3,8 @@
 The stages, in the order data flows: ``params`` (which applications, with which params) ->
 ``jsonnet`` / ``helm`` / ``kustomize`` (evaluate, then the customizations of helm and kustomize
 sources; served from the render ``cache`` when its ``key`` matches) -> ``published`` (the
-official releases' published credentials replaced by generated ones) -> ``process`` (extract,
+official releases' published credentials replaced by generated ones; a chart's ``volatile``
+values kept) -> ``process`` (extract,
 validate, namespace, label, sort) -> ``adjust`` (the platform's declared adjustments, reported)
 -> ``images`` (every image moved to ``spec.imageRegistry`` when one is set).
 Rendering is deterministic: the same spec and library give the same objects in the same order.
@@ -32,7 +33,7 @@ from kfdeploy.errors import RenderError
 from kfdeploy.graph import stable_order
 from kfdeploy.kinds import NAMESPACE, group_kind
 from kfdeploy.library import Library, choices_text, suggest
-from kfdeploy.render import adjust, helm, images, jsonnet, kustomize, kustomize_pin, process, published
+from kfdeploy.render import adjust, helm, images, jsonnet, kustomize, kustomize_pin, process, published, volatile
 from kfdeploy.render.cache import RenderCache
 from kfdeploy.render.customize import customize
 from kfdeploy.render.key import Inputs, needs_cluster_credentials, reads_secrets
@@ -209,6 +210,7 @@ class Session:
         self.sources: dict[str, list[dict[str, Any]]] = {}
         self.cached: set[str] = set()
         self.texts: dict[str, published.Texts] = {}
+        self.volatile: dict[str, volatile.Volatile] = {}  # helm applications' values made anew per render
 
     def prepare(self) -> None:
         """Render every application that reads no credential kept in the cluster (all but the
@@ -250,6 +252,14 @@ class Session:
             return cached
         start = time.monotonic()
         objects = source_objects(plan, self.spec, self.library, self.env, self.repos, credentials)
+        if plan.component is None and plan.ref.app is not None and plan.ref.app.helm is not None:
+            # a second render shows what the chart generates anew each time (render.volatile)
+            found = volatile.find(objects, source_objects(plan, self.spec, self.library, self.env, self.repos,
+                                                          credentials))
+            if found:
+                volatile.warn(name, found)
+                self.volatile[name] = found
+                key = None  # the values are secret: never cached
         with _COUNT_LOCK:
             SOURCE_RENDERS[name] += 1
         if key is not None:
@@ -259,6 +269,9 @@ class Session:
 
     def _finish(self, sources: Mapping[str, list[dict[str, Any]]], credentials: Credentials) -> Rendered:
         raw, replaced = published.replace({name: sources[name] for name in self.order}, self._texts, credentials)
+        for name, found in self.volatile.items():
+            if name in raw:
+                raw[name] = volatile.keep(name, self.plans[name].namespace, raw[name], found, credentials)
         by_name = self.plans
         namespaces = {o["metadata"]["name"] for objs in raw.values() for o in objs if group_kind(o) == NAMESPACE}
         for name in self.order:  # a chart's release namespace is made like `helm install --create-namespace`

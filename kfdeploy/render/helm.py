@@ -127,14 +127,14 @@ def lookup_templates(chart: Path) -> list[str]:
 
 
 def warn_lookup(release: str, chart: Path) -> None:
-    """Say, as helm users expect, that ``lookup`` finds nothing under ``helm template``: what a
-    chart keeps that way (a generated password) is generated anew on every render."""
+    """Say, as helm users expect, that ``lookup`` finds nothing under ``helm template`` (a
+    generated Secret value is kept all the same: ``render.volatile``)."""
     found = lookup_templates(chart)
     if found:
         print(f"kfdeploy: warning: helm application '{release}': {', '.join(found)} call `lookup`, which"
-              " finds nothing under `helm template`, so what the chart keeps that way (e.g. a generated"
-              " password) is new on every render; set those values in helm.values (a secretRef keeps"
-              " one stable)", file=sys.stderr, flush=True)
+              " finds nothing under `helm template`; a Secret value the chart keeps that way (a generated"
+              " password) kfdeploy keeps from the first apply, but anything else it reads from the"
+              " cluster is not there (set it in helm.values)", file=sys.stderr, flush=True)
 
 
 def _annotations(doc: Any) -> dict[str, Any]:

@@ -18,8 +18,9 @@ same inputs (``render.cache``):
 
 What runs after the source (the process chain, platform adjustments, the image registry) is
 not cached, so its inputs need no key. Not cached at all: applications whose render reads a
-credential or a ``spec.secrets`` value, and charts fetched from a repository without a pinned
-version (the latest version changes under the same spec).
+credential or a ``spec.secrets`` value, charts fetched from a repository without a pinned
+version (the latest version changes under the same spec), and charts whose values differ
+between two renders (``render.volatile``: they are secret).
 """
 
 from __future__ import annotations

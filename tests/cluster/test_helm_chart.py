@@ -102,3 +102,43 @@ def test_chart_into_a_new_namespace_with_crd_cr_hooks_and_deployment(cluster: An
     code, _, err = cli_run(cluster, "delete", "--yes", *args)
     assert code == 0, err
     assert get(kube, "v1", "Namespace", "", ns) is None
+
+
+def test_a_password_the_chart_makes_is_kept_by_every_apply(cluster: Any, tmp_path: Path) -> None:
+    """``randAlphaNum`` gives a new value on every ``helm template``: the first apply's stays,
+    a re-apply and a plan see no change, and no output shows it."""
+    import base64
+    import json
+    ns = f"mk-{uuid.uuid4().hex[:6]}"
+    chart = CHART.parent / "makes-passwords"
+    path = tmp_path / "kfdef.yaml"
+    path.write_text(yaml.safe_dump({
+        "apiVersion": "kfdef.apps.kubeflow.org/v1", "kind": "KfDef", "metadata": {"name": f"helm-{ns}"},
+        "spec": {"platform": {"kind": "kwok"}, "applications": [
+            {"name": "db", "helm": {"chart": str(chart), "namespace": ns}}]}}))
+    kube = Cluster.connect(cluster.kubeconfig, cluster.context)
+    stub = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db-auth", "namespace": ns}}
+    try:
+        code, out, err = cli_run(cluster, "apply", "-f", str(path), "--yes")
+        assert code == 0, err
+        live = kube.get(stub)
+        assert live is not None
+        password = base64.b64decode(live["data"]["password"]).decode()
+        assert len(password) == 24
+        said = out + err
+        for _ in range(2):
+            code, out, err = cli_run(cluster, "apply", "-f", str(path), "--yes", "-o", "json", "--no-cache")
+            assert code == 0, err
+            assert {a["outcome"] for a in json.loads(out)["applications"]} == {"unchanged"}
+            said += out + err
+        again = kube.get(stub)
+        assert again is not None and again["metadata"]["resourceVersion"] == live["metadata"]["resourceVersion"]
+        code, out, err = cli_run(cluster, "plan", "-f", str(path), "-vv")
+        assert code == 0, out + err
+        code, built, _ = cli_run(cluster, "show", "-f", str(path))
+        assert password not in said + out + err + built
+        assert f"<generated:db.{ns}_db-auth_password>" in built
+    finally:
+        cli_run(cluster, "delete", "-f", str(path), "--yes", "--delete-namespaces")
+        kube.delete({"apiVersion": "v1", "kind": "Secret",
+                     "metadata": {"name": f"kfdeploy.helm-{ns}.credentials", "namespace": "kfdeploy-system"}})
