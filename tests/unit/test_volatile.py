@@ -103,3 +103,22 @@ def test_values_made_outside_secrets_are_left_and_named(capsys: pytest.CaptureFi
     assert credentials.values == {}
     tls = next(o for o in objects if o["kind"] == "Secret")
     assert set(tls["data"]) == {"tls.crt", "tls.key"} and "stringData" not in tls
+
+
+def test_export_seeds_a_charts_generated_secrets_and_is_byte_identical(tmp_path: Path) -> None:
+    import yaml
+    from click.testing import CliRunner
+
+    from kfdeploy.cli import cli
+    (tmp_path / "kfdef.yaml").write_text(yaml.safe_dump({
+        "apiVersion": "kfdef.apps.kubeflow.org/v1", "kind": "KfDef", "metadata": {"name": "t"},
+        "spec": {"platform": {"kind": "kwok"}, "applications": [
+            {"name": "db", "helm": {"chart": str(CHARTS / "makes-passwords"), "namespace": "data"}}]}}))
+    args = ["export", "--format", "flux", "-d", str(tmp_path / "repo"), "-f", str(tmp_path / "kfdef.yaml"),
+            "-o", "json"]
+    first = CliRunner().invoke(cli, args)
+    assert first.exit_code == 0, first.output
+    seeded = json.loads(first.stdout)["clusters"][0]["seeded"]
+    assert sorted(seeded) == ["Secret/data/db-auth", "Secret/data/db-root"]
+    again = CliRunner().invoke(cli, args)
+    assert again.exit_code == 0 and json.loads(again.stdout)["written"] == [], again.output
