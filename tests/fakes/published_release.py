@@ -8,31 +8,14 @@ and namespaces are upstream's, as are the Deployments that read them."""
 from __future__ import annotations
 
 import base64
-import io
-import tarfile
 from typing import Any
 
 import yaml
-
-
-def kustomization(*resources: str, **more: Any) -> str:
-    return yaml.safe_dump({"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
-                           "resources": list(resources), **more})
+from fakes.archives import kustomization, tarball
 
 
 def namespace(name: str) -> str:
     return yaml.safe_dump({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
-
-
-def tarball(top: str, files: dict[str, str]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        for name, text in files.items():
-            data = text.encode()
-            info = tarfile.TarInfo(f"{top}/{name}")
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
 
 
 RELEASE = "https://github.com/example-org/manifests/archive/v9.tar.gz"

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import yaml
+from fakes.archives import kustomization, tarball
 from fakes.https_proxy import Network, network
 from test_kustomize import needs_kubectl
 from test_render import make_spec, write_library
@@ -33,24 +34,8 @@ COMMON = "https://github.com/example-org/common/archive/v2.tar.gz"
 ASSET = "https://github.com/example-org/sets/releases/download/v0.9.0/manifests.yaml"
 
 
-def kustomization(*resources: str, **more: Any) -> str:
-    return yaml.safe_dump({"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
-                           "resources": list(resources), **more})
-
-
 def config_map(name: str) -> str:
     return yaml.safe_dump({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": {"k": name}})
-
-
-def tarball(top: str, files: dict[str, str]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        for name, text in files.items():
-            data = text.encode()
-            info = tarfile.TarInfo(f"{top}/{name}")
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
 
 
 UPSTREAM = {
