@@ -10,8 +10,10 @@ user's own files is not in the download. Values are compared, never shown.
 
 ``RELEASE_SECRETS`` is what kfdeploy knows of the official releases' Secrets (facts of
 kubeflow/manifests v1.10 to 26.03): which keys are credentials, replaced by generated ones when
-their value is published, and which are identifiers that are not secret (a user or client
-name). Generated values live in the cluster's credential store under ``release.<param>``, as a
+their value is published (or, for Pipelines' MySQL, left empty: root without a password), and
+which are identifiers that are not secret (a user or client name); ``ENV_SWAPS``, the workload
+environment that must follow (MySQL told to initialise root with the generated password instead
+of none). Generated values live in the cluster's credential store under ``release.<param>``, as a
 component's do: chosen on the first apply, kept by every re-apply, placeholders offline. A
 value the user set (not published) is never replaced, and a database password an earlier
 install initialised its volume with is adopted from the live Secret (``CredentialDecl.adopt``).
@@ -33,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from kfdeploy.credentials import CredentialDecl, Credentials
 from kfdeploy.kinds import SECRET, group_kind
 from kfdeploy.render import remote as remotes
+from kfdeploy.render.process import pod_template
 from kfdeploy.render.repos import RepoResolver
 
 if TYPE_CHECKING:
@@ -53,6 +56,7 @@ class ReleaseSecret:
     name: str  # a secretGenerator's "-<hash>" suffix may follow
     credentials: Mapping[str, CredentialDecl] = field(default_factory=dict)
     identifiers: tuple[str, ...] = ()
+    empty_default: tuple[str, ...] = ()  # credential keys the release leaves empty (no password)
 
     def matches(self, obj: Mapping[str, Any]) -> bool:
         meta = obj.get("metadata") or {}
@@ -75,7 +79,32 @@ RELEASE_SECRETS = (
         "katibMysqlPassword", 32, adopt=("katib-mysql-secrets", "MYSQL_ROOT_PASSWORD"))}),
     ReleaseSecret("kubeflow", "mlpipeline-minio-artifact", {"secretkey": CredentialDecl(
         "objectStoreSecretKey", 32, adopt=("mlpipeline-minio-artifact", "secretkey"))}, ("accesskey",)),
-    ReleaseSecret("kubeflow", "mysql-secret", identifiers=("username",)),
+    # Pipelines' MySQL runs root without a password: generated, and the server told (ENV_SWAPS)
+    ReleaseSecret("kubeflow", "mysql-secret", {"password": CredentialDecl(
+        "pipelinesMysqlPassword", 32, adopt=("mysql-secret", "password"))}, ("username",), ("password",)),
+)
+
+
+@dataclass(frozen=True)
+class EnvSwap:
+    """A release workload's environment that must follow a generated credential: when
+    ``secret``'s ``key`` holds one (not empty), ``remove`` goes and ``add`` reads it."""
+
+    namespace: str
+    workload: str  # a Deployment, StatefulSet, ... (its pod template)
+    container: str
+    remove: str
+    add: str
+    secret: str
+    key: str
+
+    def env(self) -> dict[str, Any]:
+        return {"name": self.add, "valueFrom": {"secretKeyRef": {"name": self.secret, "key": self.key}}}
+
+
+ENV_SWAPS = (  # MySQL initialises root with MYSQL_ROOT_PASSWORD; clients read mysql-secret already
+    EnvSwap("kubeflow", "mysql", "mysql", "MYSQL_ALLOW_EMPTY_PASSWORD", "MYSQL_ROOT_PASSWORD", "mysql-secret",
+            "password"),
 )
 DECLS = {d.param: d for d in (DEX_PASSWORD, *(c for s in RELEASE_SECRETS for c in s.credentials.values()))}
 # The release's login (facts of its dex config and istio install), for `kfdeploy credentials`.
@@ -187,6 +216,7 @@ class Replaced:
     secret: str  # namespace/name
     key: str
     param: str  # its credential, ``release.<param>`` in the store
+    filled: bool = True  # False: an adopted empty value (an install made before, no password)
 
 
 def replace(sources: Mapping[str, list[Obj]], texts: Callable[[str], Texts],
@@ -205,6 +235,8 @@ def replace(sources: Mapping[str, list[Obj]], texts: Callable[[str], Texts],
         for obj in objects:
             known = release_secret(obj)
             keys = {k for _, ks in published_keys(obj, files) for k in ks} if known and files else set()
+            keys |= {f"{f}.{k}" for k in (known.empty_default if known else ()) for f in ("data", "stringData")
+                     if (obj.get(f) or {}).get(k) == ""}
             wanted = [k for k in (known.credentials if known else {})
                       if f"data.{k}" in keys or f"stringData.{k}" in keys]
             if not wanted:
@@ -218,12 +250,31 @@ def replace(sources: Mapping[str, list[Obj]], texts: Callable[[str], Texts],
                 value = _value(decl, ns, credentials, chosen)
                 (obj.get("data") or {}).pop(key, None)
                 obj.setdefault("stringData", {})[key] = value
-                done.append(Replaced(app, f"{ns}/{name}", key, decl.param))
+                done.append(Replaced(app, f"{ns}/{name}", key, decl.param, bool(value)))
             if not obj.get("data"):
                 obj.pop("data", None)
             new.append(obj)
         out[app] = new
+    filled = {(r.secret, r.key) for r in done if r.filled}
+    for swap in ENV_SWAPS:
+        if (f"{swap.namespace}/{swap.secret}", swap.key) in filled:
+            out = {app: [_swapped(o, swap) for o in objects] for app, objects in out.items()}
     return out, done
+
+
+def _swapped(obj: Obj, swap: EnvSwap) -> Obj:
+    meta = obj.get("metadata") or {}
+    if (meta.get("namespace"), meta.get("name")) != (swap.namespace, swap.workload) or pod_template(obj) is None:
+        return obj
+    obj = copy.deepcopy(obj)
+    template = pod_template(obj)
+    assert template is not None
+    for container in (template.get("spec") or {}).get("containers") or []:
+        env = container.get("env") or []
+        if container.get("name") == swap.container and any(e.get("name") == swap.remove for e in env):
+            container["env"] = [swap.env() if e.get("name") == swap.remove else e for e in env
+                                if e.get("name") != swap.add]
+    return obj
 
 
 def _value(decl: CredentialDecl, namespace: str, credentials: Credentials, chosen: dict[str, str]) -> str:

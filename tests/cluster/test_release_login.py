@@ -3,7 +3,8 @@
 A user installed a release the official way (``kustomize build | kubectl apply --server-side``,
 the published values in every Secret), then moves to kfdeploy: the first apply replaces the
 published login and client secrets with generated ones (dex and oauth2-proxy agree, and their
-pods roll), keeps the database password the volume was initialised with, says both, and prints
+pods roll), keeps the database passwords the volumes were initialised with (Pipelines' empty
+one included, its MySQL still told so), says both, and prints
 no value; ``kfdeploy credentials`` gives a login dex accepts; the next apply changes nothing.
 The release is our own archive in upstream's shapes (tests/fakes/published_release.py), served
 as https://github.com/... on loopback.
@@ -33,12 +34,12 @@ from kfdeploy.tools import find_tool, tool_env
 from .conftest import cli_run
 
 PATHS = {"namespaces": "common/kubeflow-namespace", "istio": "common/istio", "auth": ["common/oauth2-proxy", "common/dex"],
-         "katib": "apps/katib"}
+         "katib": "apps/katib", "pipelines": "apps/pipeline"}
 
 
 def write_spec(folder: Path, name: str) -> Path:
     apps = [{"name": n, "kustomize": {"repo": "manifests", "path": p},
-             **({"dependsOn": ["namespaces"]} if n == "katib" else {})} for n, p in PATHS.items()]
+             **({"dependsOn": ["namespaces"]} if n in ("katib", "pipelines") else {})} for n, p in PATHS.items()]
     spec = folder / "kfdef.yaml"
     spec.write_text(yaml.safe_dump({"apiVersion": "kfdef.apps.kubeflow.org/v1", "kind": "KfDef",
                                     "metadata": {"name": name},
@@ -91,6 +92,7 @@ def test_an_official_install_moves_to_generated_credentials_and_keeps_its_databa
         assert code == 0, err
         said += out + err
         assert "kept release.katibMysqlPassword from Secret kubeflow/katib-mysql-secrets" in said
+        assert "kept release.pipelinesMysqlPassword from Secret kubeflow/mysql-secret" in said
         assert "Secret auth/dex-passwords (application auth) in place of the value its release publishes" in said
         assert f"kfdeploy credentials -f {spec}" in said
 
@@ -106,6 +108,13 @@ def test_an_official_install_moves_to_generated_credentials_and_keeps_its_databa
         assert proxy["client-id"] == dex_client["OIDC_CLIENT_ID"]
         assert not {dex_client["OIDC_CLIENT_SECRET"], proxy["cookie-secret"], dex_hash} & set(PUBLISHED)
         assert secret_values(kube, "kubeflow", "katib-mysql-secrets")["MYSQL_ROOT_PASSWORD"] == KATIB_DB
+        # Pipelines' MySQL was initialised without a root password: it stays so, as its server is told
+        assert secret_values(kube, "kubeflow", "mysql-secret")["password"] == ""
+        mysql = kube.get({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "mysql",
+                                                                                      "namespace": "kubeflow"}})
+        assert mysql is not None
+        assert [e["name"] for e in mysql["spec"]["template"]["spec"]["containers"][0]["env"]] == [
+            "MYSQL_ALLOW_EMPTY_PASSWORD"]
         for ns, deployment in (("auth", "dex"), ("oauth2-proxy", "oauth2-proxy")):
             assert "kfdeploy.io/secrets-checksum" in template_annotations(kube, ns, deployment)
         generated = [login["password"], dex_client["OIDC_CLIENT_SECRET"], proxy["cookie-secret"], dex_hash]

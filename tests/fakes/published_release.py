@@ -2,7 +2,8 @@
 kubeflow/manifests writes them: dex's password hash in a Secret file (``stringData``), its OIDC
 client from a ``secretGenerator`` env file, oauth2-proxy's client and cookie secrets as
 ``secretGenerator`` literals (with the name hash suffix), Katib's MySQL password as base64
-``data``, Pipelines' object store keys and MySQL user. The values are our own; the names, keys
+``data``, Pipelines' object store keys and its MySQL user, whose password is empty (the MySQL
+Deployment allows it). The values are our own; the names, keys
 and namespaces are upstream's, as are the Deployments that read them."""
 
 from __future__ import annotations
@@ -77,7 +78,12 @@ FILES = {
     "apps/katib/secret.yaml": secret("katib-mysql-secrets", data={"MYSQL_ROOT_PASSWORD": b64(KATIB_DB)}),
     "apps/katib/db-manager.yaml": deployment("katib-db-manager", env=[
         {"name": "DB_PASSWORD", **key_ref("katib-mysql-secrets", "MYSQL_ROOT_PASSWORD")}]),
-    "apps/pipeline/kustomization.yaml": kustomization("secrets.yaml", namespace="kubeflow"),
+    "apps/pipeline/kustomization.yaml": kustomization("secrets.yaml", "mysql.yaml", "apiserver.yaml",
+                                                      namespace="kubeflow"),
+    "apps/pipeline/mysql.yaml": deployment("mysql", env=[{"name": "MYSQL_ALLOW_EMPTY_PASSWORD", "value": "true"}]),
+    "apps/pipeline/apiserver.yaml": deployment("ml-pipeline", env=[
+        {"name": "DBCONFIG_USER", **key_ref("mysql-secret", "username")},
+        {"name": "DBCONFIG_PASSWORD", **key_ref("mysql-secret", "password")}]),
     "apps/pipeline/secrets.yaml": secret("mlpipeline-minio-artifact", stringData={
         "accesskey": "store-user", "secretkey": STORE_SECRET}) + "---\n" + secret(
         "mysql-secret", stringData={"username": "root", "password": ""}),

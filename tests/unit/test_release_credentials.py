@@ -68,6 +68,11 @@ def by_prefix(found: dict[str, dict[str, str]], prefix: str) -> dict[str, str]:
     return found[name]
 
 
+def mysql_env(rendered: Any) -> list[dict[str, Any]]:
+    (mysql,) = [o for o in rendered.objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "mysql"]
+    return list(mysql["spec"]["template"]["spec"]["containers"][0]["env"])
+
+
 def every_form(values: tuple[str, ...]) -> list[str]:
     return [f for v in values for f in (v, b64(v))]
 
@@ -87,7 +92,10 @@ def test_offline_render_has_placeholders_and_no_published_credential(release: Pa
     # identifiers are no credentials: kept as the release writes them
     assert found["auth/dex-oidc-client"]["OIDC_CLIENT_ID"] == CLIENT_ID
     assert found["kubeflow/mlpipeline-minio-artifact"]["accesskey"] == "store-user"
-    assert found["kubeflow/mysql-secret"] == {"username": "root", "password": ""}
+    assert found["kubeflow/mysql-secret"] == {"username": "root", "password": "<generated:release.pipelinesMysqlPassword>"}
+    # MySQL initialises root with it instead of no password; its clients read the Secret already
+    assert mysql_env(rendered) == [{"name": "MYSQL_ROOT_PASSWORD", "valueFrom": {
+        "secretKeyRef": {"name": "mysql-secret", "key": "password"}}}]
 
 
 @needs_kubectl
@@ -103,8 +111,9 @@ def test_first_apply_generates_consistent_values_that_later_applies_keep(release
     assert len(oauth2["cookie-secret"]) in (16, 24, 32)  # what oauth2-proxy accepts
     assert oauth2["client-id"] == CLIENT_ID
     generated = [found["kubeflow/katib-mysql-secrets"]["MYSQL_ROOT_PASSWORD"],
-                 found["kubeflow/mlpipeline-minio-artifact"]["secretkey"], oauth2["cookie-secret"], password]
-    assert len(set(generated)) == 4 and not set(generated) & set(PUBLISHED)
+                 found["kubeflow/mlpipeline-minio-artifact"]["secretkey"], oauth2["cookie-secret"], password,
+                 found["kubeflow/mysql-secret"]["password"]]
+    assert len(set(generated)) == 5 and not set(generated) & set(PUBLISHED) and all(len(v) >= 24 for v in generated)
     assert {r.secret for r in rendered.replaced} >= {"auth/dex-passwords", "auth/dex-oidc-client",
                                                       "kubeflow/katib-mysql-secrets"}
     # the pods that read them roll when one changes
@@ -129,12 +138,16 @@ def test_a_value_the_user_sets_is_kept(release: Path) -> None:
 
 @needs_kubectl
 def test_a_database_password_of_an_earlier_install_is_adopted_and_still_warned(release: Path) -> None:
-    live = {("kubeflow", "katib-mysql-secrets", "MYSQL_ROOT_PASSWORD"): KATIB_DB}
+    live = {("kubeflow", "katib-mysql-secrets", "MYSQL_ROOT_PASSWORD"): KATIB_DB,
+            ("kubeflow", "mysql-secret", "password"): ""}  # upstream's MySQL, initialised without one
     credentials = Credentials({}, live=lambda ns, name, key: live.get((ns, name, key)))
     spec = spec_of(release)
     rendered = render(spec, Library.load(), credentials=credentials)
     assert secrets(rendered)["kubeflow/katib-mysql-secrets"]["MYSQL_ROOT_PASSWORD"] == KATIB_DB
-    assert credentials.adopted == ["release.katibMysqlPassword from Secret kubeflow/katib-mysql-secrets"]
+    assert secrets(rendered)["kubeflow/mysql-secret"]["password"] == ""
+    assert mysql_env(rendered) == [{"name": "MYSQL_ALLOW_EMPTY_PASSWORD", "value": "true"}]
+    assert sorted(credentials.adopted) == ["release.katibMysqlPassword from Secret kubeflow/katib-mysql-secrets",
+                                           "release.pipelinesMysqlPassword from Secret kubeflow/mysql-secret"]
     warned = [f for f in check.findings(spec, rendered) if f.status != "OK"]
     assert [f.object for f in warned] == ["Secret/kubeflow/katib-mysql-secrets"]
     assert "change the password in the database" in warned[0].fix
