@@ -234,9 +234,11 @@ def replace(sources: Mapping[str, list[Obj]], texts: Callable[[str], Texts],
         new = []
         for obj in objects:
             known = release_secret(obj)
-            keys = {k for _, ks in published_keys(obj, files) for k in ks} if known and files else set()
-            keys |= {f"{f}.{k}" for k in (known.empty_default if known else ()) for f in ("data", "stringData")
-                     if (obj.get(f) or {}).get(k) == ""}
+            keys: set[str] = set()
+            if known and files:  # a downloaded source's Secret: not the library's, nor the user's own files
+                keys = {k for _, ks in published_keys(obj, files) for k in ks}
+                keys |= {f"{f}.{k}" for k in known.empty_default for f in ("data", "stringData")
+                         if (obj.get(f) or {}).get(k) == ""}
             wanted = [k for k in (known.credentials if known else {})
                       if f"data.{k}" in keys or f"stringData.{k}" in keys]
             if not wanted:

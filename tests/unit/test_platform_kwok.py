@@ -6,6 +6,7 @@ import os
 import shutil
 import socket
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -167,6 +168,11 @@ def test_stale_pid_files_are_cleared(tmp_path: Path, monkeypatch: pytest.MonkeyP
     (cluster / "bin").mkdir()
     (cluster / "bin" / "etcd").symlink_to(shutil.which("sleep") or "/bin/sleep")
     running = subprocess.Popen([str(cluster / "bin" / "etcd"), "30"])
+    # until the child has exec'd, its command line is still this interpreter's
+    for _ in range(500):
+        if f"{cluster}/bin/etcd" in Path(f"/proc/{running.pid}/cmdline").read_bytes().decode(errors="replace"):
+            break
+        time.sleep(0.01)
     try:
         (cluster / "pids" / "etcd.pid").write_text(str(running.pid))
         (cluster / "pids" / "kube-apiserver.pid").write_text(str(os.getpid()))
