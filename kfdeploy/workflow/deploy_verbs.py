@@ -219,10 +219,10 @@ def _has_login(rendered: Rendered, library: Library) -> bool:
 def replaced_lines(rendered: Rendered, credentials: Credentials, file: str) -> list[str]:
     """One line per Secret whose published values this apply replaces with new generated ones
     (said once: later applies keep them)."""
-    stored = credentials.stored or {}
+    kept = {*(credentials.stored or {}), *adopted(credentials)}
     by_secret: dict[tuple[str, str], list[str]] = {}
     for r in rendered.replaced:
-        if store_key(RELEASE, r.param) not in stored and store_key(RELEASE, r.param) not in adopted(credentials):
+        if store_key(RELEASE, r.param) not in kept:
             by_secret.setdefault((r.application, r.secret), []).append(r.key)
     tail = f"; kfdeploy credentials -f {file} prints the login" if sets_login(rendered.replaced) else ""
     return [f"generated {', '.join(keys)} of Secret {secret} (application {app}) in place of the value"
